@@ -1,0 +1,56 @@
+# recoflow: run `make help` for the targets.
+SHELL := /usr/bin/env bash -o pipefail
+BIN   := $(CURDIR)/bin
+export PATH := $(BIN):$(PATH)
+export GOBIN := $(BIN)
+
+# envtest runs the operator tests on a kube-apiserver and etcd that hack/envtest-assets.sh builds.
+export KUBEBUILDER_ASSETS := $(BIN)/k8s
+
+IMAGE_REGISTRY ?= localhost:5001
+IMAGE_TAG      ?= $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}/\1/p' charts/recoflow/Chart.yaml)
+GO_TEST_FLAGS  ?= -timeout 30m
+
+.PHONY: help
+help: ## Show this help.
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+.PHONY: run
+run: ## Run the whole pipeline locally: embedded Kafka, ingest on :8080, clean, popularity on :8081.
+	go run ./functions/local
+
+.PHONY: test
+test: envtest ## Run every test: unit, Kafka end-to-end (embedded broker), envtest (real kube-apiserver).
+	go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: envtest
+envtest: ## Build kube-apiserver and etcd for envtest into bin/k8s (cached).
+	hack/envtest-assets.sh
+
+.PHONY: bench
+bench: ## Run the Go benchmarks of the domain packages.
+	go test -run '^$$' -bench . -benchmem ./functions/...
+
+.PHONY: generate
+generate: ## Regenerate deepcopy code, the CRD and RBAC from controller-gen markers.
+	go tool controller-gen object paths=./operator/api/...
+	go tool controller-gen crd rbac:roleName=recoflow-operator paths=./operator/... \
+		output:crd:artifacts:config=operator/config/crd output:rbac:artifacts:config=operator/config/rbac
+
+.PHONY: manifests
+manifests: generate tools ## Copy generated files into the chart and render manifests/install.yaml.
+	hack/render-manifests.sh
+
+.PHONY: tools
+tools: ## Build helm and tilt into bin/ (cached).
+	hack/install-tools.sh
+
+.PHONY: lint
+lint: tools ## go vet, gofmt and helm lint --strict.
+	go vet ./...
+	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	helm lint --strict charts/recoflow
+
+.PHONY: images
+images: ## Build the container images with the chart's tag (needs Docker).
+	hack/build-images.sh $(IMAGE_REGISTRY) $(IMAGE_TAG)

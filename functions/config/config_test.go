@@ -1,0 +1,99 @@
+package config_test
+
+import (
+	"flag"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/event"
+)
+
+func parse(t *testing.T, env map[string]string, args ...string) (config.Popularity, error) {
+	t.Helper()
+	c := config.DefaultPopularity()
+	fs := flag.NewFlagSet("popularity", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	b := config.NewBinder(fs, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	c.RegisterFlags(b)
+	return c, b.Parse(args)
+}
+
+func TestBinderPrecedence(t *testing.T) {
+	env := map[string]string{
+		config.EnvPopularityHalfLife: "2h",
+		config.EnvKafkaBrokers:       "a:9092, b:9092",
+		config.EnvPopularityWeights:  "liked=10",
+	}
+	c, err := parse(t, env, "--half-life=30m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HalfLife != 30*time.Minute {
+		t.Errorf("HalfLife = %v, want the flag's 30m over the environment's 2h", c.HalfLife)
+	}
+	if want := []string{"a:9092", "b:9092"}; !reflect.DeepEqual(c.Brokers, want) {
+		t.Errorf("Brokers = %v, want %v from the environment", c.Brokers, want)
+	}
+	if c.Weights[event.ActionLiked] != 10 || c.Weights[event.ActionFavorited] != 5 {
+		t.Errorf("Weights = %v, want liked=10 over the other defaults", c.Weights)
+	}
+	if c.FlushInterval != time.Second {
+		t.Errorf("FlushInterval = %v, want the 1s default", c.FlushInterval)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate() = %v", err)
+	}
+}
+
+func TestBinderRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{name: "bad duration in env", env: map[string]string{config.EnvPopularityHalfLife: "soon"}, want: config.EnvPopularityHalfLife},
+		{name: "bad int flag", args: []string{"--top-n-max=many"}, want: "top-n-max"},
+		{name: "rated weight", args: []string{"--weights=rated=2"}, want: "rated weighs rating-3"},
+		{name: "infinite weight", args: []string{"--weights=liked=+Inf"}, want: "finite"},
+		{name: "unknown action", args: []string{"--weights=clicked=1"}, want: "clicked"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parse(t, tt.env, tt.args...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Parse() = %v, want an error mentioning %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	c := config.DefaultClean()
+	c.Brokers = nil
+	c.DedupeMaxKeys = 0
+	err := c.Validate()
+	for _, want := range []string{"kafka-brokers", "dedupe-max-keys"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want it to name %s", err, want)
+		}
+	}
+	for name, v := range map[string]interface{ Validate() error }{
+		"ingest": config.DefaultIngest(), "clean": config.DefaultClean(), "popularity": config.DefaultPopularity(),
+	} {
+		if err := v.Validate(); err != nil {
+			t.Errorf("%s defaults do not validate: %v", name, err)
+		}
+	}
+}
+
+func TestWeightsString(t *testing.T) {
+	var w config.Weights = config.DefaultWeights()
+	if got, want := w.String(), "liked=3,unliked=-3,viewed=1,favorited=5,shared=4"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+}

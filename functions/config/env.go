@@ -1,0 +1,46 @@
+// Package config defines every setting of the recoflow functions: its flag, its environment
+// variable and its default. The environment variable names are the contract with the operator,
+// which sets exactly these on the function Deployments, so they are exported constants here.
+//
+// The package has no Kafka or HTTP in it, so the operator can import it cheaply.
+package config
+
+// Environment variables shared by every function.
+const (
+	EnvKafkaBrokers    = "RECOFLOW_KAFKA_BROKERS"    // comma-separated bootstrap servers
+	EnvTopicRaw        = "RECOFLOW_TOPIC_RAW"        // raw interactions topic
+	EnvTopicClean      = "RECOFLOW_TOPIC_CLEAN"      // clean interactions topic
+	EnvTopicDeadLetter = "RECOFLOW_TOPIC_DLQ"        // dead-letter topic
+	EnvTopicPopularity = "RECOFLOW_TOPIC_POPULARITY" // compacted popularity topic
+	EnvHTTPAddr        = "RECOFLOW_HTTP_ADDR"        // listen address of the HTTP server
+	EnvLogLevel        = "RECOFLOW_LOG_LEVEL"        // debug, info, warn or error
+	EnvLogFormat       = "RECOFLOW_LOG_FORMAT"       // json or text
+	EnvShutdownTimeout = "RECOFLOW_SHUTDOWN_TIMEOUT" // how long a graceful shutdown may take
+	EnvConsumerGroup   = "RECOFLOW_CONSUMER_GROUP"   // consumer group of clean and popularity
+	EnvInstanceID      = "RECOFLOW_INSTANCE_ID"      // stable replica identity (pod name)
+)
+
+// Environment variables of the ingest function.
+const (
+	EnvIngestSource         = "RECOFLOW_INGEST_SOURCE"           // CloudEvent source of events ingest makes
+	EnvIngestMaxBodyBytes   = "RECOFLOW_INGEST_MAX_BODY_BYTES"   // largest accepted request body
+	EnvIngestMaxBatchEvents = "RECOFLOW_INGEST_MAX_BATCH_EVENTS" // most events in one batch
+	EnvIngestProduceTimeout = "RECOFLOW_INGEST_PRODUCE_TIMEOUT"  // how long to wait for Kafka's ack
+	EnvIngestAuthToken      = "RECOFLOW_INGEST_AUTH_TOKEN"       // bearer token required when set
+)
+
+// Environment variables of the clean function.
+const (
+	EnvCleanDedupeWindow  = "RECOFLOW_CLEAN_DEDUPE_WINDOW"   // (user, item, type) de-duplication window
+	EnvCleanDedupeMaxKeys = "RECOFLOW_CLEAN_DEDUPE_MAX_KEYS" // keys remembered before the oldest is evicted
+	EnvCleanMaxEventAge   = "RECOFLOW_CLEAN_MAX_EVENT_AGE"   // oldest event time accepted
+	EnvCleanMaxFutureSkew = "RECOFLOW_CLEAN_MAX_FUTURE_SKEW" // furthest event time ahead of now accepted
+)
+
+// Environment variables of the popularity function.
+const (
+	EnvPopularityHalfLife      = "RECOFLOW_POPULARITY_HALF_LIFE"      // score half-life
+	EnvPopularityWeights       = "RECOFLOW_POPULARITY_WEIGHTS"        // action=weight,... (rated excluded)
+	EnvPopularityTopNMax       = "RECOFLOW_POPULARITY_TOP_N_MAX"      // largest n a top-N query may ask for
+	EnvPopularityFlushInterval = "RECOFLOW_POPULARITY_FLUSH_INTERVAL" // how often a transaction commits
+)

@@ -17,10 +17,10 @@ help: ## Show this help.
 
 .PHONY: run
 run: ## Run the whole pipeline locally: embedded Kafka, ingest on :8080, clean, popularity on :8081.
-	go run ./functions/local
+	go run ./functions/local/cmd
 
 .PHONY: test
-test: envtest ## Run every test: unit, Kafka end-to-end (embedded broker), envtest (real kube-apiserver).
+test: envtest tools ## Run every test: unit, Kafka end-to-end (embedded broker), envtest (real kube-apiserver), chart, Tiltfile.
 	go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: envtest
@@ -40,6 +40,10 @@ generate: ## Regenerate deepcopy code, the CRD and RBAC from controller-gen mark
 .PHONY: manifests
 manifests: generate tools ## Copy generated files into the chart and render manifests/install.yaml.
 	hack/render-manifests.sh
+
+.PHONY: dryrun
+dryrun: envtest tools ## Server-side dry run of the chart, manifests and render output against upstream Strimzi/KEDA CRDs.
+	go run ./hack/dryrun -upstream-crds ../shared/reference/crds
 
 .PHONY: tools
 tools: ## Build helm and tilt into bin/ (cached).

@@ -160,5 +160,20 @@ func decodeData(e cloudevents.Event, in *Interaction) *Error {
 		}
 		return invalid(ReasonDataNotJSON, "data", "data is not valid JSON: %v", err)
 	}
+	if !utf8.Valid(data) {
+		return utf8Error(in)
+	}
 	return nil
+}
+
+// utf8Error names the id field of in that holds the invalid bytes of its data, or the data as a
+// whole. JSON decoding turns invalid bytes into U+FFFD without complaint, so the check runs on the
+// raw data and this only finds where the bytes were.
+func utf8Error(in *Interaction) *Error {
+	for _, id := range []struct{ field, value string }{{"data.user_id", in.UserID}, {"data.item_id", in.ItemID}} {
+		if strings.ContainsRune(id.value, utf8.RuneError) {
+			return invalid(ReasonInvalidField, id.field, "%s is not valid UTF-8", id.field)
+		}
+	}
+	return invalid(ReasonDataNotJSON, "data", "data is not valid UTF-8")
 }

@@ -1,0 +1,34 @@
+package ingest
+
+import (
+	"context"
+
+	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/runtime"
+)
+
+// recordOverhead is room for a record's CloudEvents headers beyond the largest accepted body.
+const recordOverhead = 64 << 10
+
+// Run runs the ingest function with cfg until ctx ends: it connects to Kafka, serves the API on
+// cfg.HTTPAddr (or opts.Listener) beside /healthz, /readyz and /metrics, and on shutdown lets
+// the requests in flight finish before it closes the producer.
+func Run(ctx context.Context, cfg config.Ingest, opts runtime.Options) error {
+	fn, err := runtime.New("ingest", cfg.Common, opts)
+	if err != nil {
+		return err
+	}
+	kafka := fn.SaramaConfig("producer")
+	kafka.Producer.MaxMessageBytes = max(kafka.Producer.MaxMessageBytes, int(cfg.MaxBodyBytes)+recordOverhead)
+	client, err := fn.Connect(ctx, kafka)
+	if err != nil {
+		return err
+	}
+	producer, err := runtime.NewProducer(client)
+	if err != nil {
+		return fn.Abort(err)
+	}
+	fn.OnShutdown(producer.Close)
+	fn.Handle("/", NewHandler(cfg, runtime.NewSink(producer, cfg.Topics.Raw), fn.Registry, fn.Logger))
+	return fn.Run(ctx)
+}

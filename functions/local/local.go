@@ -1,0 +1,269 @@
+// Package local runs the whole recoflow pipeline in one process for a laptop: an embedded Kafka
+// broker (kfake) keeping its data in a local directory, the pipeline's topics, and every
+// function, each started through the same Run function its container binary calls.
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/recoflow/recoflow/functions/clean"
+	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/ingest"
+	"github.com/recoflow/recoflow/functions/popularity"
+	"github.com/recoflow/recoflow/functions/runtime"
+)
+
+// Config describes a local pipeline.
+type Config struct {
+	// Kafka is the bootstrap address of an existing Kafka; empty starts the embedded broker.
+	Kafka string
+	// BrokerPort is the port the embedded broker listens on, on 127.0.0.1.
+	BrokerPort int
+	// DataDir is where the embedded broker keeps its data, so a restart keeps the events.
+	DataDir string
+	// Partitions is the partition count of every topic the pipeline creates.
+	Partitions int
+	// IngestAddr, CleanAddr are the HTTP listen addresses of the functions.
+	IngestAddr, CleanAddr string
+	// PopularityAddr is the HTTP listen address of popularity's API, health and metrics.
+	PopularityAddr string
+	// LogLevel and LogFormat configure the functions' logs.
+	LogLevel, LogFormat string
+}
+
+// DefaultConfig returns the settings of `make run`: the embedded broker on port 9092 with data in
+// .recoflow/kafka, six partitions per topic, ingest on :8080, clean's health and metrics on
+// :8082 and popularity on :8081.
+func DefaultConfig() Config {
+	return Config{
+		BrokerPort:     9092,
+		DataDir:        ".recoflow/kafka",
+		Partitions:     6,
+		IngestAddr:     ":8080",
+		CleanAddr:      ":8082",
+		PopularityAddr: ":8081",
+		LogLevel:       "info",
+		LogFormat:      "text",
+	}
+}
+
+// Component is one function of the local pipeline.
+type Component struct {
+	// Name names the function, such as "ingest".
+	Name string
+	// Addr is the function's HTTP listen address.
+	Addr string
+	// Run runs the function until ctx ends, with the pipeline's shared settings, through the
+	// function's own Run, the one its binary calls.
+	Run func(ctx context.Context, common config.Common, opts runtime.Options) error
+	// Try is a shell command to show the user, with {url} standing for the function's base URL.
+	Try string
+}
+
+// Components lists the functions of the local pipeline in data order.
+func Components(cfg Config) []Component {
+	return []Component{
+		{
+			Name: "ingest",
+			Addr: cfg.IngestAddr,
+			Run: func(ctx context.Context, common config.Common, opts runtime.Options) error {
+				c := config.DefaultIngest()
+				c.Common = common
+				return ingest.Run(ctx, c, opts)
+			},
+			Try: `curl -i -X POST {url}/v1/likes -H 'Content-Type: application/json' -d '{"user_id":"u1","item_id":"dune","title":"Dune","category":"books"}'`,
+		},
+		{
+			Name: "clean",
+			Addr: cfg.CleanAddr,
+			Run: func(ctx context.Context, common config.Common, opts runtime.Options) error {
+				c := config.DefaultClean()
+				c.Common = common
+				return clean.Run(ctx, c, opts)
+			},
+			Try: `curl -s {url}/metrics | grep ^recoflow_records`,
+		},
+		{
+			Name: "popularity",
+			Addr: cfg.PopularityAddr,
+			Run: func(ctx context.Context, common config.Common, opts runtime.Options) error {
+				c := config.DefaultPopularity()
+				c.Common = common
+				return popularity.Run(ctx, c, opts)
+			},
+			Try: `curl -s '{url}/v1/top?n=10'`,
+		},
+	}
+}
+
+// Run runs the local pipeline until ctx ends: it starts the embedded broker unless cfg.Kafka
+// names one, creates the topics, starts every component, and once all are ready writes their
+// URLs and commands to try to out.
+func Run(ctx context.Context, cfg Config, out io.Writer) error {
+	log, err := runtime.NewLogger(os.Stderr, cfg.LogLevel, cfg.LogFormat)
+	if err != nil {
+		return err
+	}
+	common := config.DefaultCommon()
+	common.LogLevel, common.LogFormat = cfg.LogLevel, cfg.LogFormat
+	kafkaNote := "Kafka at " + cfg.Kafka
+	if cfg.Kafka == "" {
+		cluster, err := StartBroker(cfg.BrokerPort, cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		defer cluster.Close()
+		common.Brokers = cluster.ListenAddrs()
+		kafkaNote = fmt.Sprintf("embedded Kafka at %s, data in %s", strings.Join(common.Brokers, ","), cfg.DataDir)
+	} else {
+		common.Brokers = strings.Split(cfg.Kafka, ",")
+	}
+	if err := CreateTopics(ctx, common.Brokers, common.Topics, int32(cfg.Partitions)); err != nil {
+		return err
+	}
+
+	components := Components(cfg)
+	listeners := make([]net.Listener, len(components))
+	for i, c := range components {
+		if listeners[i], err = net.Listen("tcp", c.Addr); err != nil {
+			closeAll(listeners)
+			return fmt.Errorf("%s: listen on %s: %w", c.Name, c.Addr, err)
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for i, c := range components {
+		g.Go(func() error {
+			fc := common
+			fc.HTTPAddr = listeners[i].Addr().String()
+			opts := runtime.Options{Logger: log, Listener: listeners[i]}
+			if err := c.Run(gctx, fc, opts); err != nil {
+				return fmt.Errorf("%s: %w", c.Name, err)
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		if err := waitReady(gctx, listeners); err != nil {
+			return nil // the pipeline is stopping; its error, if any, comes from the components
+		}
+		printBanner(out, kafkaNote, components, listeners)
+		return nil
+	})
+	return g.Wait()
+}
+
+// StartBroker starts the embedded single-node Kafka broker on 127.0.0.1:port, keeping its data
+// in dataDir (created if needed; reloaded when it holds an earlier run's data).
+func StartBroker(port int, dataDir string) (*kfake.Cluster, error) {
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("kafka data directory: %w", err)
+	}
+	cluster, err := kfake.NewCluster(kfake.Ports(port), kfake.DataDir(dataDir))
+	if err != nil {
+		return nil, fmt.Errorf("start embedded kafka on port %d: %w", port, err)
+	}
+	return cluster, nil
+}
+
+// CreateTopics creates the pipeline's topics on brokers with partitions partitions each, the
+// popularity topic compacted; topics that exist already are left as they are. Every topic has
+// the same partition count, so the clean and popularity topics are co-partitioned.
+func CreateTopics(ctx context.Context, brokers []string, topics config.Topics, partitions int32) error {
+	cfg := runtime.NewSaramaConfig("recoflow-local-admin")
+	client, err := runtime.Connect(ctx, brokers, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	admin, err := sarama.NewClusterAdminFromClient(client)
+	if err != nil {
+		return fmt.Errorf("kafka admin: %w", err)
+	}
+	compact := "compact"
+	specs := map[string]map[string]*string{
+		topics.Raw:        nil,
+		topics.Clean:      nil,
+		topics.DeadLetter: nil,
+		topics.Popularity: {"cleanup.policy": &compact},
+	}
+	for name, configs := range specs {
+		detail := &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: -1, ConfigEntries: configs}
+		if err := admin.CreateTopic(name, detail, false); err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
+			return fmt.Errorf("create topic %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// waitReady polls every listener's /readyz until all answer 200 or ctx ends.
+func waitReady(ctx context.Context, listeners []net.Listener) error {
+	client := &http.Client{Timeout: time.Second}
+	for _, ln := range listeners {
+		url := "http://" + ln.Addr().String() + "/readyz"
+		for {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			if err != nil {
+				return err
+			}
+			if resp, err := client.Do(req); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+func printBanner(out io.Writer, kafkaNote string, components []Component, listeners []net.Listener) {
+	fmt.Fprintf(out, "\nrecoflow is running (%s). Ctrl-C stops it.\n\n", kafkaNote)
+	for i, c := range components {
+		fmt.Fprintf(out, "  %-11s %s   (/healthz /readyz /metrics)\n", c.Name, baseURL(listeners[i]))
+	}
+	fmt.Fprintln(out)
+	for i, c := range components {
+		if c.Try != "" {
+			fmt.Fprintf(out, "  # %s\n  %s\n\n", c.Name, strings.ReplaceAll(c.Try, "{url}", baseURL(listeners[i])))
+		}
+	}
+}
+
+// baseURL is the URL a user on this machine reaches a listener at.
+func baseURL(ln net.Listener) string {
+	host, port := "localhost", ""
+	if addr, ok := ln.Addr().(*net.TCPAddr); ok {
+		port = strconv.Itoa(addr.Port)
+		if !addr.IP.IsUnspecified() && !addr.IP.IsLoopback() {
+			host = addr.IP.String()
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func closeAll(listeners []net.Listener) {
+	for _, ln := range listeners {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+}

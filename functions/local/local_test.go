@@ -1,0 +1,141 @@
+package local_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/local"
+	"github.com/recoflow/recoflow/functions/runtime"
+	"github.com/recoflow/recoflow/functions/runtime/kafkatest"
+)
+
+// syncBuffer is a bytes.Buffer safe to write from the pipeline while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var (
+	kafkaLine  = regexp.MustCompile(`embedded Kafka at (\S+),`)
+	ingestLine = regexp.MustCompile(`ingest +(http://\S+)`)
+)
+
+// start runs the local pipeline on random ports with its data in dir, waits for its banner and
+// returns the broker address, ingest's URL, the banner and a stop function.
+func start(t *testing.T, dir string) (broker, ingestURL, banner string, stop func()) {
+	t.Helper()
+	cfg := local.DefaultConfig()
+	cfg.BrokerPort = 0
+	cfg.DataDir = dir
+	cfg.IngestAddr = "127.0.0.1:0"
+	cfg.CleanAddr = "127.0.0.1:0"
+	cfg.PopularityAddr = "127.0.0.1:0"
+	cfg.LogLevel = "error"
+	out := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- local.Run(ctx, cfg, out) }()
+	stop = func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("local pipeline stopped with %v", err)
+		}
+	}
+	kafkatest.Eventually(t, 30*time.Second, func() error {
+		if !strings.Contains(out.String(), "curl") {
+			return fmt.Errorf("no banner yet: %q", out.String())
+		}
+		return nil
+	})
+	banner = out.String()
+	return kafkaLine.FindStringSubmatch(banner)[1], ingestLine.FindStringSubmatch(banner)[1], banner, stop
+}
+
+func TestLocalPipelineServesAndKeepsEventsAcrossRestarts(t *testing.T) {
+	dir := t.TempDir()
+	broker, ingestURL, banner, stop := start(t, dir)
+	for _, want := range []string{"ingest", "clean", "/healthz", "curl -i -X POST " + ingestURL + "/v1/likes"} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("banner lacks %q:\n%s", want, banner)
+		}
+	}
+	resp, err := http.Post(ingestURL+"/v1/likes", "application/json", strings.NewReader(`{"user_id":"u1","item_id":"dune"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("posting a like: %d", resp.StatusCode)
+	}
+	cleanTopic := event.DefaultTopic(event.TopicClean)
+	kafkatest.Eventually(t, 30*time.Second, func() error { return holdsOne(broker, cleanTopic) })
+	stop()
+
+	// A restart on the same data directory finds the topics and the event again.
+	broker, _, _, stop = start(t, dir)
+	defer stop()
+	if err := holdsOne(broker, cleanTopic); err != nil {
+		t.Fatalf("after a restart: %v", err)
+	}
+	partitions, err := partitionsOf(broker, event.DefaultTopic(event.TopicPopularity))
+	if err != nil || partitions != local.DefaultConfig().Partitions {
+		t.Errorf("popularity topic has %d partitions (%v), want %d like the others", partitions, err, local.DefaultConfig().Partitions)
+	}
+}
+
+// holdsOne checks that topic on broker holds exactly one record.
+func holdsOne(broker, topic string) error {
+	client, err := sarama.NewClient([]string{broker}, runtime.NewSaramaConfig("local-test"))
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	partitions, err := client.Partitions(topic)
+	if err != nil {
+		return err
+	}
+	var n int64
+	for _, p := range partitions {
+		end, err := client.GetOffset(topic, p, sarama.OffsetNewest)
+		if err != nil {
+			return err
+		}
+		n += end
+	}
+	if n != 1 {
+		return fmt.Errorf("%s holds %d records, want 1", topic, n)
+	}
+	return nil
+}
+
+func partitionsOf(broker, topic string) (int, error) {
+	client, err := sarama.NewClient([]string{broker}, runtime.NewSaramaConfig("local-test"))
+	if err != nil {
+		return 0, err
+	}
+	defer client.Close()
+	partitions, err := client.Partitions(topic)
+	return len(partitions), err
+}

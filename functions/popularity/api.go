@@ -1,0 +1,160 @@
+package popularity
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/hotness"
+	"github.com/recoflow/recoflow/functions/runtime"
+)
+
+// DefaultTopN is the number of items GET /v1/top returns when the request does not say.
+const DefaultTopN = 10
+
+// Ranking answers the queries the HTTP API serves. View implements it.
+type Ranking interface {
+	// Top returns the top items for q, with scores decayed to now.
+	Top(q hotness.Query, now time.Time) []hotness.Entry
+	// Item returns one item with its score decayed to now, and false when it is unknown.
+	Item(id string, now time.Time) (hotness.Entry, bool)
+}
+
+// Item is one item as the HTTP API returns it.
+type Item struct {
+	// ID identifies the item.
+	ID string `json:"id"`
+	// Category is the item's most recent category, if any.
+	Category string `json:"category,omitempty"`
+	// Score is the item's hotness decayed to the time of the answer: its overall score, or its
+	// score within the segment a top-N query asked for.
+	Score float64 `json:"score"`
+	// Counts is the number of events per action.
+	Counts map[event.Action]int64 `json:"counts"`
+	// UpdatedAt is the time of the latest event applied to the item.
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// ItemAnswer is the answer to GET /v1/items/{id}.
+type ItemAnswer struct {
+	Item
+	// AsOf is the instant the score is decayed to.
+	AsOf time.Time `json:"as_of"`
+}
+
+// TopList is the answer to GET /v1/top.
+type TopList struct {
+	// Items are the top items in rank order.
+	Items []Item `json:"items"`
+	// AsOf is the instant the scores are decayed to.
+	AsOf time.Time `json:"as_of"`
+}
+
+// NewHandler returns the popularity HTTP API over r:
+//
+//	GET /v1/top?n=10&category=...&segment=...  the top n items (n from 1 to topNMax, default 10)
+//	GET /v1/items/{id}                         one item, 404 when unknown
+//
+// Bad requests are answered with application/problem+json. now tells the time scores are
+// decayed to; time.Now when nil.
+func NewHandler(r Ranking, topNMax int, now func() time.Time) http.Handler {
+	if now == nil {
+		now = time.Now
+	}
+	a := &api{ranking: r, topNMax: topNMax, now: now}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/top", a.top)
+	mux.HandleFunc("GET /v1/items/{id}", a.item)
+	mux.HandleFunc("/v1/top", methodNotAllowed)
+	mux.HandleFunc("/v1/items/{id}", methodNotAllowed)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		problem(w, r, http.StatusNotFound, "not_found", fmt.Errorf("no resource at %s; use /v1/top or /v1/items/{id}", r.URL.Path))
+	})
+	return mux
+}
+
+type api struct {
+	ranking Ranking
+	topNMax int
+	now     func() time.Time
+}
+
+func (a *api) top(w http.ResponseWriter, r *http.Request) {
+	q, err := a.query(r)
+	if err != nil {
+		problem(w, r, http.StatusBadRequest, "invalid_parameter", err)
+		return
+	}
+	now := a.now().UTC()
+	entries := a.ranking.Top(q, now)
+	list := TopList{Items: make([]Item, len(entries)), AsOf: now}
+	for i, e := range entries {
+		list.Items[i] = itemOf(e)
+	}
+	writeJSON(w, list)
+}
+
+func (a *api) item(w http.ResponseWriter, r *http.Request) {
+	for name := range r.URL.Query() {
+		problem(w, r, http.StatusBadRequest, "invalid_parameter", fmt.Errorf("unknown parameter %q", name))
+		return
+	}
+	id, now := r.PathValue("id"), a.now().UTC()
+	e, ok := a.ranking.Item(id, now)
+	if !ok {
+		problem(w, r, http.StatusNotFound, "unknown_item", fmt.Errorf("no events seen for item %q", id))
+		return
+	}
+	writeJSON(w, ItemAnswer{Item: itemOf(e), AsOf: now})
+}
+
+// query reads the parameters of GET /v1/top.
+func (a *api) query(r *http.Request) (hotness.Query, error) {
+	q := hotness.Query{N: DefaultTopN}
+	for name, values := range r.URL.Query() {
+		if len(values) > 1 {
+			return q, fmt.Errorf("parameter %q is given %d times", name, len(values))
+		}
+		value := values[0]
+		switch name {
+		case "n":
+			n, err := strconv.Atoi(value)
+			if err != nil || n <= 0 || n > a.topNMax {
+				return q, fmt.Errorf("n must be a whole number from 1 to %d, not %q", a.topNMax, value)
+			}
+			q.N = n
+		case "category":
+			// Clean stores categories lower-cased.
+			q.Category = strings.ToLower(strings.TrimSpace(value))
+		case "segment":
+			q.Segment = strings.TrimSpace(value)
+		default:
+			return q, fmt.Errorf("unknown parameter %q; use n, category and segment", name)
+		}
+	}
+	return q, nil
+}
+
+func itemOf(e hotness.Entry) Item {
+	return Item{ID: e.ItemID, Category: e.Category, Score: e.Score, Counts: e.Counts, UpdatedAt: e.UpdatedAt}
+}
+
+func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", "GET, HEAD")
+	problem(w, r, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Errorf("method %s is not allowed; use GET", r.Method))
+}
+
+func problem(w http.ResponseWriter, r *http.Request, status int, code string, err error) {
+	p := runtime.NewProblem(status, code, err.Error())
+	p.Instance = r.URL.Path
+	runtime.WriteProblem(w, p)
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,100 @@
+package popularity_test
+
+import (
+	"context"
+	"fmt"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/recoflow/recoflow/functions/popularity"
+	"github.com/recoflow/recoflow/functions/popularity/popularitytest"
+	"github.com/recoflow/recoflow/functions/runtime"
+)
+
+// BenchmarkProcessor measures end-to-end consumption: the clean topic is filled with b.N events
+// (about 10,000 distinct items, 4 partitions) on the embedded broker, then a processor starts,
+// and the clock runs from the moment it has restored its partitions until it has committed the
+// offsets of every event in its transactions. It reports events/s. Run it with a fixed count,
+// such as -benchtime=300000x, so the fill is done once.
+func BenchmarkProcessor(b *testing.B) {
+	cluster := popularitytest.NewCluster(b, 4)
+	cfg := cluster.Config("bench")
+	cfg.FlushInterval = time.Second
+	pub := cluster.NewPublisher(b)
+	gen := popularitytest.NewGenerator(7, 10_000, time.Now())
+	ctx := context.Background()
+	for left := b.N; left > 0; left -= 5000 {
+		if err := pub.Publish(ctx, gen.Events(min(left, 5000))...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	admin, err := sarama.NewClusterAdmin(cluster.Brokers, runtime.NewSaramaConfig("bench-admin"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer admin.Close()
+
+	b.ResetTimer()
+	b.StopTimer()
+	proc := popularity.NewProcessor(cfg, popularity.Options{})
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- proc.Run(runCtx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	for !proc.Ready() {
+		time.Sleep(time.Millisecond)
+	}
+	start, cpuStart := time.Now(), cpuTime(b)
+	b.StartTimer()
+	for {
+		n, err := committed(admin, cfg.Group, cfg.Topics.Clean, cluster.Partitions)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n >= int64(b.N) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.StopTimer()
+	elapsed, cpu := time.Since(start), cpuTime(b)-cpuStart
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
+	// The process's CPU time per event, broker included: what the rate would be on one core of
+	// its own, whatever else the machine is running.
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/event")
+}
+
+// cpuTime returns the CPU time the process has used so far.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// committed returns the sum of a group's committed offsets over a topic's partitions: the number
+// of its records the group has committed, when they all start at offset 0.
+func committed(admin sarama.ClusterAdmin, group, topic string, partitions int32) (int64, error) {
+	ps := make([]int32, partitions)
+	for i := range ps {
+		ps[i] = int32(i)
+	}
+	resp, err := admin.ListConsumerGroupOffsets(group, map[string][]int32{topic: ps})
+	if err != nil {
+		return 0, fmt.Errorf("list offsets of group %s: %w", group, err)
+	}
+	var n int64
+	for _, p := range ps {
+		if block := resp.GetBlock(topic, p); block != nil && block.Offset > 0 {
+			n += block.Offset
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,23 @@
+// Command popularity runs the popularity function: clean interactions in, time-decayed hotness
+// per item out to the compacted popularity topic, exactly once, served as top-N lists over HTTP.
+// Flags and RECOFLOW_* environment variables configure it; -h lists them.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/popularity"
+	"github.com/recoflow/recoflow/functions/runtime"
+)
+
+func main() {
+	os.Exit(runtime.Main(func(ctx context.Context) error {
+		cfg := config.DefaultPopularity()
+		if err := runtime.ParseSettings("popularity", &cfg, os.Args[1:], os.LookupEnv); err != nil {
+			return err
+		}
+		return popularity.Run(ctx, cfg, runtime.Options{})
+	}))
+}

@@ -1,0 +1,77 @@
+package popularity
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the popularity function's Prometheus metrics.
+type Metrics struct {
+	// EventsApplied counts clean events applied to the processor's state.
+	EventsApplied prometheus.Counter
+	// EventsSkipped counts clean records that could not be read as interaction events; their
+	// offsets are committed like any other.
+	EventsSkipped prometheus.Counter
+	// FlushDuration observes how long each committed flush took, from snapshot to commit.
+	FlushDuration prometheus.Histogram
+	// Transactions counts flush transactions by result: committed or aborted.
+	Transactions *prometheus.CounterVec
+	// RecordsWritten counts popularity records committed to the changelog.
+	RecordsWritten prometheus.Counter
+	// RestoredRecords counts changelog records read to restore assigned partitions.
+	RestoredRecords prometheus.Counter
+	// ChangelogSkipped counts changelog records that could not be read.
+	ChangelogSkipped prometheus.Counter
+	// TrackedItems is the number of items in the served view.
+	TrackedItems prometheus.Gauge
+	// ViewLag is how many changelog offsets the served view is behind the last stable offsets.
+	ViewLag prometheus.Gauge
+}
+
+// NewMetrics creates the metrics and registers them with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	const ns, sub = "recoflow", "popularity"
+	m := &Metrics{
+		EventsApplied: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "events_applied_total",
+			Help: "Clean events applied to the processor's state.",
+		}),
+		EventsSkipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "events_skipped_total",
+			Help: "Clean records that could not be read as interaction events.",
+		}),
+		FlushDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: ns, Subsystem: sub, Name: "flush_duration_seconds",
+			Help:    "Time from a flush's snapshot to its transaction's commit.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}),
+		Transactions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "transactions_total",
+			Help: "Flush transactions by result (committed or aborted).",
+		}, []string{"result"}),
+		RecordsWritten: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "changelog_records_written_total",
+			Help: "Popularity records committed to the changelog topic.",
+		}),
+		RestoredRecords: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "changelog_records_restored_total",
+			Help: "Changelog records read to restore assigned partitions.",
+		}),
+		ChangelogSkipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "changelog_records_skipped_total",
+			Help: "Changelog records that could not be read.",
+		}),
+		TrackedItems: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: ns, Subsystem: sub, Name: "tracked_items",
+			Help: "Items in the served view.",
+		}),
+		ViewLag: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: ns, Subsystem: sub, Name: "view_lag_records",
+			Help: "Changelog offsets the served view is behind the last stable offsets.",
+		}),
+	}
+	m.Transactions.WithLabelValues("committed")
+	m.Transactions.WithLabelValues("aborted")
+	reg.MustRegister(m.EventsApplied, m.EventsSkipped, m.FlushDuration, m.Transactions, m.RecordsWritten,
+		m.RestoredRecords, m.ChangelogSkipped, m.TrackedItems, m.ViewLag)
+	return m
+}

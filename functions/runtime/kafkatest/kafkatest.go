@@ -1,0 +1,189 @@
+// Package kafkatest starts in-process Kafka brokers for tests and reads what the functions wrote
+// to them. The broker is kfake speaking the real Kafka protocol, so the code under test uses its
+// production clients unchanged.
+package kafkatest
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/runtime"
+)
+
+// Partitions is the partition count of the topics NewCluster creates.
+const Partitions = 3
+
+// NewCluster starts a one-broker cluster on a random loopback port holding topics, each with
+// Partitions partitions. It is closed when the test ends.
+func NewCluster(t testing.TB, topics ...string) *kfake.Cluster {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(Partitions, topics...))
+	if err != nil {
+		t.Fatalf("start kafka: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// NewPipelineCluster starts a cluster like NewCluster holding the pipeline's topics under their
+// default names (event.DefaultTopic).
+func NewPipelineCluster(t testing.TB) *kfake.Cluster {
+	t.Helper()
+	topics := make([]string, 0, len(event.TopicRoles))
+	for _, role := range event.TopicRoles {
+		topics = append(topics, event.DefaultTopic(role))
+	}
+	return NewCluster(t, topics...)
+}
+
+// Client returns a sarama client to c with the functions' configuration, closed when the test
+// ends.
+func Client(t testing.TB, c *kfake.Cluster) sarama.Client {
+	t.Helper()
+	cfg := runtime.NewSaramaConfig("kafkatest")
+	// Fetch without lingering: a test reads what is there and closes the consumer.
+	cfg.Consumer.MaxWaitTime = 5 * time.Millisecond
+	client, err := sarama.NewClient(c.ListenAddrs(), cfg)
+	if err != nil {
+		t.Fatalf("kafka client: %v", err)
+	}
+	t.Cleanup(func() { _ = client.Close() })
+	return client
+}
+
+// Produce writes msgs to c and fails the test unless Kafka acknowledges them.
+func Produce(t testing.TB, c *kfake.Cluster, msgs ...*sarama.ProducerMessage) {
+	t.Helper()
+	producer, err := sarama.NewSyncProducer(c.ListenAddrs(), runtime.NewSaramaConfig("kafkatest-producer"))
+	if err != nil {
+		t.Fatalf("kafka producer: %v", err)
+	}
+	defer producer.Close()
+	if err := producer.SendMessages(msgs); err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+}
+
+// Records returns every record in topic now, partition by partition, each in offset order.
+func Records(t testing.TB, c *kfake.Cluster, topic string) []*sarama.ConsumerMessage {
+	t.Helper()
+	client := Client(t, c)
+	consumer, err := sarama.NewConsumerFromClient(client)
+	if err != nil {
+		t.Fatalf("kafka consumer: %v", err)
+	}
+	defer consumer.Close()
+	partitions, err := client.Partitions(topic)
+	if err != nil {
+		t.Fatalf("partitions of %s: %v", topic, err)
+	}
+	var records []*sarama.ConsumerMessage
+	for _, p := range partitions {
+		end, err := client.GetOffset(topic, p, sarama.OffsetNewest)
+		if err != nil {
+			t.Fatalf("end offset of %s/%d: %v", topic, p, err)
+		}
+		if end == 0 {
+			continue
+		}
+		pc, err := consumer.ConsumePartition(topic, p, sarama.OffsetOldest)
+		if err != nil {
+			t.Fatalf("consume %s/%d: %v", topic, p, err)
+		}
+		timeout := time.After(10 * time.Second)
+		for done := false; !done; {
+			select {
+			case m := <-pc.Messages():
+				records = append(records, m)
+				done = m.Offset+1 >= end
+			case <-timeout:
+				t.Fatalf("reading %s/%d: offset %d not reached in 10s", topic, p, end)
+			}
+		}
+		_ = pc.Close()
+	}
+	return records
+}
+
+// WaitCommitted waits until group has committed, on every partition of topic, the offset at the
+// end of the partition: then every record in topic has been processed and its outputs stored.
+func WaitCommitted(t testing.TB, c *kfake.Cluster, group, topic string, timeout time.Duration) {
+	t.Helper()
+	client := Client(t, c)
+	admin, err := sarama.NewClusterAdminFromClient(client)
+	if err != nil {
+		t.Fatalf("kafka admin: %v", err)
+	}
+	Eventually(t, timeout, func() error {
+		return committedToEnd(client, admin, group, topic)
+	})
+}
+
+func committedToEnd(client sarama.Client, admin sarama.ClusterAdmin, group, topic string) error {
+	partitions, err := client.Partitions(topic)
+	if err != nil {
+		return err
+	}
+	committed, err := admin.ListConsumerGroupOffsets(group, map[string][]int32{topic: partitions})
+	if err != nil {
+		return err
+	}
+	behind := map[int32]string{}
+	for _, p := range partitions {
+		end, err := client.GetOffset(topic, p, sarama.OffsetNewest)
+		if err != nil {
+			return err
+		}
+		at := int64(-1)
+		if b := committed.GetBlock(topic, p); b != nil {
+			at = b.Offset
+		}
+		if end > 0 && at < end {
+			behind[p] = fmt.Sprintf("%d of %d", at, end)
+		}
+	}
+	if len(behind) > 0 {
+		keys := slices.Sorted(maps.Keys(behind))
+		return fmt.Errorf("group %s has committed %s/%v: %v", group, topic, keys, behind)
+	}
+	return nil
+}
+
+// Eventually calls check every 20ms until it returns nil, failing the test with check's last
+// error if that takes longer than timeout.
+func Eventually(t testing.TB, timeout time.Duration, check func() error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("not within %s: %v", timeout, err)
+		case <-tick.C:
+		}
+	}
+}
+
+// Header returns the value of the header key of m, and "" when m has none.
+func Header(m *sarama.ConsumerMessage, key string) string {
+	for _, h := range m.Headers {
+		if h != nil && string(h.Key) == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}

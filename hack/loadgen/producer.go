@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/runtime"
+)
+
+// ingestRecordOverhead mirrors the room ingest leaves for a record's headers beyond its largest
+// body when it sets the producer's MaxMessageBytes (functions/ingest/run.go, not exported). It
+// matters for throughput: sarama also caps a produce request's batch at MaxMessageBytes.
+const ingestRecordOverhead = 64 << 10
+
+// producerLoad produces the records ingest would store straight to the raw topic, with a sarama
+// AsyncProducer set up like ingest's: runtime.NewSaramaConfig (idempotent, acks=all, one request
+// in flight per broker) and ingest's MaxMessageBytes. Records are encoded by runtime.Sink, the
+// encoder ingest itself uses, so they have the same key, headers and size. Its throughput is
+// the ceiling that batch ingest is measured against.
+type producerLoad struct {
+	// brokers are the Kafka bootstrap servers.
+	brokers []string
+	// topic is the raw topic.
+	topic string
+	// workers is the number of goroutines generating records.
+	workers int
+	// inflight bounds the records awaiting acknowledgement.
+	inflight int
+	// pacer spaces the records; nil produces as fast as possible.
+	pacer *pacer
+	// budget bounds the records produced.
+	budget *budget
+	// collector gathers the results, one per record.
+	collector *Collector
+	// generator returns the event stream of one worker.
+	generator func(stream uint64) *Generator
+}
+
+// run produces until ctx ends or the budget is spent, then waits for every record's
+// acknowledgement. Connecting to Kafka must succeed within connectTimeout.
+func (l *producerLoad) run(ctx context.Context, connectTimeout time.Duration) error {
+	cfg := runtime.NewSaramaConfig(runtime.ClientID("", "loadgen-producer"))
+	cfg.Producer.MaxMessageBytes = max(cfg.Producer.MaxMessageBytes, int(config.DefaultIngest().MaxBodyBytes)+ingestRecordOverhead)
+	connectCtx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	client, err := runtime.Connect(connectCtx, l.brokers, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	producer, err := sarama.NewAsyncProducerFromClient(client)
+	if err != nil {
+		return fmt.Errorf("start kafka producer: %w", err)
+	}
+
+	slots := make(chan struct{}, l.inflight)
+	var acks sync.WaitGroup
+	acks.Go(func() {
+		shard := l.collector.NewShard()
+		for m := range producer.Successes() {
+			shard.Record(Result{Events: 1, Latency: time.Since(m.Metadata.(time.Time))})
+			<-slots
+		}
+	})
+	acks.Go(func() {
+		shard := l.collector.NewShard()
+		for perr := range producer.Errors() {
+			shard.Record(Result{Events: 1, Latency: time.Since(perr.Msg.Metadata.(time.Time)), Err: perr.Err})
+			<-slots
+		}
+	})
+
+	// The sink is used only to encode records; it never sends.
+	sink := runtime.NewSink(nil, l.topic)
+	var workers sync.WaitGroup
+	errs := make(chan error, l.workers)
+	for i := range l.workers {
+		workers.Go(func() {
+			if err := l.work(ctx, l.generator(uint64(i)), sink, producer, slots); err != nil {
+				errs <- err
+			}
+		})
+	}
+	workers.Wait()
+	producer.AsyncClose()
+	acks.Wait()
+	close(errs)
+	return <-errs
+}
+
+// work is one worker's loop: it hands records to producer while a slot is free.
+func (l *producerLoad) work(ctx context.Context, gen *Generator, sink *runtime.Sink, producer sarama.AsyncProducer, slots chan struct{}) error {
+	for ctx.Err() == nil {
+		if l.budget.take(1) == 0 {
+			return nil
+		}
+		due, ok := l.pacer.wait(ctx, 1)
+		if !ok {
+			return nil
+		}
+		e, err := gen.Next().Event()
+		if err != nil {
+			return err
+		}
+		msg, err := sink.Record(ctx, &e)
+		if err != nil {
+			return err
+		}
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		}
+		start := time.Now()
+		if !due.IsZero() && due.Before(start) {
+			start = due
+		}
+		msg.Metadata = start
+		producer.Input() <- msg
+	}
+	return nil
+}

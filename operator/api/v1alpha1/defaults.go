@@ -1,0 +1,85 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// Defaults of the spec, the same values the +kubebuilder:default markers give the CRD (a test
+// checks that the two agree).
+const (
+	DefaultPartitions          int32          = 6
+	DefaultTopicReplicas       int32          = 3
+	DefaultRetention           Duration       = "168h"
+	DefaultDeadLetterRetention Duration       = "336h"
+	DefaultMinReplicas         int32          = 1
+	DefaultMaxReplicas         int32          = 10
+	DefaultCPURequest                         = "100m"
+	DefaultMemoryRequest                      = "128Mi"
+	DefaultScalingMode         ScalingMode    = ScalingAuto
+	DefaultLagThreshold        int32          = 100
+	DefaultDeletionPolicy      DeletionPolicy = DeletionRetain
+)
+
+// Default fills every unset field that has a default with that default, as the API server does
+// when it admits the object. Code that works without a cluster, such as the render command, calls
+// it so that it sees the pipeline the controller would see.
+//
+// Like the API server, it treats a missing object as unset, with one difference a typed struct
+// cannot avoid: an explicitly empty resources: {} is defaulted here but kept empty by the API
+// server.
+func (p *RecommendationPipeline) Default() {
+	s := &p.Spec
+	s.Topics.Default()
+	s.Ingest.FunctionSpec.Default()
+	s.Clean.FunctionSpec.Default()
+	s.Popularity.FunctionSpec.Default()
+	if s.Scaling.Mode == "" {
+		s.Scaling.Mode = DefaultScalingMode
+	}
+	if s.Scaling.LagThreshold == 0 {
+		s.Scaling.LagThreshold = DefaultLagThreshold
+	}
+	if s.DeletionPolicy == "" {
+		s.DeletionPolicy = DefaultDeletionPolicy
+	}
+}
+
+// Default fills the unset topic settings with their defaults.
+func (t *TopicsSpec) Default() {
+	if t.Partitions == 0 {
+		t.Partitions = DefaultPartitions
+	}
+	if t.Replicas == 0 {
+		t.Replicas = DefaultTopicReplicas
+	}
+	if t.Retention == "" {
+		t.Retention = DefaultRetention
+	}
+	if t.DeadLetterRetention == "" {
+		t.DeadLetterRetention = DefaultDeadLetterRetention
+	}
+}
+
+// Default fills the unset replica range, resources and environment fields with their defaults.
+func (f *FunctionSpec) Default() {
+	if f.Replicas.Min == 0 {
+		f.Replicas.Min = DefaultMinReplicas
+	}
+	if f.Replicas.Max == 0 {
+		f.Replicas.Max = DefaultMaxReplicas
+	}
+	if f.Resources.Limits == nil && f.Resources.Requests == nil && f.Resources.Claims == nil {
+		f.Resources.Requests = corev1.ResourceList{
+			corev1.ResourceCPU:    resource.MustParse(DefaultCPURequest),
+			corev1.ResourceMemory: resource.MustParse(DefaultMemoryRequest),
+		}
+	}
+	// The core API's own defaults inside an environment variable's source.
+	for i := range f.Env {
+		if from := f.Env[i].ValueFrom; from != nil && from.FileKeyRef != nil && from.FileKeyRef.Optional == nil {
+			optional := false
+			from.FileKeyRef.Optional = &optional
+		}
+	}
+}

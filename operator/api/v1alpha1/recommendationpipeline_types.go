@@ -1,0 +1,390 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// RecommendationPipelineSpec is the pipeline a platform team declares: the Kafka cluster it runs
+// on, its topics, its three functions and how they scale.
+type RecommendationPipelineSpec struct {
+	// kafka names the Strimzi Kafka cluster the pipeline's topics live on.
+	// +required
+	Kafka KafkaSpec `json:"kafka"`
+
+	// topics sizes the pipeline's four Kafka topics: raw, clean, dead-letter and popularity.
+	// +optional
+	// +kubebuilder:default={}
+	Topics TopicsSpec `json:"topics,omitempty"`
+
+	// ingest configures the function that accepts CloudEvents over HTTP and writes them to the
+	// raw topic.
+	// +optional
+	// +kubebuilder:default={}
+	Ingest IngestSpec `json:"ingest,omitempty"`
+
+	// clean configures the function that validates and de-duplicates raw events into the clean
+	// topic and dead-letters the rest.
+	// +optional
+	// +kubebuilder:default={}
+	Clean CleanSpec `json:"clean,omitempty"`
+
+	// popularity configures the function that scores items from the clean topic and serves the
+	// top N.
+	// +optional
+	// +kubebuilder:default={}
+	Popularity PopularitySpec `json:"popularity,omitempty"`
+
+	// scaling chooses the autoscaler of the functions.
+	// +optional
+	// +kubebuilder:default={}
+	Scaling ScalingSpec `json:"scaling,omitempty"`
+
+	// deletionPolicy says what happens to the Kafka topics, and the data in them, when the
+	// pipeline is deleted: Retain leaves them in place, Delete removes them with the pipeline.
+	// +optional
+	// +kubebuilder:default=Retain
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+
+	// suspend scales every function to zero replicas and keeps everything else, topics included.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+}
+
+// KafkaSpec locates the Kafka cluster of a pipeline.
+type KafkaSpec struct {
+	// clusterRef names a Strimzi Kafka in the pipeline's namespace. Its name becomes the
+	// strimzi.io/cluster label of every topic.
+	// +required
+	ClusterRef ClusterReference `json:"clusterRef"`
+
+	// bootstrapServers are the host:port pairs the functions connect to, comma-separated. When
+	// empty, the Strimzi convention <cluster>-kafka-bootstrap:9092 is used.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	BootstrapServers string `json:"bootstrapServers,omitempty"`
+}
+
+// ClusterReference names a Strimzi Kafka cluster in the same namespace.
+type ClusterReference struct {
+	// name is the name of the Kafka resource.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+}
+
+// TopicsSpec sizes the pipeline's Kafka topics.
+// +kubebuilder:validation:XValidation:rule="!has(self.minInSyncReplicas) || self.minInSyncReplicas <= self.replicas",message="minInSyncReplicas cannot exceed replicas: no write could ever be acknowledged"
+type TopicsSpec struct {
+	// partitions is the partition count of every topic. It bounds how far the clean and popularity
+	// functions can scale out, and it can grow but never shrink.
+	// +optional
+	// +kubebuilder:default=6
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	// +kubebuilder:validation:XValidation:rule="self >= oldSelf",message="partitions cannot decrease: Kafka cannot remove partitions from a topic"
+	Partitions int32 `json:"partitions,omitempty"`
+
+	// replicas is how many brokers hold a copy of each partition.
+	// +optional
+	// +kubebuilder:default=3
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=32767
+	Replicas int32 `json:"replicas,omitempty"`
+
+	// retention is how long the raw and clean topics keep events, as a duration such as 168h.
+	// +optional
+	// +kubebuilder:default="168h"
+	Retention Duration `json:"retention,omitempty"`
+
+	// deadLetterRetention is how long the dead-letter topic keeps rejected events.
+	// +optional
+	// +kubebuilder:default="336h"
+	DeadLetterRetention Duration `json:"deadLetterRetention,omitempty"`
+
+	// minInSyncReplicas is how many copies must acknowledge a write. When unset, the cluster's
+	// default applies.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	MinInSyncReplicas *int32 `json:"minInSyncReplicas,omitempty"`
+}
+
+// FunctionSpec is what every function has: its image, replica range, resources and extra
+// environment.
+type FunctionSpec struct {
+	// image is the container image of the function. When empty, the operator's default image for
+	// the function is used.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=512
+	Image string `json:"image,omitempty"`
+
+	// replicas is the range the function scales within. Consumer functions never run more
+	// replicas than the topic has partitions.
+	// +optional
+	// +kubebuilder:default={min:1,max:10}
+	Replicas ReplicaRange `json:"replicas,omitempty"`
+
+	// resources are the compute requests and limits of the function's container. The CPU request
+	// is what the HPA's utilisation target is measured against.
+	// +optional
+	// +kubebuilder:default={requests:{cpu:"100m",memory:"128Mi"}}
+	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// env are extra environment variables of the function's container, set after (and so
+	// overriding) the ones the operator derives from this spec.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	Env []corev1.EnvVar `json:"env,omitempty"`
+}
+
+// ReplicaRange is the least and most replicas a function runs.
+// +kubebuilder:validation:XValidation:rule="self.min <= self.max",message="replicas.min cannot exceed replicas.max"
+type ReplicaRange struct {
+	// min is the fewest replicas the function runs, and the count it runs without an autoscaler.
+	// +optional
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	Min int32 `json:"min,omitempty"`
+
+	// max is the most replicas an autoscaler may run.
+	// +optional
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	Max int32 `json:"max,omitempty"`
+}
+
+// IngestSpec configures the ingest function.
+type IngestSpec struct {
+	FunctionSpec `json:",inline"`
+
+	// maxBodyBytes is the largest request body ingest accepts. When unset, the function's
+	// default (1 MiB) applies.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1073741824
+	MaxBodyBytes *int64 `json:"maxBodyBytes,omitempty"`
+
+	// authSecretRef selects a key of a Secret holding the bearer token every request must
+	// present. When unset, ingest accepts requests without a token.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="has(self.name) && self.name != ''",message="authSecretRef.name must name a Secret"
+	AuthSecretRef *corev1.SecretKeySelector `json:"authSecretRef,omitempty"`
+}
+
+// CleanSpec configures the clean function.
+type CleanSpec struct {
+	FunctionSpec `json:",inline"`
+
+	// dedupeWindow is how long a repeated (user, item, action) counts as a duplicate. When unset,
+	// the function's default (10m) applies.
+	// +optional
+	DedupeWindow Duration `json:"dedupeWindow,omitempty"`
+
+	// maxEventAge is the oldest event time clean accepts; older events are dead-lettered. When
+	// unset, the function's default (168h) applies.
+	// +optional
+	MaxEventAge Duration `json:"maxEventAge,omitempty"`
+}
+
+// PopularitySpec configures the popularity function.
+type PopularitySpec struct {
+	FunctionSpec `json:",inline"`
+
+	// halfLife is the time after which an event's contribution to an item's score has halved.
+	// When unset, the function's default (6h) applies.
+	// +optional
+	HalfLife Duration `json:"halfLife,omitempty"`
+
+	// weights are each action's contribution to an item's score, as decimal numbers, for example
+	// {liked: "3", unliked: "-3"}. Actions left out keep the function's defaults. Rated events
+	// have no weight: they count their rating minus 3.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=5
+	// +kubebuilder:validation:XValidation:rule="!('rated' in self)",message="rated has no weight: a rated event counts its rating minus 3"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k == 'rated' || k in ['liked', 'unliked', 'viewed', 'favorited', 'shared'])",message="weights can only be given for liked, unliked, viewed, favorited and shared"
+	Weights map[string]Weight `json:"weights,omitempty"`
+
+	// topN is the largest n a top-N query may ask for. When unset, the function's default (1000)
+	// applies.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100000
+	TopN *int32 `json:"topN,omitempty"`
+
+	// flushInterval is how often popularity commits its scores and consumer offsets in one
+	// transaction. When unset, the function's default (1s) applies.
+	// +optional
+	FlushInterval Duration `json:"flushInterval,omitempty"`
+}
+
+// ScalingSpec chooses and tunes the functions' autoscaler.
+type ScalingSpec struct {
+	// mode is the autoscaler: Auto uses KEDA when its CRDs are installed and otherwise an HPA on
+	// CPU; KEDA and HPA force one; None runs replicas.min of every function.
+	// +optional
+	// +kubebuilder:default=Auto
+	Mode ScalingMode `json:"mode,omitempty"`
+
+	// lagThreshold is the consumer lag per replica above which KEDA adds a replica of a consumer
+	// function.
+	// +optional
+	// +kubebuilder:default=100
+	// +kubebuilder:validation:Minimum=1
+	LagThreshold int32 `json:"lagThreshold,omitempty"`
+}
+
+// ScalingMode names how the functions scale.
+// +kubebuilder:validation:Enum=Auto;KEDA;HPA;None
+type ScalingMode string
+
+// The scaling modes.
+const (
+	// ScalingAuto uses KEDA when its CRDs are installed, otherwise an HPA on CPU.
+	ScalingAuto ScalingMode = "Auto"
+	// ScalingKEDA uses KEDA ScaledObjects: consumers on their lag, ingest on CPU.
+	ScalingKEDA ScalingMode = "KEDA"
+	// ScalingHPA uses autoscaling/v2 HorizontalPodAutoscalers on CPU.
+	ScalingHPA ScalingMode = "HPA"
+	// ScalingNone runs replicas.min of every function with no autoscaler.
+	ScalingNone ScalingMode = "None"
+)
+
+// DeletionPolicy says what happens to a pipeline's Kafka topics when the pipeline is deleted.
+// +kubebuilder:validation:Enum=Retain;Delete
+type DeletionPolicy string
+
+// The deletion policies.
+const (
+	// DeletionRetain leaves the Kafka topics, and their data, in place.
+	DeletionRetain DeletionPolicy = "Retain"
+	// DeletionDelete deletes the Kafka topics with the pipeline.
+	DeletionDelete DeletionPolicy = "Delete"
+)
+
+// Duration is a positive duration written as Go parses it, such as 90s, 10m, 1h30m or 168h.
+// +kubebuilder:validation:MaxLength=32
+// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self) > duration('0s')",message="must be a positive duration such as 90s, 10m or 168h"
+type Duration string
+
+// Weight is a finite decimal number, such as 3, -3 or 0.5.
+// +kubebuilder:validation:MaxLength=32
+// +kubebuilder:validation:XValidation:rule="self.matches('^[-+]?[0-9]+([.][0-9]+)?$')",message="must be a finite decimal number such as 3, -3 or 0.5"
+type Weight string
+
+// RecommendationPipelineStatus is what the operator observed of the pipeline's children.
+type RecommendationPipelineStatus struct {
+	// observedGeneration is the metadata.generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions are Ready, TopicsReady, FunctionsAvailable and ScalingReady.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// topics reports each KafkaTopic and whether Strimzi made it.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Topics []TopicStatus `json:"topics,omitempty"`
+
+	// functions reports each function's desired and ready replicas.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Functions []FunctionStatus `json:"functions,omitempty"`
+
+	// endpoints are the in-cluster URLs of the functions that serve HTTP.
+	// +optional
+	Endpoints Endpoints `json:"endpoints,omitempty"`
+}
+
+// TopicStatus reports one KafkaTopic.
+type TopicStatus struct {
+	// name is the name of the KafkaTopic resource.
+	// +required
+	Name string `json:"name"`
+
+	// ready is whether Strimzi reports the topic Ready.
+	// +optional
+	Ready bool `json:"ready"`
+}
+
+// FunctionStatus reports one function's Deployment.
+type FunctionStatus struct {
+	// name is the name of the Deployment.
+	// +required
+	Name string `json:"name"`
+
+	// desiredReplicas is the replica count the Deployment asks for.
+	// +optional
+	DesiredReplicas int32 `json:"desiredReplicas"`
+
+	// readyReplicas is how many of them are ready.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas"`
+}
+
+// Endpoints are in-cluster URLs of a pipeline's HTTP functions.
+type Endpoints struct {
+	// ingest is where clients send CloudEvents.
+	// +optional
+	Ingest string `json:"ingest,omitempty"`
+
+	// popularity is where clients read the top N.
+	// +optional
+	Popularity string `json:"popularity,omitempty"`
+}
+
+// RecommendationPipeline turns user interactions into item popularity: ingest, clean and
+// popularity functions connected by Strimzi Kafka topics, scaled by KEDA or an HPA.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=rp,categories=recoflow
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+// +kubebuilder:printcolumn:name="Partitions",type=integer,JSONPath=`.spec.topics.partitions`
+// +kubebuilder:printcolumn:name="Ingest URL",type=string,JSONPath=`.status.endpoints.ingest`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$')",message="metadata.name must be a DNS label of at most 40 characters, so that <name>-popularity is a valid Service name"
+type RecommendationPipeline struct {
+	metav1.TypeMeta `json:",inline"`
+
+	// metadata is the standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the pipeline the user declares.
+	// +required
+	Spec RecommendationPipelineSpec `json:"spec"`
+
+	// status is what the operator observed.
+	// +optional
+	Status RecommendationPipelineStatus `json:"status,omitempty"`
+}
+
+// RecommendationPipelineList is a list of RecommendationPipelines.
+//
+// +kubebuilder:object:root=true
+type RecommendationPipelineList struct {
+	metav1.TypeMeta `json:",inline"`
+
+	// metadata is the standard list metadata.
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+
+	// items are the pipelines.
+	// +required
+	Items []RecommendationPipeline `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&RecommendationPipeline{}, &RecommendationPipelineList{})
+}

@@ -1,0 +1,177 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/util/retry"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	"github.com/recoflow/recoflow/operator/api/v1alpha1"
+	"github.com/recoflow/recoflow/operator/internal/manifests"
+)
+
+// Reasons of the events the operator records besides condition transitions.
+const (
+	// ReasonPruned says children no longer desired, such as the autoscalers of another scaling
+	// mode, were deleted.
+	ReasonPruned = "Pruned"
+	// ReasonTopicsRetained says a deleted pipeline left its KafkaTopics, and their data, in place.
+	ReasonTopicsRetained = "TopicsRetained"
+)
+
+// outcome is what applying a plan left in the cluster.
+type outcome struct {
+	// live are the children as the API server last returned them, by childKey of the desired
+	// child; a child that could not be applied is missing.
+	live map[string]client.Object
+	// err joins every error met.
+	err error
+}
+
+// apply makes every desired child exist as desired and owned by p, then deletes p's autoscalers
+// that are no longer desired, such as its HorizontalPodAutoscalers once KEDA scales it.
+func (r *PipelineReconciler) apply(ctx context.Context, p *v1alpha1.RecommendationPipeline, pl plan) outcome {
+	o := outcome{live: make(map[string]client.Object, len(pl.desired))}
+	var errs []error
+	for _, desired := range pl.desired {
+		live, err := r.applyOne(ctx, p, desired)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("apply %s: %w", childKey(desired), err))
+			continue
+		}
+		o.live[childKey(desired)] = live
+	}
+	// Prune only once every desired child is in place: an autoscaler goes when its successor is
+	// there.
+	if len(errs) == 0 {
+		errs = append(errs, r.prune(ctx, p, pl))
+	}
+	o.err = errors.Join(errs...)
+	return o
+}
+
+// applyOne creates desired, or updates the live object with the fields the operator owns when
+// they differ from desired. It writes nothing when they do not.
+func (r *PipelineReconciler) applyOne(ctx context.Context, owner *v1alpha1.RecommendationPipeline, desired client.Object) (client.Object, error) {
+	key := client.ObjectKeyFromObject(desired)
+	live := newLike(desired)
+	err := r.cache.Get(ctx, key, live)
+	if apierrors.IsNotFound(err) {
+		created := desired.DeepCopyObject().(client.Object)
+		if err := controllerutil.SetControllerReference(owner, created, r.Scheme); err != nil {
+			return nil, err
+		}
+		err = r.Client.Create(ctx, created)
+		if !apierrors.IsAlreadyExists(err) {
+			return created, err
+		}
+		// The cache has not seen the object yet: update what the API server has.
+		err = r.apiReader.Get(ctx, key, live)
+	}
+	if err != nil {
+		return nil, err
+	}
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		before := live.DeepCopyObject()
+		if err := controllerutil.SetControllerReference(owner, live, r.Scheme); err != nil {
+			return err
+		}
+		mutate(live, desired)
+		if equality.Semantic.DeepEqual(before, live) {
+			return nil
+		}
+		err := r.Client.Update(ctx, live)
+		if apierrors.IsConflict(err) {
+			// Someone else changed it, or the cache was behind: start again from the API server.
+			if err := r.apiReader.Get(ctx, key, live); err != nil {
+				return err
+			}
+		}
+		return err
+	})
+	return live, err
+}
+
+// prune deletes p's autoscalers that are no longer desired. Only autoscalers come and go with the
+// spec; every other child is always desired, and KafkaTopics, which hold data, are never pruned.
+func (r *PipelineReconciler) prune(ctx context.Context, p *v1alpha1.RecommendationPipeline, pl plan) error {
+	keep := make(map[string]bool, len(pl.desired))
+	for _, d := range pl.desired {
+		keep[childKey(d)] = true
+	}
+	lists := []client.ObjectList{&autoscalingv2.HorizontalPodAutoscalerList{}}
+	if pl.kedaServed {
+		so := &unstructured.UnstructuredList{}
+		so.SetGroupVersionKind(manifests.ScaledObjectGVK.GroupVersion().WithKind(manifests.ScaledObjectGVK.Kind + "List"))
+		lists = append(lists, so)
+	}
+	var pruned []string
+	var errs []error
+	for _, list := range lists {
+		err := r.cache.List(ctx, list, client.InNamespace(p.Namespace), client.MatchingLabels(manifests.OwnedLabels(p.Name)))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("list children to prune: %w", err))
+			continue
+		}
+		err = meta.EachListItem(list, func(o runtime.Object) error {
+			obj := o.(client.Object)
+			name := describe(obj, r.Scheme)
+			if keep[name] || !metav1.IsControlledBy(obj, p) {
+				return nil
+			}
+			uid := obj.GetUID()
+			if err := r.Client.Delete(ctx, obj, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
+				return fmt.Errorf("prune %s: %w", name, err)
+			}
+			pruned = append(pruned, name)
+			return nil
+		})
+		errs = append(errs, err)
+	}
+	if len(pruned) > 0 {
+		ctrl.LoggerFrom(ctx).Info("pruned children no longer desired", "children", pruned)
+		r.Recorder.Eventf(p, nil, corev1.EventTypeNormal, ReasonPruned, "Prune", "Deleted %s: no longer desired", strings.Join(pruned, ", "))
+	}
+	return errors.Join(errs...)
+}
+
+// newLike returns an empty object of obj's kind to read into.
+func newLike(obj client.Object) client.Object {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		out := &unstructured.Unstructured{}
+		out.SetGroupVersionKind(u.GroupVersionKind())
+		return out
+	}
+	return reflect.New(reflect.TypeOf(obj).Elem()).Interface().(client.Object)
+}
+
+// childKey names a desired child by kind and name, such as "Deployment shop-ingest". The
+// builders set the kind of every object they return.
+func childKey(desired client.Object) string {
+	return desired.GetObjectKind().GroupVersionKind().Kind + " " + desired.GetName()
+}
+
+// describe names any object by kind and name, the way childKey names desired ones.
+func describe(obj client.Object, scheme *runtime.Scheme) string {
+	gvk, err := apiutil.GVKForObject(obj, scheme)
+	if err != nil {
+		gvk = schema.GroupVersionKind{Kind: fmt.Sprintf("%T", obj)}
+	}
+	return gvk.Kind + " " + obj.GetName()
+}

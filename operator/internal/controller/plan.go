@@ -1,0 +1,74 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/recoflow/recoflow/operator/api/v1alpha1"
+	"github.com/recoflow/recoflow/operator/internal/manifests"
+)
+
+// plan is what one reconcile sets out to do: the children a pipeline should have, or why it
+// cannot have them yet.
+type plan struct {
+	// blocked says why nothing can be applied yet; nil when the children can be.
+	blocked *blocker
+	// params built desired.
+	params manifests.Params
+	// desired are the children, in the builders' order.
+	desired []client.Object
+	// kedaMissing is set when scaling.mode is KEDA and the cluster does not serve ScaledObjects.
+	kedaMissing bool
+	// kedaServed is set when the cluster serves ScaledObjects, which may then need pruning.
+	kedaServed bool
+}
+
+// blocker is something outside the operator's reach that a pipeline waits for.
+type blocker struct {
+	reason, message string
+}
+
+// plan checks what the pipeline needs from the cluster, Strimzi and its Kafka cluster, and
+// builds the children it should have.
+func (r *PipelineReconciler) plan(ctx context.Context, p *v1alpha1.RecommendationPipeline) (plan, error) {
+	for _, gvk := range []schema.GroupVersionKind{manifests.KafkaTopicGVK, manifests.KafkaGVK} {
+		served, err := r.apis.available(gvk)
+		if err != nil {
+			return plan{}, err
+		}
+		if !served {
+			return plan{blocked: &blocker{v1alpha1.ReasonStrimziNotInstalled, fmt.Sprintf(
+				"the cluster does not serve %s: install Strimzi (1.x, API kafka.strimzi.io/v1)", gvk.Kind)}}, nil
+		}
+	}
+
+	cluster := &metav1.PartialObjectMetadata{}
+	cluster.SetGroupVersionKind(manifests.KafkaGVK)
+	key := client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.Kafka.ClusterRef.Name}
+	switch err := r.cache.Get(ctx, key, cluster); {
+	case apierrors.IsNotFound(err):
+		return plan{blocked: &blocker{v1alpha1.ReasonKafkaClusterNotFound, fmt.Sprintf(
+			"no Kafka %q in namespace %q: spec.kafka.clusterRef must name a Strimzi Kafka cluster",
+			key.Name, key.Namespace)}}, nil
+	case err != nil:
+		return plan{}, fmt.Errorf("get Kafka %s: %w", key, err)
+	}
+
+	keda, err := r.apis.available(manifests.ScaledObjectGVK)
+	if err != nil {
+		return plan{}, err
+	}
+	autoscaler, ok := manifests.ResolveAutoscaler(p.Spec.Scaling.Mode, keda)
+	params := manifests.Params{Pipeline: p, Images: r.Images, Autoscaler: autoscaler}
+	desired, err := manifests.Desired(params)
+	if err != nil {
+		// The CRD's validation admits no spec the builders refuse; say so if one slips through.
+		return plan{blocked: &blocker{v1alpha1.ReasonApplyFailed, err.Error()}}, nil
+	}
+	return plan{params: params, desired: desired, kedaMissing: !ok, kedaServed: keda}, nil
+}

@@ -1,0 +1,399 @@
+package controller_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/yaml"
+
+	"github.com/recoflow/recoflow/operator/api/v1alpha1"
+	"github.com/recoflow/recoflow/operator/internal/controller"
+	"github.com/recoflow/recoflow/operator/internal/manifests"
+)
+
+// Paths, from this package, of the CRDs and the role the tests install.
+const (
+	pipelineCRDDir = "../../config/crd"
+	strimziCRDDir  = "testdata/crds/strimzi"
+	kedaCRDDir     = "testdata/crds/keda"
+	rolePath       = "../../config/rbac/role.yaml"
+)
+
+// The service account the operator runs as in the tests, bound to the generated ClusterRole.
+const (
+	operatorNamespace = "recoflow-system"
+	operatorAccount   = "recoflow-operator"
+)
+
+// testImages are the function images of pipelines that name none.
+var testImages = manifests.Images{
+	Ingest:     "registry.test/recoflow-ingest:1",
+	Clean:      "registry.test/recoflow-clean:1",
+	Popularity: "registry.test/recoflow-popularity:1",
+}
+
+// clusters are the API servers the tests share, started on first use and stopped by TestMain.
+var clusters struct {
+	mu      sync.Mutex
+	started []*cluster
+	full    *cluster
+	bare    *cluster
+}
+
+func TestMain(m *testing.M) {
+	logf.SetLogger(logr.Discard())
+	code := m.Run()
+	clusters.mu.Lock()
+	for _, c := range clusters.started {
+		c.log.mu.Lock()
+		for k, v := range c.log.errors {
+			fmt.Fprintf(os.Stderr, "DEBUG %v: %q\n", k, v)
+		}
+		c.log.mu.Unlock()
+		if err := c.stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stop envtest:", err)
+		}
+	}
+	clusters.mu.Unlock()
+	os.Exit(code)
+}
+
+// fullCluster returns the shared cluster that serves Strimzi's and KEDA's kinds.
+func fullCluster(t testing.TB) *cluster {
+	t.Helper()
+	clusters.mu.Lock()
+	defer clusters.mu.Unlock()
+	if clusters.full == nil {
+		clusters.full = startCluster(t, pipelineCRDDir, strimziCRDDir, kedaCRDDir)
+	}
+	return clusters.full
+}
+
+// bareCluster returns the shared cluster that serves only RecommendationPipelines, until a test
+// installs more.
+func bareCluster(t testing.TB) *cluster {
+	t.Helper()
+	clusters.mu.Lock()
+	defer clusters.mu.Unlock()
+	if clusters.bare == nil {
+		clusters.bare = startCluster(t, pipelineCRDDir)
+	}
+	return clusters.bare
+}
+
+// cluster is a kube-apiserver and etcd with the operator's manager running against them as the
+// operator's service account, bound to exactly the generated ClusterRole.
+type cluster struct {
+	env *envtest.Environment
+	// admin is the test's own client, with every permission. Its writes are not counted.
+	admin client.Client
+	// operator is the rest.Config the manager runs with.
+	operator *rest.Config
+	// writes counts the manager's API writes.
+	writes *writeCounter
+	// log counts the reconciles and errors the manager logs.
+	log  *reconcileLog
+	stop func() error
+}
+
+// startCluster starts an API server with the CRDs in crdDirs and the operator against it.
+func startCluster(t testing.TB, crdDirs ...string) *cluster {
+	t.Helper()
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		assets = "../../../bin/k8s"
+	}
+	for _, bin := range []string{"kube-apiserver", "etcd"} {
+		if _, err := os.Stat(filepath.Join(assets, bin)); err != nil {
+			t.Fatalf("envtest needs %s in KUBEBUILDER_ASSETS (%s): run `make envtest`: %v", bin, assets, err)
+		}
+	}
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: assets,
+		CRDDirectoryPaths:     crdDirs,
+		ErrorIfCRDPathMissing: true,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("start envtest: %v", err)
+	}
+	c := &cluster{env: env, writes: newWriteCounter(), log: newReconcileLog()}
+	clusters.started = append(clusters.started, c)
+	c.stop = env.Stop
+
+	scheme := newScheme(t)
+	if c.admin, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
+		t.Fatal(err)
+	}
+	c.operator = c.operatorConfig(t, cfg)
+
+	mgr, err := ctrl.NewManager(c.operator, ctrl.Options{
+		Scheme:                        scheme,
+		Logger:                        logr.New(&reconcileSink{log: c.log}),
+		Metrics:                       metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress:        "0",
+		LeaderElection:                true,
+		LeaderElectionID:              "recoflow-operator",
+		LeaderElectionNamespace:       operatorNamespace,
+		LeaderElectionReleaseOnCancel: true,
+		// Every cluster runs the same controller in this one process.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	if err != nil {
+		t.Fatalf("new manager: %v", err)
+	}
+	r := &controller.PipelineReconciler{Images: testImages, MaxConcurrentReconciles: 4}
+	if err := r.SetupWithManager(mgr); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	c.stop = func() error {
+		cancel()
+		return errors.Join(<-done, env.Stop())
+	}
+	return c
+}
+
+// newScheme returns a scheme with the built-in kinds and RecommendationPipelines.
+func newScheme(t testing.TB) *runtime.Scheme {
+	t.Helper()
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := v1alpha1.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// operatorConfig binds the generated ClusterRole to the operator's service account and returns a
+// config that impersonates it and counts its writes.
+func (c *cluster) operatorConfig(t testing.TB, admin *rest.Config) *rest.Config {
+	t.Helper()
+	raw, err := os.ReadFile(rolePath)
+	if err != nil {
+		t.Fatalf("read the generated role (run `make generate`): %v", err)
+	}
+	var role rbacv1.ClusterRole
+	if err := yaml.UnmarshalStrict(raw, &role); err != nil {
+		t.Fatalf("decode %s: %v", rolePath, err)
+	}
+	ctx := context.Background()
+	objs := []client.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: operatorAccount, Namespace: operatorNamespace}},
+		&role,
+		&rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: role.Name},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: operatorAccount, Namespace: operatorNamespace}},
+		},
+	}
+	for _, o := range objs {
+		if err := c.admin.Create(ctx, o); err != nil {
+			t.Fatalf("create %T %s: %v", o, o.GetName(), err)
+		}
+	}
+	cfg := rest.CopyConfig(admin)
+	cfg.Impersonate = rest.ImpersonationConfig{
+		UserName: "system:serviceaccount:" + operatorNamespace + ":" + operatorAccount,
+	}
+	cfg.WrapTransport = c.writes.wrap
+	return cfg
+}
+
+// writeCounter counts API writes by namespace, verb and resource.
+type writeCounter struct {
+	mu     sync.Mutex
+	counts map[writeKind]int
+}
+
+// writeKind is a verb on a resource in a namespace, such as POST deployments in shop.
+type writeKind struct {
+	namespace, verb, resource string
+}
+
+func newWriteCounter() *writeCounter {
+	return &writeCounter{counts: map[writeKind]int{}}
+}
+
+// wrap counts the writes made through rt.
+func (w *writeCounter) wrap(rt http.RoundTripper) http.RoundTripper {
+	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		if req.Method != http.MethodGet && req.Method != http.MethodHead {
+			ns, resource := parseAPIPath(req.URL.Path)
+			w.mu.Lock()
+			w.counts[writeKind{namespace: ns, verb: req.Method, resource: resource}]++
+			w.mu.Unlock()
+		}
+		return rt.RoundTrip(req)
+	})
+}
+
+// inNamespace returns how many writes went to namespace ns, in all and by verb and resource.
+func (w *writeCounter) inNamespace(ns string) (int, map[string]int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, by := 0, map[string]int{}
+	for k, v := range w.counts {
+		if k.namespace == ns {
+			n += v
+			by[k.verb+" "+k.resource] += v
+		}
+	}
+	return n, by
+}
+
+// parseAPIPath returns the namespace and the resource (with its subresource) of an API path such
+// as /apis/apps/v1/namespaces/ns/deployments/name/status.
+func parseAPIPath(path string) (namespace, resource string) {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	for i := 0; i < len(parts); i++ {
+		if parts[i] == "namespaces" && i+2 < len(parts) {
+			namespace = parts[i+1]
+			rest := parts[i+2:]
+			resource = rest[0]
+			if len(rest) > 2 {
+				resource += "/" + rest[2]
+			}
+			return namespace, resource
+		}
+	}
+	if len(parts) > 0 {
+		resource = parts[len(parts)-1]
+	}
+	return "", resource
+}
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// reconcileLog counts, per pipeline, the reconciles controller-runtime starts and finishes and
+// the errors they end with, from its log.
+type reconcileLog struct {
+	mu       sync.Mutex
+	started  map[types.NamespacedName]int
+	finished map[types.NamespacedName]int
+	errors   map[types.NamespacedName][]string
+}
+
+func newReconcileLog() *reconcileLog {
+	return &reconcileLog{
+		started:  map[types.NamespacedName]int{},
+		finished: map[types.NamespacedName]int{},
+		errors:   map[types.NamespacedName][]string{},
+	}
+}
+
+// reconciles returns how many reconciles of the pipeline key started and finished.
+func (l *reconcileLog) reconciles(key types.NamespacedName) (started, finished int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.started[key], l.finished[key]
+}
+
+// errorsOf returns the errors reconciles of the pipeline key returned.
+func (l *reconcileLog) errorsOf(key types.NamespacedName) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.errors[key]...)
+}
+
+// reconcileSink is a logr.LogSink that feeds a reconcileLog and drops everything else.
+type reconcileSink struct {
+	log    *reconcileLog
+	values []any
+}
+
+func (s *reconcileSink) Init(logr.RuntimeInfo) {}
+func (s *reconcileSink) Enabled(int) bool      { return true }
+
+func (s *reconcileSink) Info(_ int, msg string, _ ...any) {
+	var counts map[types.NamespacedName]int
+	switch {
+	case msg == "Reconciling":
+		counts = s.log.started
+	case msg == "Reconcile successful", strings.HasPrefix(msg, "Reconcile done"):
+		counts = s.log.finished
+	default:
+		return
+	}
+	s.log.mu.Lock()
+	counts[s.pipeline()]++
+	s.log.mu.Unlock()
+}
+
+func (s *reconcileSink) Error(err error, msg string, _ ...any) {
+	if msg != "Reconciler error" {
+		return
+	}
+	s.log.mu.Lock()
+	key := s.pipeline()
+	s.log.finished[key]++
+	s.log.errors[key] = append(s.log.errors[key], err.Error())
+	s.log.mu.Unlock()
+}
+
+func (s *reconcileSink) WithValues(kv ...any) logr.LogSink {
+	return &reconcileSink{log: s.log, values: append(append([]any(nil), s.values...), kv...)}
+}
+
+func (s *reconcileSink) WithName(string) logr.LogSink { return s }
+
+// pipeline returns the pipeline the logger's values name.
+func (s *reconcileSink) pipeline() types.NamespacedName {
+	var key types.NamespacedName
+	for i := 0; i+1 < len(s.values); i += 2 {
+		switch s.values[i] {
+		case "namespace":
+			key.Namespace, _ = s.values[i+1].(string)
+		case "name":
+			key.Name, _ = s.values[i+1].(string)
+		}
+	}
+	return key
+}
+
+// eventually calls check until it returns nil, and fails the test with its last error when that
+// takes longer than timeout.
+func eventually(t testing.TB, timeout time.Duration, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %v", timeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

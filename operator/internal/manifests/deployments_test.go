@@ -1,0 +1,306 @@
+package manifests
+
+import (
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/utils/ptr"
+
+	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/operator/api/v1alpha1"
+)
+
+func TestDeploymentReplicas(t *testing.T) {
+	tests := []struct {
+		name       string
+		autoscaler Autoscaler
+		edit       func(*v1alpha1.RecommendationPipeline)
+		want       map[Role]*int32
+	}{
+		{
+			name:       "no autoscaler runs min",
+			autoscaler: AutoscalerNone,
+			edit:       func(p *v1alpha1.RecommendationPipeline) { p.Spec.Ingest.Replicas.Min = 3 },
+			want:       map[Role]*int32{RoleIngest: ptr.To[int32](3), RoleClean: ptr.To[int32](1), RolePopularity: ptr.To[int32](1)},
+		},
+		{
+			name:       "consumers never above the partition count",
+			autoscaler: AutoscalerNone,
+			edit: func(p *v1alpha1.RecommendationPipeline) {
+				p.Spec.Topics.Partitions = 2
+				p.Spec.Ingest.Replicas.Min = 4
+				p.Spec.Clean.Replicas.Min = 4
+			},
+			want: map[Role]*int32{RoleIngest: ptr.To[int32](4), RoleClean: ptr.To[int32](2), RolePopularity: ptr.To[int32](1)},
+		},
+		{
+			name:       "KEDA owns the count",
+			autoscaler: AutoscalerKEDA,
+			edit:       func(*v1alpha1.RecommendationPipeline) {},
+			want:       map[Role]*int32{RoleIngest: nil, RoleClean: nil, RolePopularity: nil},
+		},
+		{
+			name:       "HPA owns the count",
+			autoscaler: AutoscalerHPA,
+			edit:       func(*v1alpha1.RecommendationPipeline) {},
+			want:       map[Role]*int32{RoleIngest: nil, RoleClean: nil, RolePopularity: nil},
+		},
+		{
+			name:       "suspended with an autoscaler",
+			autoscaler: AutoscalerHPA,
+			edit:       func(p *v1alpha1.RecommendationPipeline) { p.Spec.Suspend = true },
+			want:       map[Role]*int32{RoleIngest: ptr.To[int32](0), RoleClean: ptr.To[int32](0), RolePopularity: ptr.To[int32](0)},
+		},
+		{
+			name:       "suspended without one",
+			autoscaler: AutoscalerNone,
+			edit:       func(p *v1alpha1.RecommendationPipeline) { p.Spec.Suspend = true },
+			want:       map[Role]*int32{RoleIngest: ptr.To[int32](0), RoleClean: ptr.To[int32](0), RolePopularity: ptr.To[int32](0)},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, d := range Deployments(testParams(tt.autoscaler, tt.edit)) {
+				role := Role(d.Spec.Template.Spec.Containers[0].Name)
+				if got, want := d.Spec.Replicas, tt.want[role]; !equality.Semantic.DeepEqual(got, want) {
+					t.Errorf("%s replicas = %v, want %v", d.Name, deref(got), deref(want))
+				}
+			}
+		})
+	}
+}
+
+func TestReplicas(t *testing.T) {
+	tests := []struct {
+		name                string
+		desired, live, want *int32
+	}{
+		{"owned count wins", ptr.To[int32](2), ptr.To[int32](7), ptr.To[int32](2)},
+		{"suspension wins", ptr.To[int32](0), ptr.To[int32](7), ptr.To[int32](0)},
+		{"autoscaler's count stays", nil, ptr.To[int32](7), ptr.To[int32](7)},
+		{"restart after a suspension", nil, ptr.To[int32](0), ptr.To[int32](1)},
+		{"new Deployment", nil, nil, ptr.To[int32](1)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Replicas(tt.desired, tt.live); *got != *tt.want {
+				t.Errorf("Replicas(%v, %v) = %d, want %d", deref(tt.desired), deref(tt.live), *got, *tt.want)
+			}
+		})
+	}
+}
+
+func TestDeploymentEnv(t *testing.T) {
+	full := func(p *v1alpha1.RecommendationPipeline) {
+		p.Spec.Kafka.BootstrapServers = "k1:9092,k2:9092"
+		p.Spec.Ingest.MaxBodyBytes = ptr.To[int64](2048)
+		p.Spec.Ingest.AuthSecretRef = &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "auth"}, Key: "token"}
+		p.Spec.Clean.DedupeWindow = "15m"
+		p.Spec.Clean.MaxEventAge = "48h"
+		p.Spec.Popularity.HalfLife = "12h"
+		p.Spec.Popularity.Weights = map[string]v1alpha1.Weight{"shared": "4", "liked": "2.5", "unliked": "-1"}
+		p.Spec.Popularity.TopN = ptr.To[int32](50)
+		p.Spec.Popularity.FlushInterval = "2s"
+		p.Spec.Clean.Env = []corev1.EnvVar{
+			{Name: config.EnvLogLevel, Value: "debug"},
+			{Name: config.EnvCleanDedupeWindow, Value: "1m"},
+		}
+	}
+	common := map[string]string{
+		config.EnvTopicRaw:        "shop.interactions.raw",
+		config.EnvTopicClean:      "shop.interactions.clean",
+		config.EnvTopicDeadLetter: "shop.interactions.dlq",
+		config.EnvTopicPopularity: "shop.popularity",
+	}
+	tests := []struct {
+		name   string
+		edit   func(*v1alpha1.RecommendationPipeline)
+		role   Role
+		want   map[string]string // values; "" means set from a source
+		absent []string
+	}{
+		{
+			name: "ingest defaults", edit: func(*v1alpha1.RecommendationPipeline) {}, role: RoleIngest,
+			want:   map[string]string{config.EnvKafkaBrokers: "events-kafka-bootstrap:9092", config.EnvHTTPAddr: ":8080", config.EnvInstanceID: ""},
+			absent: []string{config.EnvIngestMaxBodyBytes, config.EnvIngestAuthToken, config.EnvConsumerGroup},
+		},
+		{
+			name: "ingest settings", edit: full, role: RoleIngest,
+			want: map[string]string{config.EnvKafkaBrokers: "k1:9092,k2:9092", config.EnvIngestMaxBodyBytes: "2048", config.EnvIngestAuthToken: ""},
+		},
+		{
+			name: "clean defaults", edit: func(*v1alpha1.RecommendationPipeline) {}, role: RoleClean,
+			want:   map[string]string{config.EnvConsumerGroup: "shop-clean", config.EnvHTTPAddr: ":8080"},
+			absent: []string{config.EnvCleanDedupeWindow, config.EnvCleanMaxEventAge},
+		},
+		{
+			name: "clean settings, user env wins", edit: full, role: RoleClean,
+			want: map[string]string{config.EnvCleanDedupeWindow: "1m", config.EnvCleanMaxEventAge: "48h", config.EnvLogLevel: "debug"},
+		},
+		{
+			name: "popularity defaults", edit: func(*v1alpha1.RecommendationPipeline) {}, role: RolePopularity,
+			want:   map[string]string{config.EnvConsumerGroup: "shop-popularity", config.EnvHTTPAddr: ":8081"},
+			absent: []string{config.EnvPopularityHalfLife, config.EnvPopularityWeights, config.EnvPopularityTopNMax, config.EnvPopularityFlushInterval},
+		},
+		{
+			name: "popularity settings", edit: full, role: RolePopularity,
+			want: map[string]string{
+				config.EnvPopularityHalfLife:      "12h",
+				config.EnvPopularityWeights:       "liked=2.5,unliked=-1,shared=4",
+				config.EnvPopularityTopNMax:       "50",
+				config.EnvPopularityFlushInterval: "2s",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := deploymentOf(t, testParams(AutoscalerNone, tt.edit), tt.role).Spec.Template.Spec.Containers[0]
+			got := map[string]corev1.EnvVar{}
+			for _, v := range c.Env {
+				if _, dup := got[v.Name]; dup {
+					t.Errorf("%s is set twice", v.Name)
+				}
+				got[v.Name] = v
+			}
+			for name, want := range common {
+				if got[name].Value != want {
+					t.Errorf("%s = %q, want %q", name, got[name].Value, want)
+				}
+			}
+			for name, want := range tt.want {
+				v, ok := got[name]
+				switch {
+				case !ok:
+					t.Errorf("%s is not set", name)
+				case want == "" && v.ValueFrom == nil:
+					t.Errorf("%s = %q, want it from a source", name, v.Value)
+				case want != "" && v.Value != want:
+					t.Errorf("%s = %q, want %q", name, v.Value, want)
+				}
+			}
+			for _, name := range tt.absent {
+				if v, ok := got[name]; ok {
+					t.Errorf("%s = %q, want it unset so the function's default applies", name, v.Value)
+				}
+			}
+			if id := got[config.EnvInstanceID].ValueFrom; id == nil || id.FieldRef == nil || id.FieldRef.FieldPath != "metadata.name" {
+				t.Errorf("%s is not the pod name: %+v", config.EnvInstanceID, id)
+			}
+			if tt.role == RoleIngest && got[config.EnvIngestAuthToken].ValueFrom != nil {
+				if ref := got[config.EnvIngestAuthToken].ValueFrom.SecretKeyRef; ref == nil || ref.Name != "auth" || ref.Key != "token" {
+					t.Errorf("%s comes from %+v, want secret auth key token", config.EnvIngestAuthToken, ref)
+				}
+			}
+		})
+	}
+}
+
+func TestDeploymentPod(t *testing.T) {
+	tests := []struct {
+		name  string
+		edit  func(*v1alpha1.RecommendationPipeline)
+		role  Role
+		image string
+		port  int32
+		cpu   string
+	}{
+		{"default image", func(*v1alpha1.RecommendationPipeline) {}, RoleIngest, "ghcr.io/recoflow/recoflow-ingest:0.1.0", 8080, "100m"},
+		{
+			"own image and resources",
+			func(p *v1alpha1.RecommendationPipeline) {
+				p.Spec.Popularity.Image = "example.com/pop:1"
+				p.Spec.Popularity.Resources = corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")}}
+			},
+			RolePopularity, "example.com/pop:1", 8081, "2",
+		},
+		{"clean", func(*v1alpha1.RecommendationPipeline) {}, RoleClean, "ghcr.io/recoflow/recoflow-clean:0.1.0", 8080, "100m"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := deploymentOf(t, testParams(AutoscalerNone, tt.edit), tt.role)
+			pod := d.Spec.Template.Spec
+			c := pod.Containers[0]
+			if c.Image != tt.image {
+				t.Errorf("image = %s, want %s", c.Image, tt.image)
+			}
+			if len(c.Ports) != 1 || c.Ports[0].ContainerPort != tt.port || c.Ports[0].Name != PortName {
+				t.Errorf("ports = %+v, want %s on %d", c.Ports, PortName, tt.port)
+			}
+			if cpu := c.Resources.Requests[corev1.ResourceCPU]; cpu.String() != tt.cpu {
+				t.Errorf("cpu request = %s, want %s", cpu.String(), tt.cpu)
+			}
+			if !equality.Semantic.DeepEqual(d.Spec.Selector.MatchLabels, SelectorLabels("shop", tt.role)) {
+				t.Errorf("selector = %v", d.Spec.Selector.MatchLabels)
+			}
+			for k, v := range d.Spec.Selector.MatchLabels {
+				if d.Spec.Template.Labels[k] != v {
+					t.Errorf("pod labels %v do not match the selector %s=%s", d.Spec.Template.Labels, k, v)
+				}
+			}
+			if a := d.Spec.Template.Annotations; a["prometheus.io/scrape"] != "true" || a["prometheus.io/path"] != "/metrics" || a["prometheus.io/port"] == "" {
+				t.Errorf("scrape annotations = %v", a)
+			}
+			for name, probe := range map[string]*corev1.Probe{"/healthz": c.LivenessProbe, "/readyz": c.ReadinessProbe} {
+				if probe == nil || probe.HTTPGet == nil || probe.HTTPGet.Path != name || probe.HTTPGet.Port.StrVal != PortName {
+					t.Errorf("probe %s = %+v", name, probe)
+				}
+			}
+			shutdown := int64(config.DefaultCommon().ShutdownTimeout.Seconds())
+			if g := pod.TerminationGracePeriodSeconds; g == nil || *g <= shutdown || *g < 30 {
+				t.Errorf("termination grace = %v s, want more than the %d s shutdown timeout", deref64(g), shutdown)
+			}
+			assertRestricted(t, pod)
+		})
+	}
+}
+
+// assertRestricted checks the pod against the restricted Pod Security Standard.
+func assertRestricted(t *testing.T, pod corev1.PodSpec) {
+	t.Helper()
+	if sc := pod.SecurityContext; sc == nil || !ptr.Deref(sc.RunAsNonRoot, false) || sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("pod securityContext = %+v, want non-root with the RuntimeDefault seccomp profile", sc)
+	}
+	if ptr.Deref(pod.AutomountServiceAccountToken, true) {
+		t.Error("the pod mounts a service account token it never uses")
+	}
+	for _, c := range pod.Containers {
+		sc := c.SecurityContext
+		if sc == nil {
+			t.Fatalf("container %s has no securityContext", c.Name)
+		}
+		if ptr.Deref(sc.AllowPrivilegeEscalation, true) || !ptr.Deref(sc.ReadOnlyRootFilesystem, false) || !ptr.Deref(sc.RunAsNonRoot, false) {
+			t.Errorf("container %s securityContext = %+v", c.Name, sc)
+		}
+		if sc.Capabilities == nil || len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" || len(sc.Capabilities.Add) > 0 {
+			t.Errorf("container %s capabilities = %+v, want all dropped", c.Name, sc.Capabilities)
+		}
+	}
+}
+
+func deploymentOf(t *testing.T, p Params, r Role) *appsv1.Deployment {
+	t.Helper()
+	for _, d := range Deployments(p) {
+		if d.Name == DeploymentName(p.Pipeline.Name, r) {
+			return d
+		}
+	}
+	t.Fatalf("no Deployment for %s", r)
+	return nil
+}
+
+func deref(p *int32) any {
+	if p == nil {
+		return "nil"
+	}
+	return *p
+}
+
+func deref64(p *int64) any {
+	if p == nil {
+		return "nil"
+	}
+	return *p
+}

@@ -1,0 +1,84 @@
+package manifests
+
+import (
+	"testing"
+
+	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/operator/api/v1alpha1"
+)
+
+func TestNames(t *testing.T) {
+	tests := []struct {
+		name, got, want string
+	}{
+		{"raw topic", TopicName("shop", event.TopicRaw), "shop.interactions.raw"},
+		{"clean topic", TopicName("shop", event.TopicClean), "shop.interactions.clean"},
+		{"dead-letter topic", TopicName("shop", event.TopicDeadLetter), "shop.interactions.dlq"},
+		{"popularity topic", TopicName("shop", event.TopicPopularity), "shop.popularity"},
+		{"KafkaTopic resource", TopicResourceName("shop", event.TopicDeadLetter), "shop-dlq"},
+		{"Deployment", DeploymentName("shop", RolePopularity), "shop-popularity"},
+		{"consumer group", ConsumerGroup("shop", RoleClean), "shop-clean"},
+		{"Strimzi bootstrap", BootstrapServers(testPipeline()), "events-kafka-bootstrap:9092"},
+		{
+			"explicit bootstrap",
+			BootstrapServers(testPipeline(func(p *v1alpha1.RecommendationPipeline) { p.Spec.Kafka.BootstrapServers = "k:9093" })),
+			"k:9093",
+		},
+		{"ingest URL", Endpoints(testPipeline()).Ingest, "http://shop-ingest.recoflow.svc.cluster.local"},
+		{"popularity URL", Endpoints(testPipeline()).Popularity, "http://shop-popularity.recoflow.svc.cluster.local"},
+		{"default image", DefaultImages().Clean, "ghcr.io/recoflow/recoflow-clean:0.1.0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.got != tt.want {
+				t.Errorf("got %q, want %q", tt.got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSelectorLabelsAreLabels(t *testing.T) {
+	for _, r := range Roles() {
+		labels := Labels("shop", string(r))
+		for k, v := range SelectorLabels("shop", r) {
+			if labels[k] != v {
+				t.Errorf("%s: selector %s=%s is not among the labels %v", r, k, v, labels)
+			}
+		}
+	}
+}
+
+func TestResolveAutoscaler(t *testing.T) {
+	tests := []struct {
+		mode          v1alpha1.ScalingMode
+		kedaInstalled bool
+		want          Autoscaler
+		ok            bool
+	}{
+		{v1alpha1.ScalingAuto, true, AutoscalerKEDA, true},
+		{v1alpha1.ScalingAuto, false, AutoscalerHPA, true},
+		{v1alpha1.ScalingKEDA, true, AutoscalerKEDA, true},
+		{v1alpha1.ScalingKEDA, false, AutoscalerNone, false},
+		{v1alpha1.ScalingHPA, true, AutoscalerHPA, true},
+		{v1alpha1.ScalingNone, true, AutoscalerNone, true},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.mode), func(t *testing.T) {
+			got, ok := ResolveAutoscaler(tt.mode, tt.kedaInstalled)
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("ResolveAutoscaler(%s, keda=%t) = %s, %t; want %s, %t", tt.mode, tt.kedaInstalled, got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+func TestParseAutoscaler(t *testing.T) {
+	for in, want := range map[string]Autoscaler{"keda": AutoscalerKEDA, "HPA": AutoscalerHPA, "None": AutoscalerNone} {
+		if got, err := ParseAutoscaler(in); err != nil || got != want {
+			t.Errorf("ParseAutoscaler(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := ParseAutoscaler("auto"); err == nil {
+		t.Error(`ParseAutoscaler("auto") succeeded, want an error`)
+	}
+}

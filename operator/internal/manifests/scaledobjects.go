@@ -1,0 +1,71 @@
+package manifests
+
+import (
+	"strconv"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/recoflow/recoflow/functions/event"
+)
+
+// ScaledObjectGVK is the KEDA ScaledObject kind.
+var ScaledObjectGVK = schema.GroupVersionKind{Group: "keda.sh", Version: "v1alpha1", Kind: "ScaledObject"}
+
+// AnnotationKEDAPausedReplicas pauses a ScaledObject at a fixed replica count; a suspended
+// pipeline pauses its ScaledObjects at zero so KEDA does not scale the functions back up.
+const AnnotationKEDAPausedReplicas = "autoscaling.keda.sh/paused-replicas"
+
+// ScaledObjects returns a KEDA ScaledObject per function, in Roles order. Clean and popularity
+// scale on their consumer group's lag on the topic they read, spec.scaling.lagThreshold per
+// replica and never beyond the partition count; ingest, which consumes nothing, scales on CPU.
+// It returns none unless Params.Autoscaler is AutoscalerKEDA.
+func ScaledObjects(p Params) []*unstructured.Unstructured {
+	if p.Autoscaler != AutoscalerKEDA {
+		return nil
+	}
+	pl := p.Pipeline
+	lag := strconv.Itoa(int(pl.Spec.Scaling.LagThreshold))
+	kafka := func(r Role, topic event.TopicRole) map[string]any {
+		return map[string]any{
+			"type": "kafka",
+			"metadata": map[string]any{
+				"bootstrapServers": BootstrapServers(pl),
+				"consumerGroup":    ConsumerGroup(pl.Name, r),
+				"topic":            TopicName(pl.Name, topic),
+				"lagThreshold":     lag,
+			},
+		}
+	}
+	cpu := map[string]any{
+		"type":       "cpu",
+		"metricType": "Utilization",
+		"metadata":   map[string]any{"value": strconv.Itoa(TargetCPUUtilization)},
+	}
+	return []*unstructured.Unstructured{
+		scaledObject(p, RoleIngest, cpu),
+		scaledObject(p, RoleClean, kafka(RoleClean, event.TopicRaw)),
+		scaledObject(p, RolePopularity, kafka(RolePopularity, event.TopicClean)),
+	}
+}
+
+func scaledObject(p Params, r Role, trigger map[string]any) *unstructured.Unstructured {
+	pl := p.Pipeline
+	lo, hi := p.replicaRange(r)
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"spec": map[string]any{
+			"scaleTargetRef":  map[string]any{"name": DeploymentName(pl.Name, r)},
+			"minReplicaCount": int64(lo),
+			"maxReplicaCount": int64(hi),
+			"triggers":        []any{trigger},
+		},
+	}}
+	u.SetGroupVersionKind(ScaledObjectGVK)
+	u.SetName(DeploymentName(pl.Name, r))
+	u.SetNamespace(pl.Namespace)
+	u.SetLabels(Labels(pl.Name, string(r)))
+	if pl.Spec.Suspend {
+		u.SetAnnotations(map[string]string{AnnotationKEDAPausedReplicas: "0"})
+	}
+	return u
+}

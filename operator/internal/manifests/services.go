@@ -1,0 +1,35 @@
+package manifests
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// ServicePort is the port the ingest and popularity Services listen on.
+const ServicePort = 80
+
+// Services returns the ClusterIP Services of the functions that serve HTTP, ingest and then
+// popularity, each on ServicePort in front of the pods' http port. Clean serves only health and
+// metrics, which need no Service.
+func Services(p Params) []*corev1.Service {
+	return []*corev1.Service{service(p, RoleIngest), service(p, RolePopularity)}
+}
+
+func service(p Params, r Role) *corev1.Service {
+	pl := p.Pipeline
+	return &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: p.objectMeta(r),
+		Spec: corev1.ServiceSpec{
+			Type:     corev1.ServiceTypeClusterIP,
+			Selector: SelectorLabels(pl.Name, r),
+			Ports: []corev1.ServicePort{{
+				Name:       PortName,
+				Protocol:   corev1.ProtocolTCP,
+				Port:       ServicePort,
+				TargetPort: intstr.FromString(PortName),
+			}},
+		},
+	}
+}

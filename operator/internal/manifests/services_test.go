@@ -1,0 +1,43 @@
+package manifests
+
+import (
+	"testing"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+)
+
+func TestServices(t *testing.T) {
+	got := Services(testParams(AutoscalerNone))
+	tests := []struct {
+		role Role
+		name string
+	}{
+		{RoleIngest, "shop-ingest"},
+		{RolePopularity, "shop-popularity"},
+	}
+	if len(got) != len(tests) {
+		t.Fatalf("got %d Services, want %d", len(got), len(tests))
+	}
+	for i, tt := range tests {
+		t.Run(string(tt.role), func(t *testing.T) {
+			s := got[i]
+			if s.Name != tt.name || s.Namespace != "recoflow" {
+				t.Errorf("Service %s/%s, want recoflow/%s", s.Namespace, s.Name, tt.name)
+			}
+			if !equality.Semantic.DeepEqual(s.Spec.Selector, SelectorLabels("shop", tt.role)) {
+				t.Errorf("selector = %v, want the %s pods", s.Spec.Selector, tt.role)
+			}
+			if len(s.Spec.Ports) != 1 || s.Spec.Ports[0].Port != 80 || s.Spec.Ports[0].TargetPort.StrVal != PortName {
+				t.Errorf("ports = %+v, want 80 to the pods' %s port", s.Spec.Ports, PortName)
+			}
+			// The URL in the pipeline's status reaches this Service.
+			url := Endpoints(testPipeline()).Ingest
+			if tt.role == RolePopularity {
+				url = Endpoints(testPipeline()).Popularity
+			}
+			if want := "http://" + s.Name + "." + s.Namespace + ".svc.cluster.local"; url != want {
+				t.Errorf("endpoint = %s, want %s", url, want)
+			}
+		})
+	}
+}

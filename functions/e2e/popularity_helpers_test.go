@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -9,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/popularity"
@@ -56,11 +60,25 @@ func popOptions() popularity.Options {
 	return popularity.Options{Sarama: popularitytest.FastGroups}
 }
 
+// waitGroupEmpty waits until group has no member left, live or dead: until the broker has
+// expired the sessions of the instances killed before.
+func waitGroupEmpty(t *testing.T, cluster *popularitytest.Cluster, group string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	info, err := cluster.WaitGroupInfo(ctx, group, func(g *kfake.GroupInfo) bool { return g == nil || len(g.Members) == 0 })
+	if err != nil {
+		t.Fatalf("group %s still in state %s with %d members: %v", group, info.State, len(info.Members), err)
+	}
+}
+
 // popChild is a running popularity processor child process (see TestPopularityChildProcess).
 type popChild struct {
-	cmd    *exec.Cmd
-	output *popOutput
-	exited chan struct{}
+	cmd     *exec.Cmd
+	output  *popOutput
+	started time.Time
+	exited  chan struct{}
+	ended   time.Time
 }
 
 // startPopChild starts a processor child for cfg that kills itself as spec says.
@@ -79,8 +97,10 @@ func startPopChild(t *testing.T, cfg config.Popularity, spec string) *popChild {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start child: %v", err)
 	}
+	c.started = time.Now()
 	go func() {
 		_ = cmd.Wait()
+		c.ended = time.Now()
 		close(c.exited)
 	}()
 	t.Cleanup(func() {
@@ -105,6 +125,9 @@ func (c *popChild) waitKilled(t *testing.T, timeout time.Duration) {
 	}
 }
 
+// lived returns how long the child ran; it is valid once the child has exited.
+func (c *popChild) lived() time.Duration { return c.ended.Sub(c.started) }
+
 // popOutput collects a child's output while it runs.
 type popOutput struct {
 	mu sync.Mutex
@@ -117,8 +140,17 @@ func (o *popOutput) Write(p []byte) (int, error) {
 	return o.b.Write(p)
 }
 
+// popOutputLines is how many of a child's last output lines a failure shows. The child logs at
+// debug level, two lines per flush, so this covers its last few seconds.
+const popOutputLines = 150
+
+// String returns the last popOutputLines lines of output.
 func (o *popOutput) String() string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	lines := strings.SplitAfter(o.b.String(), "\n")
+	if n := len(lines) - popOutputLines; n > 0 {
+		return fmt.Sprintf("[%d earlier lines left out]\n%s", n, strings.Join(lines[n:], ""))
+	}
 	return o.b.String()
 }

@@ -211,7 +211,7 @@ func (p *Processor) claim(ctx context.Context, restorer sarama.Client, id int32,
 	r := newLogReader(restorer, p.cfg.Topics.Popularity, map[int32]int64{id: 0})
 	restored := 0
 	for !r.caughtUp(ends) {
-		p.log.DebugContext(ctx, "restore fetch", "partition", id, "position", r.pos[id], "stable", r.stable[id], "to", ends[id])
+		before := r.pos[id]
 		err := r.fetch(ctx, restoreMaxWait, ends, func(_ int32, offset int64, rec *sarama.Record) error {
 			s, err := decodeChangelog(ctx, rec)
 			if err != nil {
@@ -225,6 +225,9 @@ func (p *Processor) claim(ctx context.Context, restorer sarama.Client, id int32,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("restore partition %d: %w", id, err)
+		}
+		if r.pos[id] == before {
+			p.log.DebugContext(ctx, "restore waiting for an open transaction to end", "partition", id, "position", r.pos[id], "stable", r.stable[id], "to", ends[id])
 		}
 	}
 	p.opts.Metrics.RestoredRecords.Add(float64(restored))

@@ -57,6 +57,8 @@ type options struct {
 	watchNamespaces         []string
 	images                  manifests.Images
 	maxConcurrentReconciles int
+	kubeAPIQPS              float64
+	kubeAPIBurst            int
 	logLevel                slog.Level
 }
 
@@ -74,6 +76,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return nil
 	})
 	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 4, "how many pipelines are reconciled at once")
+	fs.Float64Var(&o.kubeAPIQPS, "kube-api-qps", 50, "requests per second the operator may send to the API server")
+	fs.IntVar(&o.kubeAPIBurst, "kube-api-burst", 100, "requests the operator may send to the API server in a burst above kube-api-qps")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "lowest level logged: debug, info, warn or error")
 	imageFlags(fs, &o.images)
 	fs.Usage = func() {
@@ -168,6 +172,9 @@ func manage(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("kubeconfig: %w", err)
 	}
+	// A pipeline takes about 20 writes to converge: client-go's default of 5 requests/s would make
+	// a few hundred pipelines take minutes.
+	cfg.QPS, cfg.Burst = float32(o.kubeAPIQPS), o.kubeAPIBurst
 	mgr, err := ctrl.NewManager(cfg, o.managerOptions(scheme))
 	if err != nil {
 		return fmt.Errorf("manager: %w", err)

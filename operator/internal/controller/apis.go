@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync"
 	"time"
 
@@ -45,7 +44,6 @@ type optionalAPIs struct {
 	cache      cache.Cache
 	controller controller.Controller // set once the controller is built
 	watches    map[schema.GroupVersionKind]kindWatch
-	now        func() time.Time
 
 	mu         sync.Mutex
 	found      map[schema.GroupVersionKind]discovery
@@ -73,34 +71,33 @@ func newOptionalAPIs(mapper meta.RESTMapper, c cache.Cache, watches map[schema.G
 		mapper:  mapper,
 		cache:   c,
 		watches: watches,
-		now:     time.Now,
 		found:   map[schema.GroupVersionKind]discovery{},
 		watched: map[schema.GroupVersionKind]bool{},
 	}
 }
 
 // available reports whether the cluster serves gvk and, when it does, makes sure the controller
-// watches it.
-func (a *optionalAPIs) available(gvk schema.GroupVersionKind) (bool, error) {
+// watches it. settling is set when the answer is no but the kind's CRD changed so recently that
+// the API server may not have caught up: the caller should then ask again after crdSettle.
+func (a *optionalAPIs) available(gvk schema.GroupVersionKind) (served, settling bool, err error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	d, ok := a.found[gvk]
-	if !ok || (!d.served && (a.now().Sub(d.at) >= absentRecheck || a.settling(d))) {
+	if !ok || (!d.served && (time.Now().Sub(d.at) >= absentRecheck || a.settling(d))) {
 		_, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 		if err != nil && !meta.IsNoMatchError(err) {
-			return false, fmt.Errorf("discover %s: %w", gvk, err)
+			return false, false, fmt.Errorf("discover %s: %w", gvk, err)
 		}
-		d = discovery{served: err == nil, at: a.now()}
-		fmt.Fprintf(os.Stderr, "DBG %s check %s served=%v\n", time.Now().Format("15:04:05.000"), gvk.Kind, d.served)
+		d = discovery{served: err == nil, at: time.Now()}
 		a.found[gvk] = d
 	}
 	if d.served && !a.watched[gvk] {
 		if err := a.watch(gvk); err != nil {
-			return false, err
+			return false, false, err
 		}
 		a.watched[gvk] = true
 	}
-	return d.served, nil
+	return d.served, a.settling(d), nil
 }
 
 // watch starts the watch of an optional kind.
@@ -131,35 +128,21 @@ func (a *optionalAPIs) settling(d discovery) bool {
 	return !d.served && d.at.Sub(a.crdChanged) < crdSettle
 }
 
-// recheckIn returns how long to wait before asking again about a kind found not served while
-// its CRD was settling, or 0 when there is no such kind.
-func (a *optionalAPIs) recheckIn() time.Duration {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for _, d := range a.found {
-		if a.settling(d) {
-			return max(a.crdChanged.Add(crdSettle).Sub(a.now()), 100*time.Millisecond)
-		}
-	}
-	return 0
-}
-
 // forget drops what is known about the optional kinds after one of their CRDs changed, so that
 // the next questions ask the cluster.
 func (a *optionalAPIs) forget() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	clear(a.found)
-	a.crdChanged = a.now()
+	a.crdChanged = time.Now()
 }
 
 // crdHandler handles a change of an optional kind's CRD: it forgets what the cluster serves and
 // reconciles every pipeline. A reconcile that then finds a kind not served asks to be retried
-// once the CRD has settled (see recheckIn).
+// once the CRD has settled.
 func (a *optionalAPIs) crdHandler(pipelines func(context.Context) []reconcile.Request) handler.EventHandler {
 	changed := func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 		a.forget()
-		fmt.Fprintf(os.Stderr, "DBG %s crd changed\n", time.Now().Format("15:04:05.000"))
 		for _, req := range pipelines(ctx) {
 			q.Add(req)
 		}

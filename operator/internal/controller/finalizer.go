@@ -65,7 +65,7 @@ func (r *PipelineReconciler) finalize(ctx context.Context, p *v1alpha1.Recommend
 // releaseTopics removes p from the owners of its KafkaTopics. It reads them from the API server,
 // not the cache: a topic the cache has not seen yet would otherwise be garbage collected.
 func (r *PipelineReconciler) releaseTopics(ctx context.Context, p *v1alpha1.RecommendationPipeline) error {
-	served, err := r.apis.available(manifests.KafkaTopicGVK)
+	served, _, err := r.apis.available(manifests.KafkaTopicGVK)
 	if err != nil || !served {
 		return err
 	}

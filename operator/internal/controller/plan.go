@@ -26,6 +26,9 @@ type plan struct {
 	kedaMissing bool
 	// kedaServed is set when the cluster serves ScaledObjects, which may then need pruning.
 	kedaServed bool
+	// recheck is set when a kind was found not served just after its CRD changed: the plan may
+	// be out of date as soon as the API server catches up.
+	recheck bool
 }
 
 // blocker is something outside the operator's reach that a pipeline waits for.
@@ -36,13 +39,19 @@ type blocker struct {
 // plan checks what the pipeline needs from the cluster, Strimzi and its Kafka cluster, and
 // builds the children it should have.
 func (r *PipelineReconciler) plan(ctx context.Context, p *v1alpha1.RecommendationPipeline) (plan, error) {
+	var recheck bool
+	available := func(gvk schema.GroupVersionKind) (bool, error) {
+		served, settling, err := r.apis.available(gvk)
+		recheck = recheck || settling
+		return served, err
+	}
 	for _, gvk := range []schema.GroupVersionKind{manifests.KafkaTopicGVK, manifests.KafkaGVK} {
-		served, err := r.apis.available(gvk)
+		served, err := available(gvk)
 		if err != nil {
 			return plan{}, err
 		}
 		if !served {
-			return plan{blocked: &blocker{v1alpha1.ReasonStrimziNotInstalled, fmt.Sprintf(
+			return plan{recheck: recheck, blocked: &blocker{v1alpha1.ReasonStrimziNotInstalled, fmt.Sprintf(
 				"the cluster does not serve %s: install Strimzi (1.x, API kafka.strimzi.io/v1)", gvk.Kind)}}, nil
 		}
 	}
@@ -59,7 +68,7 @@ func (r *PipelineReconciler) plan(ctx context.Context, p *v1alpha1.Recommendatio
 		return plan{}, fmt.Errorf("get Kafka %s: %w", key, err)
 	}
 
-	keda, err := r.apis.available(manifests.ScaledObjectGVK)
+	keda, err := available(manifests.ScaledObjectGVK)
 	if err != nil {
 		return plan{}, err
 	}
@@ -70,5 +79,5 @@ func (r *PipelineReconciler) plan(ctx context.Context, p *v1alpha1.Recommendatio
 		// The CRD's validation admits no spec the builders refuse; say so if one slips through.
 		return plan{blocked: &blocker{v1alpha1.ReasonApplyFailed, err.Error()}}, nil
 	}
-	return plan{params: params, desired: desired, kedaMissing: !ok, kedaServed: keda}, nil
+	return plan{params: params, desired: desired, kedaMissing: !ok, kedaServed: keda, recheck: recheck}, nil
 }

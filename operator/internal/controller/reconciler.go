@@ -6,14 +6,12 @@ package controller
 import (
 	"context"
 	"fmt"
-	"os"
-	"strings"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/events"
@@ -87,10 +85,10 @@ func (r *PipelineReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !p.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.finalize(ctx, &p)
+		return ctrl.Result{}, ignoreStale(r.finalize(ctx, &p))
 	}
 	if err := r.syncFinalizer(ctx, &p); err != nil {
-		return ctrl.Result{}, err
+		return ctrl.Result{}, ignoreStale(err)
 	}
 	pl, err := r.plan(ctx, &p)
 	if err != nil {
@@ -100,11 +98,7 @@ func (r *PipelineReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	if pl.blocked == nil {
 		o = r.apply(ctx, &p, pl)
 	}
-	res, err := r.report(ctx, &p, pl, o)
-	if strings.Contains(p.Namespace, "installedlater") {
-		fmt.Fprintf(os.Stderr, "DBG %s reconciled %s blocked=%v autoscaler=%s live=%d res=%v err=%v\n", time.Now().Format("15:04:05.000"), p.Name, pl.blocked, pl.params.Autoscaler, len(o.live), res, err)
-	}
-	return res, err
+	return r.report(ctx, &p, pl, o)
 }
 
 // SetupWithManager registers the reconciler with mgr. It watches pipelines and every child kind,
@@ -153,6 +147,15 @@ func (r *PipelineReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	r.apis.controller = c
 	return nil
+}
+
+// ignoreStale drops a conflict: the pipeline changed since the cache saw it, and its watch brings
+// the new version to be reconciled.
+func ignoreStale(err error) error {
+	if apierrors.IsConflict(err) {
+		return nil
+	}
+	return err
 }
 
 // clusterRefField indexes pipelines by the name of their Strimzi Kafka cluster.

@@ -47,8 +47,8 @@ func (r *PipelineReconciler) report(ctx context.Context, p *v1alpha1.Recommendat
 		ready := meta.FindStatusCondition(p.Status.Conditions, v1alpha1.ConditionReady)
 		res.RequeueAfter = retryAfter(time.Since(ready.LastTransitionTime.Time))
 	}
-	if d := r.apis.recheckIn(); d > 0 && (res.RequeueAfter == 0 || d < res.RequeueAfter) {
-		res.RequeueAfter = d
+	if pl.recheck && (res.RequeueAfter == 0 || crdSettle < res.RequeueAfter) {
+		res.RequeueAfter = crdSettle
 	}
 	return res, nil
 }

@@ -68,11 +68,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	clusters.mu.Lock()
 	for _, c := range clusters.started {
-		c.log.mu.Lock()
-		for k, v := range c.log.errors {
-			fmt.Fprintf(os.Stderr, "DEBUG %v: %q\n", k, v)
-		}
-		c.log.mu.Unlock()
 		if err := c.stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "stop envtest:", err)
 		}
@@ -136,6 +131,8 @@ func startCluster(t testing.TB, crdDirs ...string) *cluster {
 		CRDDirectoryPaths:     crdDirs,
 		ErrorIfCRDPathMissing: true,
 	}
+	// Room for the Services of hundreds of pipelines; envtest's default /24 holds 254.
+	env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.0.0.0/16")
 	cfg, err := env.Start()
 	if err != nil {
 		t.Fatalf("start envtest: %v", err)

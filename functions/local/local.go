@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -43,6 +44,9 @@ type Config struct {
 	PopularityAddr string
 	// LogLevel and LogFormat configure the functions' logs.
 	LogLevel, LogFormat string
+	// Functions names the functions to run; empty runs all of them. Running fewer is for measuring
+	// one function alone or running another beside the pipeline.
+	Functions []string
 }
 
 // DefaultConfig returns the settings of `make run`: the embedded broker on port 9092 with data in
@@ -110,6 +114,27 @@ func Components(cfg Config) []Component {
 	}
 }
 
+// selectComponents returns the components named in names, in data order; no names selects all.
+func selectComponents(all []Component, names []string) ([]Component, error) {
+	if len(names) == 0 {
+		return all, nil
+	}
+	var selected []Component
+	for _, c := range all {
+		if slices.Contains(names, c.Name) {
+			selected = append(selected, c)
+		}
+	}
+	if len(selected) != len(names) {
+		known := make([]string, len(all))
+		for i, c := range all {
+			known[i] = c.Name
+		}
+		return nil, fmt.Errorf("functions %v: each must be one of %s", names, strings.Join(known, ", "))
+	}
+	return selected, nil
+}
+
 // Run runs the local pipeline until ctx ends: it starts the embedded broker unless cfg.Kafka
 // names one, creates the topics, starts every component, and once all are ready writes their
 // URLs and commands to try to out.
@@ -136,7 +161,10 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		return err
 	}
 
-	components := Components(cfg)
+	components, err := selectComponents(Components(cfg), cfg.Functions)
+	if err != nil {
+		return err
+	}
 	listeners := make([]net.Listener, len(components))
 	for i, c := range components {
 		if listeners[i], err = net.Listen("tcp", c.Addr); err != nil {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"flag"
 	"os"
+	"strings"
 
 	"github.com/recoflow/recoflow/functions/local"
 	"github.com/recoflow/recoflow/functions/runtime"
@@ -23,6 +24,10 @@ func main() {
 		fs.StringVar(&cfg.IngestAddr, "ingest-addr", cfg.IngestAddr, "listen address of ingest")
 		fs.StringVar(&cfg.CleanAddr, "clean-addr", cfg.CleanAddr, "listen address of clean's health and metrics")
 		fs.StringVar(&cfg.PopularityAddr, "popularity-addr", cfg.PopularityAddr, "listen address of popularity's API")
+		fs.Func("functions", "comma-separated functions to run (default: ingest,clean,popularity)", func(s string) error {
+			cfg.Functions = strings.Split(s, ",")
+			return nil
+		})
 		fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "lowest level logged: debug, info, warn or error")
 		fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log format: text or json")
 		if err := fs.Parse(os.Args[1:]); err != nil {

@@ -22,7 +22,7 @@ func TestManagerOptions(t *testing.T) {
 		{
 			name: "defaults",
 			check: func(t *testing.T, o options) {
-				want := options{metricsAddr: ":8080", probeAddr: ":8081", images: manifests.DefaultImages(), maxConcurrentReconciles: 4, logLevel: slog.LevelInfo}
+				want := options{metricsAddr: ":8080", probeAddr: ":8081", images: manifests.DefaultImages(), maxConcurrentReconciles: 4, kubeAPIQPS: 50, kubeAPIBurst: 100, logLevel: slog.LevelInfo}
 				if !reflect.DeepEqual(o, want) {
 					t.Errorf("options = %+v, want %+v", o, want)
 				}
@@ -39,11 +39,14 @@ func TestManagerOptions(t *testing.T) {
 			},
 		},
 		{
-			name: "images and log level",
-			args: []string{"--ingest-image", "i:1", "--clean-image", "c:1", "--popularity-image", "p:1", "--log-level", "debug"},
+			name: "images, log level and API rate limit",
+			args: []string{"--ingest-image", "i:1", "--clean-image", "c:1", "--popularity-image", "p:1", "--log-level", "debug", "--kube-api-qps", "20", "--kube-api-burst", "40"},
 			check: func(t *testing.T, o options) {
 				if want := (manifests.Images{Ingest: "i:1", Clean: "c:1", Popularity: "p:1"}); o.images != want || o.logLevel != slog.LevelDebug {
 					t.Errorf("images = %+v, log level %s; want %+v, debug", o.images, o.logLevel, want)
+				}
+				if o.kubeAPIQPS != 20 || o.kubeAPIBurst != 40 {
+					t.Errorf("API rate limit = %v/%d, want 20/40", o.kubeAPIQPS, o.kubeAPIBurst)
 				}
 			},
 		},

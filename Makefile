@@ -28,8 +28,15 @@ envtest: ## Build kube-apiserver and etcd for envtest into bin/k8s (cached).
 	hack/envtest-assets.sh
 
 .PHONY: bench
-bench: ## Run the Go benchmarks of the domain packages.
-	go test -run '^$$' -bench . -benchmem ./functions/...
+bench: ## Run the in-process benchmarks that docs/benchmarks.md reports (a few minutes).
+	go test -run '^$$' -bench 'WindowSeen' -benchtime 3000000x -cpu 1 ./functions/dedupe/
+	go test -run '^$$' -bench 'WindowMemory' -benchtime 1x -cpu 1 ./functions/dedupe/
+	go test -run '^$$' -bench 'Apply' -benchtime 3000000x -cpu 1 ./functions/hotness/
+	go test -run '^$$' -bench 'Top100' -benchtime 2000x -cpu 1 ./functions/hotness/
+	go test -run '^$$' -bench 'Memory' -benchtime 1x -cpu 1 ./functions/hotness/
+	go test -run '^$$' -bench Ingest -benchtime 3s ./functions/ingest/
+	go test -run '^$$' -bench 'Clean$$' -benchtime 500000x ./functions/clean/
+	go test -run '^$$' -bench Processor -benchtime 1000000x ./functions/popularity/
 
 .PHONY: generate
 generate: ## Regenerate deepcopy code, the CRD and RBAC from controller-gen markers.

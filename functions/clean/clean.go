@@ -30,6 +30,8 @@ const (
 type Function struct {
 	maxAge     time.Duration
 	maxFuture  time.Duration
+	window     time.Duration
+	remembers  int // events the window holds: two keys each
 	seen       *dedupe.Window
 	now        func() time.Time
 	duplicates *prometheus.CounterVec
@@ -44,6 +46,8 @@ func New(cfg config.Clean, reg prometheus.Registerer) *Function {
 	f := &Function{
 		maxAge:    cfg.MaxEventAge,
 		maxFuture: cfg.MaxFutureSkew,
+		window:    cfg.DedupeWindow,
+		remembers: cfg.DedupeMaxKeys / 2,
 		seen:      dedupe.New(cfg.DedupeWindow, cfg.DedupeMaxKeys),
 		now:       time.Now,
 		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -42,8 +42,6 @@ type Restorer struct {
 	client   sarama.Client
 	raw      string
 	topic    string
-	window   time.Duration
-	maxReads int
 	log      *slog.Logger
 	restored prometheus.Counter
 
@@ -52,11 +50,11 @@ type Restorer struct {
 }
 
 // NewRestorer returns a Restorer of f that reads the clean topic through client for partitions
-// of the raw topic. It reads at most maxReads records per assignment, the newest ones, which is
-// as many as the window can hold anyway. Its metrics are registered on reg.
-func NewRestorer(f *Function, client sarama.Client, raw, clean string, window time.Duration, maxReads int, reg prometheus.Registerer, log *slog.Logger) *Restorer {
+// of the raw topic. It reads back the events of f's window, at most as many, the newest ones, as
+// the window can hold anyway. Its metrics are registered on reg.
+func NewRestorer(f *Function, client sarama.Client, raw, clean string, reg prometheus.Registerer, log *slog.Logger) *Restorer {
 	r := &Restorer{
-		f: f, client: client, raw: raw, topic: clean, window: window, maxReads: maxReads, log: log,
+		f: f, client: client, raw: raw, topic: clean, log: log,
 		restored: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "recoflow_clean_dedupe_restored_total",
 			Help: "Clean events read back into the de-duplication window when partitions were assigned.",
@@ -87,7 +85,7 @@ func (r *Restorer) OnAssign(ctx context.Context, claims map[string][]int32) erro
 		return nil
 	}
 	start := time.Now()
-	n, err := r.restore(ctx, gained, start.Add(-r.window))
+	n, err := r.restore(ctx, gained, start.Add(-r.f.window))
 	r.restored.Add(float64(n))
 	if err != nil {
 		// Processing goes on without the history: at worst a redelivered record is not
@@ -118,7 +116,7 @@ func (r *Restorer) restore(ctx context.Context, raw []int32, since time.Time) (i
 	}
 	defer consumer.Close()
 	n := 0
-	budget := int64(r.maxReads / len(partitions))
+	budget := int64(r.f.remembers / len(partitions))
 	for _, p := range partitions {
 		read, err := r.restorePartition(ctx, consumer, p, since, budget)
 		n += read

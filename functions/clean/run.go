@@ -34,7 +34,7 @@ func Run(ctx context.Context, cfg config.Clean, opts runtime.Options) error {
 	f := New(cfg, fn.Registry)
 	events := runtime.NewEventProcessor(f, runtime.NewSink(producer, cfg.Topics.Clean), cfg.Topics.DeadLetter, fn.Registry, fn.Logger)
 	source := runtime.NewSource(consumerClient, cfg.Group, []string{cfg.Topics.Raw}, events, producer, fn.Registry, fn.Logger)
-	restorer := NewRestorer(f, consumerClient, cfg.Topics.Raw, cfg.Topics.Clean, cfg.DedupeWindow, cfg.DedupeMaxKeys/2, fn.Registry, fn.Logger)
+	restorer := NewRestorer(f, consumerClient, cfg.Topics.Raw, cfg.Topics.Clean, fn.Registry, fn.Logger)
 	source.OnAssign = restorer.OnAssign
 	fn.Go(source)
 	return fn.Run(ctx)

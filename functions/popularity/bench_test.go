@@ -2,16 +2,13 @@ package popularity_test
 
 import (
 	"context"
-	"fmt"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
-
 	"github.com/recoflow/recoflow/functions/popularity"
 	"github.com/recoflow/recoflow/functions/popularity/popularitytest"
-	"github.com/recoflow/recoflow/functions/runtime"
+	"github.com/recoflow/recoflow/functions/runtime/kafkatest"
 )
 
 // BenchmarkProcessor measures end-to-end consumption: the clean topic is filled with b.N events
@@ -31,37 +28,16 @@ func BenchmarkProcessor(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	admin, err := sarama.NewClusterAdmin(cluster.Brokers, runtime.NewSaramaConfig("bench-admin"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer admin.Close()
-
 	b.ResetTimer()
 	b.StopTimer()
 	proc := popularity.NewProcessor(cfg, popularity.Options{})
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- proc.Run(runCtx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	popularitytest.Start(b, proc)
 	for !proc.Ready() {
 		time.Sleep(time.Millisecond)
 	}
 	start, cpuStart := time.Now(), cpuTime(b)
 	b.StartTimer()
-	for {
-		n, err := committed(admin, cfg.Group, cfg.Topics.Clean, cluster.Partitions)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if n >= int64(b.N) {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	kafkatest.WaitCommitted(b, cluster.Cluster, cfg.Group, cfg.Topics.Clean, 10*time.Minute)
 	b.StopTimer()
 	elapsed, cpu := time.Since(start), cpuTime(b)-cpuStart
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
@@ -77,24 +53,4 @@ func cpuTime(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// committed returns the sum of a group's committed offsets over a topic's partitions: the number
-// of its records the group has committed, when they all start at offset 0.
-func committed(admin sarama.ClusterAdmin, group, topic string, partitions int32) (int64, error) {
-	ps := make([]int32, partitions)
-	for i := range ps {
-		ps[i] = int32(i)
-	}
-	resp, err := admin.ListConsumerGroupOffsets(group, map[string][]int32{topic: ps})
-	if err != nil {
-		return 0, fmt.Errorf("list offsets of group %s: %w", group, err)
-	}
-	var n int64
-	for _, p := range ps {
-		if block := resp.GetBlock(topic, p); block != nil && block.Offset > 0 {
-			n += block.Offset
-		}
-	}
-	return n, nil
 }

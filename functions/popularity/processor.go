@@ -149,16 +149,22 @@ func (p *Processor) Run(ctx context.Context) error {
 }
 
 func (p *Processor) connect(ctx context.Context, role string, adjust func(*sarama.Config)) (sarama.Client, error) {
-	c := runtime.NewSaramaConfig(runtime.ClientID(p.cfg.InstanceID, "popularity-"+role))
+	return connect(ctx, p.cfg, p.opts, p.log, role, adjust)
+}
+
+// connect opens a Kafka client for one role of the function: it reads committed records only and
+// never commits offsets on its own. adjust, then opts.Sarama, may change the configuration.
+func connect(ctx context.Context, cfg config.Popularity, opts Options, log *slog.Logger, role string, adjust func(*sarama.Config)) (sarama.Client, error) {
+	c := runtime.NewSaramaConfig(runtime.ClientID(cfg.InstanceID, "popularity-"+role))
 	c.Consumer.IsolationLevel = sarama.ReadCommitted
 	c.Consumer.Offsets.AutoCommit.Enable = false
 	if adjust != nil {
 		adjust(c)
 	}
-	if p.opts.Sarama != nil {
-		p.opts.Sarama(c)
+	if opts.Sarama != nil {
+		opts.Sarama(c)
 	}
-	return runtime.Connect(ctx, p.cfg.Brokers, c, p.log)
+	return runtime.Connect(ctx, cfg.Brokers, c, log)
 }
 
 // partition is the state of one assigned partition of the clean topic.

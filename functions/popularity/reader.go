@@ -235,10 +235,15 @@ func isAbortMarker(batch *sarama.RecordBatch) bool {
 	return false
 }
 
-// retry refreshes the topic's metadata after a retriable error and waits a little, so the caller
-// can simply fetch again. It returns nil unless ctx ended.
+// retry is retryAfter for the reader's topic: after it the caller can simply fetch again.
 func (r *logReader) retry(ctx context.Context, cause error) error {
-	_ = r.client.RefreshMetadata(r.topic)
+	return retryAfter(ctx, r.client, r.topic, cause)
+}
+
+// retryAfter refreshes topic's metadata after a retriable error and waits a little, so the
+// caller can simply try again. It returns nil unless ctx ended.
+func retryAfter(ctx context.Context, client sarama.Client, topic string, cause error) error {
+	_ = client.RefreshMetadata(topic)
 	select {
 	case <-ctx.Done():
 		return fmt.Errorf("%w (while retrying after: %w)", ctx.Err(), cause)
@@ -288,8 +293,7 @@ func endOffsets(ctx context.Context, client sarama.Client, topic string, partiti
 		if len(ends) == len(partitions) {
 			return ends, nil
 		}
-		r := &logReader{client: client, topic: topic}
-		if err := r.retry(ctx, fmt.Errorf("list end offsets of %s: %w", topic, lastErr)); err != nil {
+		if err := retryAfter(ctx, client, topic, fmt.Errorf("list end offsets of %s: %w", topic, lastErr)); err != nil {
 			return nil, err
 		}
 	}

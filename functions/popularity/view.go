@@ -12,7 +12,6 @@ import (
 
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/hotness"
-	"github.com/recoflow/recoflow/functions/runtime"
 )
 
 // viewMaxWait is how long a view fetch waits on the broker for new changelog records. The broker
@@ -66,12 +65,7 @@ func (v *View) Len() int {
 
 // Run follows the changelog until ctx ends.
 func (v *View) Run(ctx context.Context) error {
-	c := runtime.NewSaramaConfig(runtime.ClientID(v.cfg.InstanceID, "popularity-view"))
-	c.Consumer.IsolationLevel = sarama.ReadCommitted
-	if v.opts.Sarama != nil {
-		v.opts.Sarama(c)
-	}
-	client, err := runtime.Connect(ctx, v.cfg.Brokers, c, v.log)
+	client, err := connect(ctx, v.cfg, v.opts, v.log, "view", nil)
 	if err != nil {
 		return stopped(ctx, err)
 	}

@@ -37,9 +37,8 @@
 //
 // (clean also sets Source.OnAssign, to restore its de-duplication window before it processes
 // newly assigned partitions.) An HTTP function registers its routes with Function.Handle
-// instead and sends through a Sink;
-// a function with its own consume loop (popularity's transactions) adds it with Function.Go as a
-// Component. The binary is a few lines:
+// instead and sends through a Sink; a function with its own consume loop (popularity's
+// transactions) adds it with Function.Go as a Component. The binary is a few lines:
 //
 //	func main() {
 //		os.Exit(runtime.Main(func(ctx context.Context) error {

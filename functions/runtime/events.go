@@ -17,9 +17,8 @@ import (
 
 // EventHandler is a function over CloudEvents, in the shape of a Knative function: it returns
 // the event to emit, nil to emit nothing, or an error to dead-letter its input. Handle owns e
-// and may change it. An error that is
-// (or wraps) an *event.Error dead-letters the record with that error's reason; any other error
-// with event.ReasonProcessingFailed.
+// and may change it. An error that is (or wraps) an *event.Error dead-letters the record with
+// that error's reason; any other error with event.ReasonProcessingFailed.
 type EventHandler interface {
 	Handle(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error)
 }

@@ -56,15 +56,14 @@ type Function struct {
 	// Registry holds the function's metrics, served on /metrics.
 	Registry *prometheus.Registry
 
-	common   config.Common
-	opts     Options
-	api      *http.ServeMux
-	mu       sync.Mutex
-	checks   []Readiness
-	parts    []Component
-	closers  []func() error
-	probing  bool
-	shutdown time.Duration
+	common  config.Common
+	opts    Options
+	api     *http.ServeMux
+	mu      sync.Mutex
+	checks  []Readiness
+	parts   []Component
+	closers []func() error
+	probing bool
 }
 
 // New returns the Function name with the shared settings common.
@@ -86,7 +85,6 @@ func New(name string, common config.Common, opts Options) (*Function, error) {
 		common:   common,
 		opts:     opts,
 		api:      http.NewServeMux(),
-		shutdown: common.ShutdownTimeout,
 	}, nil
 }
 
@@ -173,11 +171,11 @@ func (f *Function) Run(ctx context.Context) error {
 	select {
 	case err = <-done:
 	case <-gctx.Done():
-		f.Logger.Info("shutting down", "timeout", f.shutdown)
+		f.Logger.Info("shutting down", "timeout", f.common.ShutdownTimeout)
 		select {
 		case err = <-done:
-		case <-time.After(f.shutdown):
-			err = fmt.Errorf("graceful shutdown did not finish within %s", f.shutdown)
+		case <-time.After(f.common.ShutdownTimeout):
+			err = fmt.Errorf("graceful shutdown did not finish within %s", f.common.ShutdownTimeout)
 		}
 	}
 	err = errors.Join(err, f.close())
@@ -203,7 +201,7 @@ func (f *Function) serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.shutdown)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.common.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("http server shutdown: %w", err)

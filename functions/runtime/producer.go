@@ -17,14 +17,17 @@ var ErrProducerClosed = errors.New("producer is closed")
 // has acknowledged all of its records. Concurrent senders share produce requests, so a thousand
 // callers sending one record each cost about as much as one caller sending a thousand.
 //
-// A Producer is safe for concurrent use. Close it only after every sender has returned.
+// A Producer is safe for concurrent use. Close may run while senders are still handing records
+// over: they get ErrProducerClosed for the records Close did not take.
 type Producer struct {
 	async sarama.AsyncProducer
 
-	// mu orders sends against Close: senders hold it shared while they hand records to async.
+	// closing is closed when Close begins; it wakes senders waiting for room in async's buffers.
+	closing   chan struct{}
+	closeOnce sync.Once
+	// mu orders sends against closing async's input: senders hold it shared while they hand
+	// records over.
 	mu      sync.RWMutex
-	closed  bool
-	closing chan struct{}
 	results sync.WaitGroup
 }
 
@@ -76,8 +79,10 @@ func (p *Producer) SendAsync(ctx context.Context, msgs []*sarama.ProducerMessage
 func (p *Producer) handOver(ctx context.Context, msgs []*sarama.ProducerMessage, b *batch, unsent *int64) error {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	if p.closed {
+	select {
+	case <-p.closing:
 		return ErrProducerClosed
+	default:
 	}
 	for _, m := range msgs {
 		m.Metadata = b
@@ -94,18 +99,16 @@ func (p *Producer) handOver(ctx context.Context, msgs []*sarama.ProducerMessage,
 }
 
 // Close flushes the records handed over so far, waits for their acknowledgements and stops the
-// producer.
+// producer. A sender still waiting to hand records over gets ErrProducerClosed for them.
 func (p *Producer) Close() error {
-	p.mu.Lock()
-	if p.closed {
+	p.closeOnce.Do(func() {
+		// Wake the senders first: they hold mu while they wait for room in async's buffers.
+		close(p.closing)
+		p.mu.Lock()
+		p.async.AsyncClose()
 		p.mu.Unlock()
-		return nil
-	}
-	close(p.closing)
-	p.closed = true
-	p.mu.Unlock()
-	p.async.AsyncClose()
-	p.results.Wait()
+		p.results.Wait()
+	})
 	return nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"sort"
 	"testing"
@@ -53,7 +52,7 @@ func runSource(t *testing.T, c *kfake.Cluster, p runtime.Processor, reg promethe
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.DiscardHandler)
 	src := runtime.NewSource(consumer, group, []string{"in"}, p, producer, reg, log)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -153,6 +152,10 @@ func TestSourceNeverCommitsPastAnUnacknowledgedRecord(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	runSource(t, c, copyTo("out"), reg)
 
+	admin, err := sarama.NewClusterAdminFromClient(kafkatest.Client(t, c))
+	if err != nil {
+		t.Fatal(err)
+	}
 	kafkatest.Eventually(t, 20*time.Second, func() error {
 		if n := len(kafkatest.Records(t, c, "out")); n != 9 {
 			return fmt.Errorf("out holds %d records, want the 9 whose outputs are not blocked", n)
@@ -160,7 +163,7 @@ func TestSourceNeverCommitsPastAnUnacknowledgedRecord(t *testing.T) {
 		if n := metricValue(t, reg, "recoflow_produce_retries_total", ""); n < 1 {
 			return fmt.Errorf("retries metric = %v, want at least 1", n)
 		}
-		return committed(t, c, partition, 3)
+		return committed(admin, partition, 3)
 	})
 	fault.Remove()
 	kafkatest.WaitCommitted(t, c, group, "in", 20*time.Second)
@@ -170,11 +173,7 @@ func TestSourceNeverCommitsPastAnUnacknowledgedRecord(t *testing.T) {
 }
 
 // committed checks that group's committed offset on partition p of "in" is want.
-func committed(t *testing.T, c *kfake.Cluster, p int32, want int64) error {
-	admin, err := sarama.NewClusterAdminFromClient(kafkatest.Client(t, c))
-	if err != nil {
-		return err
-	}
+func committed(admin sarama.ClusterAdmin, p int32, want int64) error {
 	offsets, err := admin.ListConsumerGroupOffsets(group, map[string][]int32{"in": {p}})
 	if err != nil {
 		return err

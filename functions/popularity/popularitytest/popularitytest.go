@@ -32,8 +32,6 @@ type Cluster struct {
 	*kfake.Cluster
 	// Brokers are the broker addresses.
 	Brokers []string
-	// Partitions is the partition count of every topic.
-	Partitions int32
 }
 
 // NewCluster starts an embedded broker on a random port with the pipeline's four topics, each
@@ -47,7 +45,7 @@ func NewCluster(t testing.TB, partitions int32, opts ...kfake.Opt) *Cluster {
 		t.Fatalf("start kafka: %v", err)
 	}
 	t.Cleanup(kc.Close)
-	c := &Cluster{Cluster: kc, Brokers: kc.ListenAddrs(), Partitions: partitions}
+	c := &Cluster{Cluster: kc, Brokers: kc.ListenAddrs()}
 
 	admin, err := sarama.NewClusterAdmin(c.Brokers, runtime.NewSaramaConfig("popularitytest-admin"))
 	if err != nil {

@@ -48,6 +48,14 @@ func NewPipelineCluster(t testing.TB) *kfake.Cluster {
 // ends.
 func Client(t testing.TB, c *kfake.Cluster) sarama.Client {
 	t.Helper()
+	client := dial(t, c)
+	t.Cleanup(func() { _ = client.Close() })
+	return client
+}
+
+// dial returns a sarama client to c with the functions' configuration; the caller closes it.
+func dial(t testing.TB, c *kfake.Cluster) sarama.Client {
+	t.Helper()
 	cfg := runtime.NewSaramaConfig("kafkatest")
 	// Fetch without lingering: a test reads what is there and closes the consumer.
 	cfg.Consumer.MaxWaitTime = 5 * time.Millisecond
@@ -55,7 +63,6 @@ func Client(t testing.TB, c *kfake.Cluster) sarama.Client {
 	if err != nil {
 		t.Fatalf("kafka client: %v", err)
 	}
-	t.Cleanup(func() { _ = client.Close() })
 	return client
 }
 
@@ -72,10 +79,12 @@ func Produce(t testing.TB, c *kfake.Cluster, msgs ...*sarama.ProducerMessage) {
 	}
 }
 
-// Records returns every record in topic now, partition by partition, each in offset order.
+// Records returns every record in topic now, partition by partition, each in offset order. Tests
+// may poll it: it holds no connection once it returns.
 func Records(t testing.TB, c *kfake.Cluster, topic string) []*sarama.ConsumerMessage {
 	t.Helper()
-	client := Client(t, c)
+	client := dial(t, c)
+	defer client.Close()
 	consumer, err := sarama.NewConsumerFromClient(client)
 	if err != nil {
 		t.Fatalf("kafka consumer: %v", err)

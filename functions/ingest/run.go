@@ -3,12 +3,21 @@ package ingest
 import (
 	"context"
 
+	"github.com/IBM/sarama"
+
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/runtime"
 )
 
 // recordOverhead is room for a record's CloudEvents headers beyond the largest accepted body.
 const recordOverhead = 64 << 10
+
+// ProducerConfig sets kafka up the way ingest produces: records as large as the largest accepted
+// body plus its CloudEvents headers. Sarama also caps a produce request's batch at that size, so
+// the setting matters for throughput as well.
+func ProducerConfig(kafka *sarama.Config, cfg config.Ingest) {
+	kafka.Producer.MaxMessageBytes = max(kafka.Producer.MaxMessageBytes, int(cfg.MaxBodyBytes)+recordOverhead)
+}
 
 // Run runs the ingest function with cfg until ctx ends: it connects to Kafka, serves the API on
 // cfg.HTTPAddr (or opts.Listener) beside /healthz, /readyz and /metrics, and on shutdown lets
@@ -19,7 +28,7 @@ func Run(ctx context.Context, cfg config.Ingest, opts runtime.Options) error {
 		return err
 	}
 	kafka := fn.SaramaConfig("producer")
-	kafka.Producer.MaxMessageBytes = max(kafka.Producer.MaxMessageBytes, int(cfg.MaxBodyBytes)+recordOverhead)
+	ProducerConfig(kafka, cfg)
 	client, err := fn.Connect(ctx, kafka)
 	if err != nil {
 		return err

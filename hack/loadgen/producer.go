@@ -10,13 +10,9 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/ingest"
 	"github.com/recoflow/recoflow/functions/runtime"
 )
-
-// ingestRecordOverhead mirrors the room ingest leaves for a record's headers beyond its largest
-// body when it sets the producer's MaxMessageBytes (functions/ingest/run.go, not exported). It
-// matters for throughput: sarama also caps a produce request's batch at MaxMessageBytes.
-const ingestRecordOverhead = 64 << 10
 
 // producerLoad produces the records ingest would store straight to the raw topic, with a sarama
 // AsyncProducer set up like ingest's: runtime.NewSaramaConfig (idempotent, acks=all, one request
@@ -46,7 +42,7 @@ type producerLoad struct {
 // acknowledgement. Connecting to Kafka must succeed within connectTimeout.
 func (l *producerLoad) run(ctx context.Context, connectTimeout time.Duration) error {
 	cfg := runtime.NewSaramaConfig(runtime.ClientID("", "loadgen-producer"))
-	cfg.Producer.MaxMessageBytes = max(cfg.Producer.MaxMessageBytes, int(config.DefaultIngest().MaxBodyBytes)+ingestRecordOverhead)
+	ingest.ProducerConfig(cfg, config.DefaultIngest())
 	connectCtx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
 	client, err := runtime.Connect(connectCtx, l.brokers, cfg, slog.New(slog.DiscardHandler))

@@ -117,9 +117,7 @@ func (r *PipelineReconciler) prune(ctx context.Context, p *v1alpha1.Recommendati
 	}
 	lists := []client.ObjectList{&autoscalingv2.HorizontalPodAutoscalerList{}}
 	if pl.kedaServed {
-		so := &unstructured.UnstructuredList{}
-		so.SetGroupVersionKind(manifests.ScaledObjectGVK.GroupVersion().WithKind(manifests.ScaledObjectGVK.Kind + "List"))
-		lists = append(lists, so)
+		lists = append(lists, listOf(manifests.ScaledObjectGVK))
 	}
 	var pruned []string
 	var errs []error
@@ -159,6 +157,14 @@ func newLike(obj client.Object) client.Object {
 		return out
 	}
 	return reflect.New(reflect.TypeOf(obj).Elem()).Interface().(client.Object)
+}
+
+// listOf returns an empty list of gvk's objects to read into, for kinds the operator reads
+// unstructured.
+func listOf(gvk schema.GroupVersionKind) *unstructured.UnstructuredList {
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+	return list
 }
 
 // childKey names a desired child by kind and name, such as "Deployment shop-ingest". The

@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -69,8 +68,7 @@ func (r *PipelineReconciler) releaseTopics(ctx context.Context, p *v1alpha1.Reco
 	if err != nil || !served {
 		return err
 	}
-	topics := &unstructured.UnstructuredList{}
-	topics.SetGroupVersionKind(manifests.KafkaTopicGVK.GroupVersion().WithKind(manifests.KafkaTopicGVK.Kind + "List"))
+	topics := listOf(manifests.KafkaTopicGVK)
 	err = r.apiReader.List(ctx, topics, client.InNamespace(p.Namespace), client.MatchingLabels(manifests.OwnedLabels(p.Name)))
 	if err != nil {
 		return fmt.Errorf("list KafkaTopics to retain: %w", err)

@@ -25,7 +25,7 @@ import (
 func mutate(live, desired client.Object) {
 	live.SetLabels(merged(live.GetLabels(), desired.GetLabels()))
 	annotations := merged(live.GetAnnotations(), desired.GetAnnotations())
-	for _, key := range operatorAnnotations() {
+	for _, key := range manifests.ConditionalAnnotations() {
 		if _, ok := desired.GetAnnotations()[key]; !ok {
 			delete(annotations, key)
 		}
@@ -36,6 +36,7 @@ func mutate(live, desired client.Object) {
 	case *appsv1.Deployment:
 		l := live.(*appsv1.Deployment)
 		l.Spec.Replicas = manifests.Replicas(d.Spec.Replicas, l.Spec.Replicas)
+		own(&l.Spec.Strategy, d.Spec.Strategy)
 		own(&l.Spec.Template, d.Spec.Template)
 	case *corev1.Service:
 		l := live.(*corev1.Service)
@@ -44,7 +45,6 @@ func mutate(live, desired client.Object) {
 		ownExactly(&l.Spec.Selector, d.Spec.Selector)
 	case *policyv1.PodDisruptionBudget:
 		l := live.(*policyv1.PodDisruptionBudget)
-		own(&l.Spec.MinAvailable, d.Spec.MinAvailable)
 		own(&l.Spec.MaxUnavailable, d.Spec.MaxUnavailable)
 		own(&l.Spec.UnhealthyPodEvictionPolicy, d.Spec.UnhealthyPodEvictionPolicy)
 		ownExactly(&l.Spec.Selector, d.Spec.Selector)
@@ -57,12 +57,6 @@ func mutate(live, desired client.Object) {
 		own(&spec, d.Object["spec"])
 		l.Object["spec"] = spec
 	}
-}
-
-// operatorAnnotations are the annotations the operator sets on some children and removes again
-// when they no longer should have them.
-func operatorAnnotations() []string {
-	return []string{manifests.AnnotationKEDAPausedReplicas}
 }
 
 // merged returns live with every entry of desired set, or nil when both are empty.

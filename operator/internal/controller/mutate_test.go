@@ -48,7 +48,6 @@ func asServed(obj client.Object) client.Object {
 		s.Replicas = ptr.To[int32](3) // chosen by an autoscaler
 		s.RevisionHistoryLimit = ptr.To[int32](10)
 		s.ProgressDeadlineSeconds = ptr.To[int32](600)
-		s.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType}
 		pod := &s.Template.Spec
 		pod.RestartPolicy, pod.DNSPolicy, pod.SchedulerName = corev1.RestartPolicyAlways, corev1.DNSClusterFirst, "default-scheduler"
 		c := &pod.Containers[0]
@@ -105,6 +104,19 @@ func TestMutate(t *testing.T) {
 				}
 				if got := *d.Spec.Replicas; got != 3 {
 					t.Errorf("replicas %d, want the autoscaler's 3", got)
+				}
+			},
+		},
+		{
+			name: "edited rollout strategy restored", key: "Deployment shop-clean",
+			edit: func(o client.Object) {
+				o.(*appsv1.Deployment).Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}
+			},
+			changed: true,
+			check: func(t *testing.T, o client.Object) {
+				want := desired["Deployment shop-clean"].(*appsv1.Deployment).Spec.Strategy
+				if got := o.(*appsv1.Deployment).Spec.Strategy; !equality.Semantic.DeepEqual(got, want) {
+					t.Errorf("strategy %+v, want %+v", got, want)
 				}
 			},
 		},

@@ -100,9 +100,9 @@ func setStatus(p *v1alpha1.RecommendationPipeline, pl plan, o outcome) {
 	}
 	s.Endpoints = manifests.Endpoints(p)
 
-	topicsReady := summarize(v1alpha1.ConditionTopicsReady, topics, v1alpha1.ReasonTopicsReady,
+	topicsReady := summarize(topics, v1alpha1.ReasonTopicsReady,
 		fmt.Sprintf("Strimzi reports all %d topics ready.", len(topics)))
-	functionsAvailable := summarize(v1alpha1.ConditionFunctionsAvailable, functions, v1alpha1.ReasonAvailable,
+	functionsAvailable := summarize(functions, v1alpha1.ReasonAvailable,
 		fmt.Sprintf("All %d functions are available.", len(functions)))
 	if p.Spec.Suspend {
 		functionsAvailable = metav1.Condition{Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonSuspended,
@@ -128,9 +128,9 @@ func setStatus(p *v1alpha1.RecommendationPipeline, pl plan, o outcome) {
 // summarize folds the conditions of children into one: True with reason and message when every
 // child is True, otherwise False with the reason of the first child that is not and the
 // messages of all that are not.
-func summarize(typ string, children []metav1.Condition, reason, message string) metav1.Condition {
+func summarize(children []metav1.Condition, reason, message string) metav1.Condition {
 	var notReady []string
-	out := metav1.Condition{Type: typ, Status: metav1.ConditionTrue, Reason: reason, Message: message}
+	out := metav1.Condition{Status: metav1.ConditionTrue, Reason: reason, Message: message}
 	for _, c := range children {
 		if c.Status == metav1.ConditionTrue {
 			continue

@@ -97,3 +97,31 @@ func TestWeightsString(t *testing.T) {
 		t.Errorf("String() = %q, want %q", got, want)
 	}
 }
+
+func TestKafkaAuthFromEnvironment(t *testing.T) {
+	env := map[string]string{
+		config.EnvKafkaAuthentication: "SCRAM-SHA-512",
+		config.EnvKafkaUser:           "shop-popularity",
+		config.EnvKafkaPasswordFile:   "/var/run/secrets/kafka-user/password",
+		config.EnvKafkaTLS:            "true",
+		config.EnvKafkaCAFile:         "/var/run/secrets/kafka-ca/ca.crt",
+	}
+	c, err := parse(t, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := config.KafkaAuth{Authentication: config.KafkaAuthSCRAM, User: "shop-popularity",
+		PasswordFile: "/var/run/secrets/kafka-user/password", TLS: true, CAFile: "/var/run/secrets/kafka-ca/ca.crt"}
+	if c.KafkaAuth != want {
+		t.Errorf("KafkaAuth = %+v, want %+v", c.KafkaAuth, want)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate() = %v", err)
+	}
+	if _, err := parse(t, map[string]string{config.EnvKafkaAuthentication: "plain"}); err == nil || !strings.Contains(err.Error(), "scram-sha-512") {
+		t.Errorf("authentication plain: %v, want an error listing the mechanisms", err)
+	}
+	if _, err := parse(t, map[string]string{config.EnvKafkaTLS: "yes please"}); err == nil {
+		t.Error("RECOFLOW_KAFKA_TLS=yes please was accepted")
+	}
+}

@@ -44,3 +44,15 @@ const (
 	EnvPopularityTopNMax       = "RECOFLOW_POPULARITY_TOP_N_MAX"      // largest n a top-N query may ask for
 	EnvPopularityFlushInterval = "RECOFLOW_POPULARITY_FLUSH_INTERVAL" // how often a transaction commits
 )
+
+// Environment variables of every function's Kafka authentication and encryption. Secrets are
+// never passed in variables: they are read from the files these name (a mounted Secret).
+const (
+	EnvKafkaAuthentication = "RECOFLOW_KAFKA_AUTHENTICATION" // none, scram-sha-512 or tls
+	EnvKafkaUser           = "RECOFLOW_KAFKA_USER"           // SCRAM user name (the KafkaUser's name)
+	EnvKafkaPasswordFile   = "RECOFLOW_KAFKA_PASSWORD_FILE"  // file holding the SCRAM password
+	EnvKafkaTLS            = "RECOFLOW_KAFKA_TLS"            // true encrypts the connection with TLS
+	EnvKafkaCAFile         = "RECOFLOW_KAFKA_CA_FILE"        // PEM CA bundle that signs the brokers' certificates
+	EnvKafkaCertFile       = "RECOFLOW_KAFKA_CERT_FILE"      // PEM client certificate for mutual TLS
+	EnvKafkaKeyFile        = "RECOFLOW_KAFKA_KEY_FILE"       // PEM private key of the client certificate
+)

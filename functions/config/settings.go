@@ -26,6 +26,8 @@ type Common struct {
 	// InstanceID identifies this replica (the pod name in Kubernetes); it names Kafka clients and
 	// popularity's transactional producer.
 	InstanceID string
+	// KafkaAuth is how the function authenticates to Kafka and encrypts the connection.
+	KafkaAuth KafkaAuth
 }
 
 // Topics names the Kafka topic of each role.
@@ -144,6 +146,7 @@ func (c *Common) RegisterFlags(b *Binder) {
 	b.String(&c.LogFormat, "log-format", EnvLogFormat, "log format: json or text")
 	b.Duration(&c.ShutdownTimeout, "shutdown-timeout", EnvShutdownTimeout, "how long a graceful shutdown may take")
 	b.String(&c.InstanceID, "instance-id", EnvInstanceID, "identity of this replica, e.g. the pod name (default: the host name)")
+	c.KafkaAuth.RegisterFlags(b)
 }
 
 // RegisterFlags binds ingest's settings to b.
@@ -190,6 +193,7 @@ func (c Common) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdown-timeout: must be positive"))
 	}
+	errs = append(errs, c.KafkaAuth.Validate())
 	return errors.Join(errs...)
 }
 

@@ -50,7 +50,7 @@ func startPipeline(t *testing.T, configure func(*config.Ingest)) *pipeline {
 	common.ShutdownTimeout = 10 * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
-	if err := local.CreateTopics(ctx, common.Brokers, common.Topics, kafkatest.Partitions); err != nil {
+	if err := local.CreateTopics(ctx, common.Brokers, common.KafkaAuth, common.Topics, kafkatest.Partitions); err != nil {
 		t.Fatal(err)
 	}
 	p := &pipeline{kafka: c, common: common, client: &http.Client{Timeout: waitFor}}

@@ -24,6 +24,8 @@ import (
 	"github.com/recoflow/recoflow/functions/clean"
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/ingest"
+	"github.com/recoflow/recoflow/functions/kafkaacl"
+	"github.com/recoflow/recoflow/functions/kafkaauth"
 	"github.com/recoflow/recoflow/functions/popularity"
 	"github.com/recoflow/recoflow/functions/runtime"
 )
@@ -47,6 +49,12 @@ type Config struct {
 	// Functions names the functions to run; empty runs all of them. Running fewer is for measuring
 	// one function alone or running another beside the pipeline.
 	Functions []string
+	// Secure runs the embedded broker as a secured production cluster would: TLS with a CA made
+	// at start, SASL SCRAM-SHA-512 and ACLs enforced, and each function connecting as its own
+	// user with exactly the ACLs the operator grants it (see SecureBroker).
+	Secure bool
+	// SecretsDir is where a secured run writes its CA and the users' passwords.
+	SecretsDir string
 }
 
 // DefaultConfig returns the settings of `make run`: the embedded broker on port 9092 with data in
@@ -62,6 +70,7 @@ func DefaultConfig() Config {
 		PopularityAddr: ":8081",
 		LogLevel:       "info",
 		LogFormat:      "text",
+		SecretsDir:     ".recoflow/secrets",
 	}
 }
 
@@ -146,7 +155,27 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	common := config.DefaultCommon()
 	common.LogLevel, common.LogFormat = cfg.LogLevel, cfg.LogFormat
 	kafkaNote := "Kafka at " + cfg.Kafka
-	if cfg.Kafka == "" {
+	var admin config.KafkaAuth
+	users := map[string]config.KafkaAuth{}
+	switch {
+	case cfg.Secure && cfg.Kafka != "":
+		return errors.New("--secure runs the embedded broker secured; it cannot be combined with --kafka")
+	case cfg.Secure:
+		broker, err := StartSecureBroker(SecureOptions{
+			Port: cfg.BrokerPort, DataDir: cfg.DataDir, SecretsDir: cfg.SecretsDir, Pipeline: LocalPipeline(common.Topics),
+		})
+		if err != nil {
+			return err
+		}
+		defer broker.Cluster.Close()
+		admin = broker.Admin
+		for fn, auth := range broker.Users {
+			users[string(fn)] = auth
+		}
+		common.Brokers = broker.Cluster.ListenAddrs()
+		kafkaNote = fmt.Sprintf("embedded Kafka at %s with TLS, SCRAM-SHA-512 and ACLs; CA and passwords in %s, data in %s",
+			strings.Join(common.Brokers, ","), cfg.SecretsDir, cfg.DataDir)
+	case cfg.Kafka == "":
 		cluster, err := StartBroker(cfg.BrokerPort, cfg.DataDir)
 		if err != nil {
 			return err
@@ -154,10 +183,10 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		defer cluster.Close()
 		common.Brokers = cluster.ListenAddrs()
 		kafkaNote = fmt.Sprintf("embedded Kafka at %s, data in %s", strings.Join(common.Brokers, ","), cfg.DataDir)
-	} else {
+	default:
 		common.Brokers = strings.Split(cfg.Kafka, ",")
 	}
-	if err := CreateTopics(ctx, common.Brokers, common.Topics, int32(cfg.Partitions)); err != nil {
+	if err := CreateTopics(ctx, common.Brokers, admin, common.Topics, int32(cfg.Partitions)); err != nil {
 		return err
 	}
 
@@ -177,6 +206,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		g.Go(func() error {
 			fc := common
 			fc.HTTPAddr = listeners[i].Addr().String()
+			fc.KafkaAuth = users[c.Name]
 			opts := runtime.Options{Logger: log, Listener: listeners[i]}
 			if err := c.Run(gctx, fc, opts); err != nil {
 				return fmt.Errorf("%s: %w", c.Name, err)
@@ -194,6 +224,12 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	return g.Wait()
 }
 
+// LocalPipeline names the Kafka resources of the local pipeline, whose topics are topics and whose
+// consumer groups are the functions' defaults.
+func LocalPipeline(topics config.Topics) kafkaacl.Pipeline {
+	return kafkaacl.Pipeline{Topics: topics, CleanGroup: config.DefaultClean().Group, PopularityGroup: config.DefaultPopularity().Group}
+}
+
 // StartBroker starts the embedded single-node Kafka broker on 127.0.0.1:port, keeping its data
 // in dataDir (created if needed; reloaded when it holds an earlier run's data).
 func StartBroker(port int, dataDir string) (*kfake.Cluster, error) {
@@ -207,11 +243,15 @@ func StartBroker(port int, dataDir string) (*kfake.Cluster, error) {
 	return cluster, nil
 }
 
-// CreateTopics creates the pipeline's topics on brokers with partitions partitions each, the
-// popularity topic compacted; topics that exist already are left as they are. Every topic has
-// the same partition count, so the clean and popularity topics are co-partitioned.
-func CreateTopics(ctx context.Context, brokers []string, topics config.Topics, partitions int32) error {
+// CreateTopics creates the pipeline's topics on brokers, connecting as auth says, with
+// partitions partitions each, the popularity topic compacted; topics that exist already are left
+// as they are. Every topic has the same partition count, so the clean and popularity topics are
+// co-partitioned.
+func CreateTopics(ctx context.Context, brokers []string, auth config.KafkaAuth, topics config.Topics, partitions int32) error {
 	cfg := runtime.NewSaramaConfig("recoflow-local-admin")
+	if err := kafkaauth.Configure(cfg, auth); err != nil {
+		return err
+	}
 	client, err := runtime.Connect(ctx, brokers, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err

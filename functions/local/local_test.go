@@ -47,11 +47,17 @@ var (
 func start(t *testing.T, dir string) (broker, ingestURL, banner string, stop func()) {
 	t.Helper()
 	cfg := local.DefaultConfig()
-	cfg.BrokerPort = 0
 	cfg.DataDir = dir
-	cfg.IngestAddr = "127.0.0.1:0"
-	cfg.CleanAddr = "127.0.0.1:0"
-	cfg.PopularityAddr = "127.0.0.1:0"
+	banner, stop = run(t, cfg)
+	return kafkaLine.FindStringSubmatch(banner)[1], ingestLine.FindStringSubmatch(banner)[1], banner, stop
+}
+
+// run runs the local pipeline cfg on random ports, logging only errors, waits for its banner
+// and returns it with a stop function.
+func run(t *testing.T, cfg local.Config) (banner string, stop func()) {
+	t.Helper()
+	cfg.BrokerPort = 0
+	cfg.IngestAddr, cfg.CleanAddr, cfg.PopularityAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.LogLevel = "error"
 	out := &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -69,8 +75,7 @@ func start(t *testing.T, dir string) (broker, ingestURL, banner string, stop fun
 		}
 		return nil
 	})
-	banner = out.String()
-	return kafkaLine.FindStringSubmatch(banner)[1], ingestLine.FindStringSubmatch(banner)[1], banner, stop
+	return out.String(), stop
 }
 
 func TestLocalPipelineServesAndKeepsEventsAcrossRestarts(t *testing.T) {

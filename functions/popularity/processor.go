@@ -16,6 +16,8 @@ import (
 
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/hotness"
+	"github.com/recoflow/recoflow/functions/kafkaacl"
+	"github.com/recoflow/recoflow/functions/kafkaauth"
 	"github.com/recoflow/recoflow/functions/runtime"
 )
 
@@ -82,7 +84,7 @@ func NewProcessor(cfg config.Popularity, opts Options) *Processor {
 // the consumer group and the instance id, so an instance restarted under the same name fences
 // the transactions its previous incarnation left open.
 func (p *Processor) TransactionalID() string {
-	return p.cfg.Group + "." + p.cfg.InstanceID
+	return kafkaacl.TransactionalIDPrefix(p.cfg.Group) + p.cfg.InstanceID
 }
 
 // Ready reports whether the processor has restored the partitions of its first assignment.
@@ -163,6 +165,9 @@ func connect(ctx context.Context, cfg config.Popularity, opts Options, log *slog
 	}
 	if opts.Sarama != nil {
 		opts.Sarama(c)
+	}
+	if err := kafkaauth.Configure(c, cfg.KafkaAuth); err != nil {
+		return nil, err
 	}
 	return runtime.Connect(ctx, cfg.Brokers, c, log)
 }

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/kafkaauth"
 )
 
 // Component is a long-running part of a function, such as a consumer or a probe. Run works until
@@ -94,10 +95,14 @@ func (f *Function) SaramaConfig(role string) *sarama.Config {
 	return NewSaramaConfig(ClientID(f.common.InstanceID, f.Name+"-"+role))
 }
 
-// Connect opens a Kafka client with cfg, retrying until Kafka answers or ctx ends. The client is
-// closed when the function stops, after every component and the HTTP server. The first client
-// also feeds /readyz: the function is not ready while Kafka does not answer it.
+// Connect opens a Kafka client with cfg, authenticated and encrypted as the settings' KafkaAuth
+// says, retrying until Kafka answers or ctx ends. The client is closed when the function stops,
+// after every component and the HTTP server. The first client also feeds /readyz: the function
+// is not ready while Kafka does not answer it.
 func (f *Function) Connect(ctx context.Context, cfg *sarama.Config) (sarama.Client, error) {
+	if err := kafkaauth.Configure(cfg, f.common.KafkaAuth); err != nil {
+		return nil, err
+	}
 	client, err := Connect(ctx, f.common.Brokers, cfg, f.Logger)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/recoflow/recoflow/functions/kafkaauth"
 )
 
 // NewSaramaConfig returns the sarama settings every recoflow Kafka client starts from. clientID
@@ -61,7 +63,8 @@ func ClientID(instanceID, role string) string {
 }
 
 // Connect opens a sarama client to brokers, retrying with backoff while no broker answers, until
-// it succeeds or ctx ends. Each failed attempt is logged.
+// it succeeds or ctx ends. Each failed attempt is logged; one that Kafka refused for its
+// credentials or certificates is logged as an error that says what to check.
 func Connect(ctx context.Context, brokers []string, cfg *sarama.Config, log *slog.Logger) (sarama.Client, error) {
 	for attempt := 0; ; attempt++ {
 		client, err := sarama.NewClient(brokers, cfg)
@@ -69,7 +72,11 @@ func Connect(ctx context.Context, brokers []string, cfg *sarama.Config, log *slo
 			return client, nil
 		}
 		wait := backoff(attempt, 250*time.Millisecond, 10*time.Second)
-		log.WarnContext(ctx, "kafka not reachable yet", "brokers", brokers, "client", cfg.ClientID, "retry_in", wait, "error", err)
+		if reason := kafkaauth.Diagnose(err, cfg); reason != "" {
+			log.ErrorContext(ctx, reason, "brokers", brokers, "client", cfg.ClientID, "user", cfg.Net.SASL.User, "retry_in", wait, "error", err)
+		} else {
+			log.WarnContext(ctx, "kafka not reachable yet", "brokers", brokers, "client", cfg.ClientID, "retry_in", wait, "error", err)
+		}
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("connect to kafka %v: %w", brokers, err)

@@ -28,6 +28,8 @@ func main() {
 			cfg.Functions = strings.Split(s, ",")
 			return nil
 		})
+		fs.BoolVar(&cfg.Secure, "secure", cfg.Secure, "run the embedded broker with TLS, SCRAM-SHA-512 and ACLs, each function as its own user")
+		fs.StringVar(&cfg.SecretsDir, "secrets-dir", cfg.SecretsDir, "where --secure writes the CA certificate and the users' passwords")
 		fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "lowest level logged: debug, info, warn or error")
 		fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log format: text or json")
 		if err := fs.Parse(os.Args[1:]); err != nil {

@@ -20,6 +20,16 @@ const (
 	KafkaAuthTLS KafkaAuthentication = "tls"
 )
 
+// Keys of the Secrets Strimzi writes, which the functions read as files of the same names: a
+// SCRAM-SHA-512 KafkaUser's password, a TLS KafkaUser's certificate and key, and the cluster CA
+// Secret's (<cluster>-cluster-ca-cert) certificate.
+const (
+	SecretKeyPassword = "password"
+	SecretKeyUserCert = "user.crt"
+	SecretKeyUserKey  = "user.key"
+	SecretKeyCACert   = "ca.crt"
+)
+
 // KafkaAuth is how a function authenticates to Kafka and encrypts the connection. Secrets are
 // never settings themselves: the password and the private key are read from files, which on
 // Kubernetes are the keys of a mounted Strimzi Secret (password; user.crt and user.key; the

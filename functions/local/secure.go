@@ -15,16 +15,10 @@ import (
 	"github.com/recoflow/recoflow/functions/kafkaacl"
 )
 
-// Files of a secured local broker's secrets directory, named as the keys of the Secrets Strimzi
-// writes: the cluster CA Secret's ca.crt, and in each user's directory the SCRAM user's password
-// or the TLS user's user.crt and user.key.
-const (
-	ClusterCADir = "cluster-ca-cert"
-	CACertFile   = "ca.crt"
-	PasswordFile = "password"
-	UserCertFile = "user.crt"
-	UserKeyFile  = "user.key"
-)
+// ClusterCADir is the directory of a secured local broker's secrets directory that holds the CA
+// certificate. Each user's directory is named after the user. The files in them are named as the
+// keys of the Secrets Strimzi writes (config.SecretKeyCACert, SecretKeyPassword, ...).
+const ClusterCADir = "cluster-ca-cert"
 
 // AdminUser is the secured local broker's superuser, which only sets up topics.
 const AdminUser = "admin"
@@ -77,7 +71,7 @@ func StartSecureBroker(o SecureOptions) (*SecureBroker, error) {
 	if err != nil {
 		return nil, err
 	}
-	caFile := filepath.Join(o.SecretsDir, ClusterCADir, CACertFile)
+	caFile := filepath.Join(o.SecretsDir, ClusterCADir, config.SecretKeyCACert)
 	if err := writeSecret(caFile, ca.PEM); err != nil {
 		return nil, err
 	}
@@ -99,7 +93,7 @@ func StartSecureBroker(o SecureOptions) (*SecureBroker, error) {
 			if err != nil {
 				return config.KafkaAuth{}, "", err
 			}
-			file := filepath.Join(o.SecretsDir, name, PasswordFile)
+			file := filepath.Join(o.SecretsDir, name, config.SecretKeyPassword)
 			auth := config.KafkaAuth{Authentication: config.KafkaAuthSCRAM, User: name, PasswordFile: file, TLS: true, CAFile: caFile}
 			return auth, password, writeSecret(file, []byte(password))
 		}
@@ -128,7 +122,7 @@ func StartSecureBroker(o SecureOptions) (*SecureBroker, error) {
 			dir := filepath.Join(o.SecretsDir, name)
 			auth := config.KafkaAuth{
 				Authentication: config.KafkaAuthTLS, TLS: true, CAFile: caFile,
-				CertFile: filepath.Join(dir, UserCertFile), KeyFile: filepath.Join(dir, UserKeyFile),
+				CertFile: filepath.Join(dir, config.SecretKeyUserCert), KeyFile: filepath.Join(dir, config.SecretKeyUserKey),
 			}
 			if err := writeSecret(auth.CertFile, certPEM); err != nil {
 				return auth, err

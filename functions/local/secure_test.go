@@ -14,6 +14,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/kafkaacl"
 	"github.com/recoflow/recoflow/functions/local"
 	"github.com/recoflow/recoflow/functions/runtime"
@@ -69,9 +70,9 @@ func TestSecureLocalPipeline(t *testing.T) {
 		t.Error("a plaintext client without credentials connected to the secured broker")
 	}
 
-	files := []string{filepath.Join(cfg.SecretsDir, local.ClusterCADir, local.CACertFile)}
+	files := []string{filepath.Join(cfg.SecretsDir, local.ClusterCADir, config.SecretKeyCACert)}
 	for _, fn := range kafkaacl.Functions() {
-		files = append(files, filepath.Join(cfg.SecretsDir, local.UserName(fn), local.PasswordFile))
+		files = append(files, filepath.Join(cfg.SecretsDir, local.UserName(fn), config.SecretKeyPassword))
 	}
 	for _, f := range files {
 		info, err := os.Stat(f)

@@ -191,6 +191,31 @@ func TestCRDAdmission(t *testing.T) {
 		},
 		{name: "name of 40 characters", obj: set(minimal(), "metadata.name", strings.Repeat("a", 40))},
 		{name: "missing cluster", obj: set(minimal(), "spec.kafka", map[string]any{}), want: "Required value"},
+		{name: "scram", obj: set(minimal(), "spec.kafka.authentication", "scram-sha-512")},
+		{name: "mutual TLS", obj: set(minimal(), "spec.kafka.authentication", "tls")},
+		{name: "unknown authentication", obj: set(minimal(), "spec.kafka.authentication", "plain"), want: "Unsupported value"},
+		{
+			name: "mutual TLS without TLS",
+			obj:  set(set(minimal(), "spec.kafka.authentication", "tls"), "spec.kafka.tls.enabled", false),
+			want: "authentication tls is mutual TLS: tls.enabled cannot be false",
+		},
+		{name: "scram on a plain listener", obj: set(set(minimal(), "spec.kafka.authentication", "scram-sha-512"), "spec.kafka.tls.enabled", false)},
+		{name: "TLS without authentication", obj: set(minimal(), "spec.kafka.tls.enabled", true)},
+		{
+			name: "CA without TLS",
+			obj:  set(minimal(), "spec.kafka.tls.caSecretRef", map[string]any{"name": "my-ca"}),
+			want: "tls.caSecretRef is only used with TLS",
+		},
+		{
+			name: "CA with authentication",
+			obj:  set(set(minimal(), "spec.kafka.authentication", "scram-sha-512"), "spec.kafka.tls.caSecretRef", map[string]any{"name": "my-ca"}),
+		},
+		{name: "CA without a name", obj: set(set(minimal(), "spec.kafka.tls.enabled", true), "spec.kafka.tls.caSecretRef", map[string]any{"key": "ca.pem"}), want: "Required value"},
+		{name: "network policies off", obj: set(minimal(), "spec.networkPolicy.enabled", false)},
+		{
+			name: "client namespaces by label",
+			obj:  set(minimal(), "spec.networkPolicy.clientNamespaceSelector", map[string]any{"matchLabels": map[string]any{"team": "shop"}}),
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -223,6 +248,8 @@ func TestDefaultMatchesCRD(t *testing.T) {
 		{name: "full sample", obj: readSample(t, "pipeline-full.yaml")},
 		{name: "partial replicas", obj: set(readSample(t, "pipeline-minimal.yaml"), "spec.clean.replicas.max", int64(3))},
 		{name: "partial topics", obj: set(readSample(t, "pipeline-minimal.yaml"), "spec.topics.partitions", int64(9))},
+		{name: "CA without a key", obj: set(set(readSample(t, "pipeline-minimal.yaml"), "spec.kafka.tls.enabled", true), "spec.kafka.tls.caSecretRef", map[string]any{"name": "my-ca"})},
+		{name: "network policies off", obj: set(readSample(t, "pipeline-minimal.yaml"), "spec.networkPolicy.enabled", false)},
 		{name: "limits only", obj: set(readSample(t, "pipeline-minimal.yaml"), "spec.ingest.resources", map[string]any{"limits": map[string]any{"memory": "1Gi"}})},
 		{
 			name: "env from a file key",

@@ -8,17 +8,20 @@ import (
 // Defaults of the spec, the same values the +kubebuilder:default markers give the CRD (a test
 // checks that the two agree).
 const (
-	DefaultPartitions          int32          = 6
-	DefaultTopicReplicas       int32          = 3
-	DefaultRetention           Duration       = "168h"
-	DefaultDeadLetterRetention Duration       = "336h"
-	DefaultMinReplicas         int32          = 1
-	DefaultMaxReplicas         int32          = 10
-	DefaultCPURequest                         = "100m"
-	DefaultMemoryRequest                      = "128Mi"
-	DefaultScalingMode         ScalingMode    = ScalingAuto
-	DefaultLagThreshold        int32          = 100
-	DefaultDeletionPolicy      DeletionPolicy = DeletionRetain
+	DefaultPartitions           int32          = 6
+	DefaultTopicReplicas        int32          = 3
+	DefaultRetention            Duration       = "168h"
+	DefaultDeadLetterRetention  Duration       = "336h"
+	DefaultMinReplicas          int32          = 1
+	DefaultMaxReplicas          int32          = 10
+	DefaultCPURequest                          = "100m"
+	DefaultMemoryRequest                       = "128Mi"
+	DefaultScalingMode          ScalingMode    = ScalingAuto
+	DefaultLagThreshold         int32          = 100
+	DefaultDeletionPolicy       DeletionPolicy = DeletionRetain
+	DefaultKafkaAuthentication                 = KafkaAuthenticationNone
+	DefaultCAKey                               = "ca.crt"
+	DefaultNetworkPolicyEnabled                = true
 )
 
 // Default fills every unset field that has a default with that default, as the API server does
@@ -42,6 +45,16 @@ func (p *RecommendationPipeline) Default() {
 	}
 	if s.DeletionPolicy == "" {
 		s.DeletionPolicy = DefaultDeletionPolicy
+	}
+	if s.Kafka.Authentication == "" {
+		s.Kafka.Authentication = DefaultKafkaAuthentication
+	}
+	if s.Kafka.TLS != nil && s.Kafka.TLS.CASecretRef != nil && s.Kafka.TLS.CASecretRef.Key == "" {
+		s.Kafka.TLS.CASecretRef.Key = DefaultCAKey
+	}
+	if s.NetworkPolicy.Enabled == nil {
+		enabled := DefaultNetworkPolicyEnabled
+		s.NetworkPolicy.Enabled = &enabled
 	}
 }
 

@@ -49,9 +49,16 @@ type RecommendationPipelineSpec struct {
 	// suspend scales every function to zero replicas and keeps everything else, topics included.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
+
+	// networkPolicy restricts the functions' network traffic to what they need.
+	// +optional
+	// +kubebuilder:default={}
+	NetworkPolicy NetworkPolicySpec `json:"networkPolicy,omitempty"`
 }
 
-// KafkaSpec locates the Kafka cluster of a pipeline.
+// KafkaSpec locates the Kafka cluster of a pipeline and says how the functions connect to it.
+// +kubebuilder:validation:XValidation:rule="!(has(self.authentication) && self.authentication == 'tls' && has(self.tls) && has(self.tls.enabled) && !self.tls.enabled)",message="authentication tls is mutual TLS: tls.enabled cannot be false"
+// +kubebuilder:validation:XValidation:rule="!has(self.tls) || !has(self.tls.caSecretRef) || (has(self.tls.enabled) ? self.tls.enabled : (has(self.authentication) && self.authentication != 'none'))",message="tls.caSecretRef is only used with TLS: set tls.enabled to true or choose an authentication"
 type KafkaSpec struct {
 	// clusterRef names a Strimzi Kafka in the pipeline's namespace. Its name becomes the
 	// strimzi.io/cluster label of every topic.
@@ -59,11 +66,25 @@ type KafkaSpec struct {
 	ClusterRef ClusterReference `json:"clusterRef"`
 
 	// bootstrapServers are the host:port pairs the functions connect to, comma-separated. When
-	// empty, the Strimzi convention <cluster>-kafka-bootstrap:9092 is used.
+	// empty, the Strimzi convention <cluster>-kafka-bootstrap on the port of Strimzi's listener
+	// conventions: 9092 (plain) without TLS, 9093 (tls) with it.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024
 	BootstrapServers string `json:"bootstrapServers,omitempty"`
+
+	// authentication is how each function proves its identity to Kafka: none, scram-sha-512 or
+	// tls (mutual TLS). With scram-sha-512 or tls, every function gets its own Strimzi KafkaUser,
+	// <pipeline>-<function>, whose simple-authorization ACLs allow exactly what the function does,
+	// and its pods mount the Secret the User Operator writes for it.
+	// +optional
+	// +kubebuilder:default=none
+	Authentication KafkaAuthentication `json:"authentication,omitempty"`
+
+	// tls encrypts the connections to Kafka and verifies the brokers' certificates. It is on by
+	// default whenever authentication is, with Strimzi's cluster CA.
+	// +optional
+	TLS *KafkaTLS `json:"tls,omitempty"`
 }
 
 // ClusterReference names a Strimzi Kafka cluster in the same namespace.

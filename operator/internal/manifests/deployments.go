@@ -73,6 +73,7 @@ func deployment(p Params, r Role) *appsv1.Deployment {
 	fn := p.function(r)
 	port := containerPort(r)
 	labels := Labels(pl.Name, string(r))
+	kafkaVolumes, kafkaMounts := kafkaClientVolumes(p, r)
 
 	var replicas *int32
 	switch lo, _ := p.replicaRange(r); {
@@ -141,12 +142,12 @@ func deployment(p Params, r Role) *appsv1.Deployment {
 							Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 							SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 						},
-						VolumeMounts: []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}},
+						VolumeMounts: append([]corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}}, kafkaMounts...),
 					}},
-					Volumes: []corev1.Volume{{
+					Volumes: append([]corev1.Volume{{
 						Name:         "tmp",
 						VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}},
-					}},
+					}}, kafkaVolumes...),
 				},
 			},
 		},
@@ -188,6 +189,7 @@ func env(p Params, r Role) []corev1.EnvVar {
 			FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.name"},
 		}},
 	}
+	vars = append(vars, kafkaClientEnv(p, r)...)
 	add := func(name, value string) {
 		if value != "" {
 			vars = append(vars, corev1.EnvVar{Name: name, Value: value})

@@ -5,8 +5,9 @@ import (
 )
 
 // Desired returns every object the pipeline is made of, in a stable order: KafkaTopics,
-// Deployments, Services, PodDisruptionBudgets, then the ScaledObjects or HorizontalPodAutoscalers
-// of Params.Autoscaler. Each carries its apiVersion, kind, namespace and the pipeline's labels;
+// KafkaUsers (when the pipeline authenticates to Kafka), Deployments, Services,
+// PodDisruptionBudgets, NetworkPolicies (unless disabled), then the TriggerAuthentications and
+// ScaledObjects, or HorizontalPodAutoscalers, of Params.Autoscaler. Each carries its apiVersion, kind, namespace and the pipeline's labels;
 // the apply path adds the owner reference.
 func Desired(p Params) ([]client.Object, error) {
 	topics, err := KafkaTopics(p)
@@ -15,9 +16,12 @@ func Desired(p Params) ([]client.Object, error) {
 	}
 	var out []client.Object
 	out = appendObjects(out, topics)
+	out = appendObjects(out, KafkaUsers(p))
 	out = appendObjects(out, Deployments(p))
 	out = appendObjects(out, Services(p))
 	out = appendObjects(out, PodDisruptionBudgets(p))
+	out = appendObjects(out, NetworkPolicies(p))
+	out = appendObjects(out, TriggerAuthentications(p))
 	out = appendObjects(out, ScaledObjects(p))
 	out = appendObjects(out, HorizontalPodAutoscalers(p))
 	return out, nil

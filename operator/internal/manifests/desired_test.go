@@ -44,6 +44,7 @@ func TestDesiredGolden(t *testing.T) {
 		{"minimal-none-suspended", "pipeline-minimal.yaml", AutoscalerNone, true},
 		{"full-keda", "pipeline-full.yaml", AutoscalerKEDA, false},
 		{"full-hpa", "pipeline-full.yaml", AutoscalerHPA, false},
+		{"secured-keda", "pipeline-secured.yaml", AutoscalerKEDA, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
@@ -79,9 +80,9 @@ func TestDesired(t *testing.T) {
 		autoscaler Autoscaler
 		kinds      []string
 	}{
-		{AutoscalerKEDA, []string{"KafkaTopic", "KafkaTopic", "KafkaTopic", "KafkaTopic", "Deployment", "Deployment", "Deployment", "Service", "Service", "PodDisruptionBudget", "PodDisruptionBudget", "PodDisruptionBudget", "ScaledObject", "ScaledObject", "ScaledObject"}},
-		{AutoscalerHPA, []string{"KafkaTopic", "KafkaTopic", "KafkaTopic", "KafkaTopic", "Deployment", "Deployment", "Deployment", "Service", "Service", "PodDisruptionBudget", "PodDisruptionBudget", "PodDisruptionBudget", "HorizontalPodAutoscaler", "HorizontalPodAutoscaler", "HorizontalPodAutoscaler"}},
-		{AutoscalerNone, []string{"KafkaTopic", "KafkaTopic", "KafkaTopic", "KafkaTopic", "Deployment", "Deployment", "Deployment", "Service", "Service", "PodDisruptionBudget", "PodDisruptionBudget", "PodDisruptionBudget"}},
+		{AutoscalerKEDA, []string{"KafkaTopic", "KafkaTopic", "KafkaTopic", "KafkaTopic", "Deployment", "Deployment", "Deployment", "Service", "Service", "PodDisruptionBudget", "PodDisruptionBudget", "PodDisruptionBudget", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy", "ScaledObject", "ScaledObject", "ScaledObject"}},
+		{AutoscalerHPA, []string{"KafkaTopic", "KafkaTopic", "KafkaTopic", "KafkaTopic", "Deployment", "Deployment", "Deployment", "Service", "Service", "PodDisruptionBudget", "PodDisruptionBudget", "PodDisruptionBudget", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy", "HorizontalPodAutoscaler", "HorizontalPodAutoscaler", "HorizontalPodAutoscaler"}},
+		{AutoscalerNone, []string{"KafkaTopic", "KafkaTopic", "KafkaTopic", "KafkaTopic", "Deployment", "Deployment", "Deployment", "Service", "Service", "PodDisruptionBudget", "PodDisruptionBudget", "PodDisruptionBudget", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy"}},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.autoscaler), func(t *testing.T) {

@@ -1,6 +1,7 @@
 package manifests
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/recoflow/recoflow/functions/event"
@@ -94,12 +95,17 @@ func SelectorLabels(pipeline string, role Role) map[string]string {
 }
 
 // BootstrapServers returns the Kafka bootstrap servers of a pipeline: spec.kafka.bootstrapServers,
-// or by Strimzi's convention <cluster>-kafka-bootstrap:9092.
+// or by Strimzi's conventions <cluster>-kafka-bootstrap on the plain listener's port 9092, or the
+// tls listener's 9093 when the pipeline uses TLS.
 func BootstrapServers(p *v1alpha1.RecommendationPipeline) string {
 	if s := p.Spec.Kafka.BootstrapServers; s != "" {
 		return s
 	}
-	return p.Spec.Kafka.ClusterRef.Name + "-kafka-bootstrap:9092"
+	port := StrimziPlainPort
+	if p.Spec.Kafka.TLSEnabled() {
+		port = StrimziTLSPort
+	}
+	return p.Spec.Kafka.ClusterRef.Name + "-kafka-bootstrap:" + strconv.Itoa(port)
 }
 
 // Endpoints returns the in-cluster URLs of a pipeline's ingest and popularity Services.

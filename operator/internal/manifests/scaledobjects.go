@@ -34,15 +34,21 @@ func ScaledObjects(p Params) []*unstructured.Unstructured {
 	pl := p.Pipeline
 	lag := strconv.Itoa(int(pl.Spec.Scaling.LagThreshold))
 	kafka := func(r Role, topic event.TopicRole) map[string]any {
-		return map[string]any{
-			"type": "kafka",
-			"metadata": map[string]any{
-				"bootstrapServers": BootstrapServers(pl),
-				"consumerGroup":    ConsumerGroup(pl.Name, r),
-				"topic":            TopicName(pl.Name, topic),
-				"lagThreshold":     lag,
-			},
+		metadata := map[string]any{
+			"bootstrapServers": BootstrapServers(pl),
+			"consumerGroup":    ConsumerGroup(pl.Name, r),
+			"topic":            TopicName(pl.Name, topic),
+			"lagThreshold":     lag,
 		}
+		trigger := map[string]any{"type": "kafka", "metadata": metadata}
+		security, authRef := kafkaTriggerSecurity(pl, r)
+		for k, v := range security {
+			metadata[k] = v
+		}
+		if authRef != nil {
+			trigger["authenticationRef"] = authRef
+		}
+		return trigger
 	}
 	cpu := map[string]any{
 		"type":       "cpu",

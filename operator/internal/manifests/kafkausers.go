@@ -1,0 +1,73 @@
+package manifests
+
+import (
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/kafkaacl"
+	"github.com/recoflow/recoflow/operator/api/v1alpha1"
+)
+
+// KafkaUserGVK is the Strimzi KafkaUser kind; Strimzi 1.x serves only v1.
+var KafkaUserGVK = schema.GroupVersionKind{Group: "kafka.strimzi.io", Version: "v1", Kind: "KafkaUser"}
+
+// KafkaUserName returns the name of a function's KafkaUser, which is also the name of the Secret
+// Strimzi's User Operator writes its credentials to and, for SCRAM, the Kafka user name.
+func KafkaUserName(pipeline string, role Role) string { return DeploymentName(pipeline, role) }
+
+// KafkaUsers returns a Strimzi KafkaUser per function, in Roles order, when the pipeline
+// authenticates to Kafka, and none otherwise. Each authenticates as spec.kafka.authentication
+// says and is allowed, by simple-authorization ACLs, exactly what its function does
+// (kafkaacl.Rules), on this pipeline's topics, groups and transactional ids only.
+func KafkaUsers(p Params) []*unstructured.Unstructured {
+	pl := p.Pipeline
+	if !pl.Spec.Kafka.Authenticates() {
+		return nil
+	}
+	names := ACLNames(pl)
+	out := make([]*unstructured.Unstructured, 0, 3)
+	for _, r := range Roles() {
+		var acls []any
+		for _, rule := range kafkaacl.Rules(kafkaacl.Function(r), names) {
+			ops := make([]any, len(rule.Operations))
+			for i, op := range rule.Operations {
+				ops[i] = string(op)
+			}
+			acls = append(acls, map[string]any{
+				"type":       "allow",
+				"resource":   map[string]any{"type": string(rule.Type), "name": rule.Name, "patternType": string(rule.Pattern)},
+				"operations": ops,
+			})
+		}
+		u := &unstructured.Unstructured{Object: map[string]any{
+			"spec": map[string]any{
+				"authentication": map[string]any{"type": string(pl.Spec.Kafka.Authentication)},
+				"authorization":  map[string]any{"type": "simple", "acls": acls},
+			},
+		}}
+		u.SetGroupVersionKind(KafkaUserGVK)
+		u.SetName(KafkaUserName(pl.Name, r))
+		u.SetNamespace(pl.Namespace)
+		labels := Labels(pl.Name, string(r))
+		labels[LabelStrimziCluster] = pl.Spec.Kafka.ClusterRef.Name
+		u.SetLabels(labels)
+		out = append(out, u)
+	}
+	return out
+}
+
+// ACLNames returns the names of the pipeline's Kafka resources that its functions' ACLs refer to.
+func ACLNames(pl *v1alpha1.RecommendationPipeline) kafkaacl.Pipeline {
+	return kafkaacl.Pipeline{
+		Topics: config.Topics{
+			Raw:        TopicName(pl.Name, event.TopicRaw),
+			Clean:      TopicName(pl.Name, event.TopicClean),
+			DeadLetter: TopicName(pl.Name, event.TopicDeadLetter),
+			Popularity: TopicName(pl.Name, event.TopicPopularity),
+		},
+		CleanGroup:      ConsumerGroup(pl.Name, RoleClean),
+		PopularityGroup: ConsumerGroup(pl.Name, RolePopularity),
+	}
+}

@@ -11,6 +11,9 @@ const (
 	ConditionFunctionsAvailable = "FunctionsAvailable"
 	// ConditionScalingReady is True when the chosen autoscaler is installed and its objects exist.
 	ConditionScalingReady = "ScalingReady"
+	// ConditionKafkaAccessReady is True when every function has the credentials and CA it needs
+	// to connect to Kafka: its KafkaUser is Ready and the Secrets its pods mount exist.
+	ConditionKafkaAccessReady = "KafkaAccessReady"
 )
 
 // Condition reasons of a RecommendationPipeline. Reasons are CamelCase words a person and a
@@ -49,4 +52,14 @@ const (
 	ReasonHPAScaling = "HPAScaling"
 	// ReasonScalingDisabled says scaling.mode is None: every function runs replicas.min.
 	ReasonScalingDisabled = "ScalingDisabled"
+
+	// ReasonKafkaAccessReady says every function's Kafka credentials and CA are in place, or that
+	// the pipeline needs none.
+	ReasonKafkaAccessReady = "KafkaAccessReady"
+	// ReasonKafkaUserNotReady says Strimzi's User Operator has not (yet) reported a function's
+	// KafkaUser Ready; the message names the user and says why.
+	ReasonKafkaUserNotReady = "KafkaUserNotReady"
+	// ReasonSecretNotFound says a Secret the functions' pods mount does not exist: the CA Secret,
+	// or a KafkaUser's; the message names it.
+	ReasonSecretNotFound = "SecretNotFound"
 )

@@ -303,7 +303,7 @@ type RecommendationPipelineStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// conditions are Ready, TopicsReady, FunctionsAvailable and ScalingReady.
+	// conditions are Ready, TopicsReady, FunctionsAvailable, ScalingReady and KafkaAccessReady.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

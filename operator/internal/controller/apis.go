@@ -26,6 +26,8 @@ const (
 	crdKafkaTopics   = "kafkatopics.kafka.strimzi.io"
 	crdKafkas        = "kafkas.kafka.strimzi.io"
 	crdScaledObjects = "scaledobjects.keda.sh"
+	crdKafkaUsers    = "kafkausers.kafka.strimzi.io"
+	crdTriggerAuths  = "triggerauthentications.keda.sh"
 )
 
 // absentRecheck is how long the operator trusts that the cluster does not serve a kind before it
@@ -163,7 +165,7 @@ func (a *optionalAPIs) crdHandler(pipelines func(context.Context) []reconcile.Re
 // isOptionalCRD reports whether obj is the CRD of an optional kind.
 func isOptionalCRD(obj client.Object) bool {
 	switch obj.GetName() {
-	case crdKafkaTopics, crdKafkas, crdScaledObjects:
+	case crdKafkaTopics, crdKafkas, crdScaledObjects, crdKafkaUsers, crdTriggerAuths:
 		return true
 	}
 	return false

@@ -9,6 +9,7 @@ import (
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -42,6 +43,8 @@ type outcome struct {
 	live map[string]client.Object
 	// err joins every error met.
 	err error
+	// kafkaAccess says whether the functions' Kafka credentials and CA are in place.
+	kafkaAccess metav1.Condition
 }
 
 // apply makes every desired child exist as desired and owned by p, then deletes p's autoscalers
@@ -108,16 +111,24 @@ func (r *PipelineReconciler) applyOne(ctx context.Context, owner *v1alpha1.Recom
 	return live, err
 }
 
-// prune deletes p's autoscalers that are no longer desired. Only autoscalers come and go with the
-// spec; every other child is always desired, and KafkaTopics, which hold data, are never pruned.
+// prune deletes p's children that come and go with the spec and are no longer desired: the
+// autoscalers of another scaling mode, the KafkaUsers and TriggerAuthentications of a pipeline
+// that no longer authenticates, the NetworkPolicies of one that disabled them. Every other child
+// is always desired, and KafkaTopics, which hold data, are never pruned.
 func (r *PipelineReconciler) prune(ctx context.Context, p *v1alpha1.RecommendationPipeline, pl plan) error {
 	keep := make(map[string]bool, len(pl.desired))
 	for _, d := range pl.desired {
 		keep[childKey(d)] = true
 	}
-	lists := []client.ObjectList{&autoscalingv2.HorizontalPodAutoscalerList{}}
+	lists := []client.ObjectList{&autoscalingv2.HorizontalPodAutoscalerList{}, &networkingv1.NetworkPolicyList{}}
 	if pl.kedaServed {
 		lists = append(lists, listOf(manifests.ScaledObjectGVK))
+	}
+	if pl.triggerAuthsServed {
+		lists = append(lists, listOf(manifests.TriggerAuthenticationGVK))
+	}
+	if pl.kafkaUsersServed {
+		lists = append(lists, listOf(manifests.KafkaUserGVK))
 	}
 	var pruned []string
 	var errs []error

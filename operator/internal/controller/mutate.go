@@ -6,6 +6,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -51,7 +52,10 @@ func mutate(live, desired client.Object) {
 	case *autoscalingv2.HorizontalPodAutoscaler:
 		l := live.(*autoscalingv2.HorizontalPodAutoscaler)
 		own(&l.Spec, d.Spec)
-	case *unstructured.Unstructured: // KafkaTopic, ScaledObject: the operator owns their spec.
+	case *networkingv1.NetworkPolicy:
+		l := live.(*networkingv1.NetworkPolicy)
+		own(&l.Spec, d.Spec)
+	case *unstructured.Unstructured: // KafkaTopic, KafkaUser, ScaledObject, TriggerAuthentication: the operator owns their spec.
 		l := live.(*unstructured.Unstructured)
 		spec := l.Object["spec"]
 		own(&spec, d.Object["spec"])

@@ -26,6 +26,9 @@ type plan struct {
 	kedaMissing bool
 	// kedaServed is set when the cluster serves ScaledObjects, which may then need pruning.
 	kedaServed bool
+	// triggerAuthsServed and kafkaUsersServed are set when the cluster serves those kinds, which
+	// may then need pruning.
+	triggerAuthsServed, kafkaUsersServed bool
 	// recheck is set when a kind was found not served just after its CRD changed: the plan may
 	// be out of date as soon as the API server catches up.
 	recheck bool
@@ -68,16 +71,34 @@ func (r *PipelineReconciler) plan(ctx context.Context, p *v1alpha1.Recommendatio
 		return plan{}, fmt.Errorf("get Kafka %s: %w", key, err)
 	}
 
+	kafkaUsers, err := available(manifests.KafkaUserGVK)
+	if err != nil {
+		return plan{}, err
+	}
+	if p.Spec.Kafka.Authenticates() && !kafkaUsers {
+		return plan{recheck: recheck, blocked: &blocker{v1alpha1.ReasonStrimziNotInstalled, fmt.Sprintf(
+			"spec.kafka.authentication is %s but the cluster does not serve KafkaUser: install Strimzi (1.x) with its User Operator",
+			p.Spec.Kafka.Authentication)}}, nil
+	}
 	keda, err := available(manifests.ScaledObjectGVK)
 	if err != nil {
 		return plan{}, err
 	}
-	autoscaler, ok := manifests.ResolveAutoscaler(p.Spec.Scaling.Mode, keda)
+	triggerAuths := false
+	if keda {
+		if triggerAuths, err = available(manifests.TriggerAuthenticationGVK); err != nil {
+			return plan{}, err
+		}
+	}
+	// A pipeline whose Kafka needs credentials can scale with KEDA only if KEDA can be given them.
+	kedaUsable := keda && (triggerAuths || !manifests.NeedsTriggerAuthentication(p))
+	autoscaler, ok := manifests.ResolveAutoscaler(p.Spec.Scaling.Mode, kedaUsable)
 	params := manifests.Params{Pipeline: p, Images: r.Images, Autoscaler: autoscaler}
 	desired, err := manifests.Desired(params)
 	if err != nil {
 		// The CRD's validation admits no spec the builders refuse; say so if one slips through.
 		return plan{blocked: &blocker{v1alpha1.ReasonApplyFailed, err.Error()}}, nil
 	}
-	return plan{params: params, desired: desired, kedaMissing: !ok, kedaServed: keda, recheck: recheck}, nil
+	return plan{params: params, desired: desired, kedaMissing: !ok, kedaServed: keda,
+		triggerAuthsServed: triggerAuths, kafkaUsersServed: kafkaUsers, recheck: recheck}, nil
 }

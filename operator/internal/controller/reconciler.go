@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -31,9 +32,10 @@ import (
 // the events it records.
 const ControllerName = "recommendationpipeline"
 
-// PipelineReconciler makes the cluster match each RecommendationPipeline: Strimzi KafkaTopics,
-// the functions' Deployments, Services and PodDisruptionBudgets, and KEDA ScaledObjects or
-// HorizontalPodAutoscalers, all owned by the pipeline.
+// PipelineReconciler makes the cluster match each RecommendationPipeline: Strimzi KafkaTopics and
+// KafkaUsers, the functions' Deployments, Services, PodDisruptionBudgets and NetworkPolicies, and
+// KEDA ScaledObjects and TriggerAuthentications or HorizontalPodAutoscalers, all owned by the
+// pipeline.
 //
 // Set the exported fields, then call SetupWithManager before the manager starts. Client, Scheme
 // and Recorder default to the manager's.
@@ -70,6 +72,15 @@ type PipelineReconciler struct {
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups=keda.sh,resources=scaledobjects,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups=kafka.strimzi.io,resources=kafkausers,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups=keda.sh,resources=triggerauthentications,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;delete
+//
+// Secrets: only get, and only of their metadata (PartialObjectMetadata), to say in the status
+// which Kafka credentials or CA Secret a pipeline still waits for. The operator never reads a
+// Secret's data: the kubelet mounts them into the functions' pods.
+//
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 //
@@ -97,6 +108,7 @@ func (r *PipelineReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	var o outcome
 	if pl.blocked == nil {
 		o = r.apply(ctx, &p, pl)
+		o.kafkaAccess = r.kafkaAccess(ctx, &p, o)
 	}
 	return r.report(ctx, &p, pl, o)
 }
@@ -124,8 +136,10 @@ func (r *PipelineReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	owner := handler.EnqueueRequestForOwner(r.Scheme, mgr.GetRESTMapper(),
 		&v1alpha1.RecommendationPipeline{}, handler.OnlyControllerOwner())
 	r.apis = newOptionalAPIs(mgr.GetRESTMapper(), mgr.GetCache(), map[schema.GroupVersionKind]kindWatch{
-		manifests.KafkaTopicGVK:   {handler: owner},
-		manifests.ScaledObjectGVK: {handler: owner},
+		manifests.KafkaTopicGVK:            {handler: owner},
+		manifests.ScaledObjectGVK:          {handler: owner},
+		manifests.KafkaUserGVK:             {handler: owner},
+		manifests.TriggerAuthenticationGVK: {handler: owner},
 		manifests.KafkaGVK: {
 			handler:      handler.EnqueueRequestsFromMapFunc(r.pipelinesOnCluster),
 			metadataOnly: true,
@@ -138,6 +152,7 @@ func (r *PipelineReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.Service{}).
 		Owns(&policyv1.PodDisruptionBudget{}).
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
+		Owns(&networkingv1.NetworkPolicy{}).
 		Watches(crdMetadata(), r.apis.crdHandler(r.allPipelines),
 			builder.WithPredicates(predicate.NewPredicateFuncs(isOptionalCRD))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).

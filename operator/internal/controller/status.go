@@ -47,6 +47,11 @@ func (r *PipelineReconciler) report(ctx context.Context, p *v1alpha1.Recommendat
 		ready := meta.FindStatusCondition(p.Status.Conditions, v1alpha1.ConditionReady)
 		res.RequeueAfter = retryAfter(time.Since(ready.LastTransitionTime.Time))
 	}
+	if o.kafkaAccess.Reason == v1alpha1.ReasonSecretNotFound {
+		// Secrets are not watched: look again until the missing one is there.
+		access := meta.FindStatusCondition(p.Status.Conditions, v1alpha1.ConditionKafkaAccessReady)
+		res.RequeueAfter = retryAfter(time.Since(access.LastTransitionTime.Time))
+	}
 	if pl.recheck && (res.RequeueAfter == 0 || crdSettle < res.RequeueAfter) {
 		res.RequeueAfter = crdSettle
 	}
@@ -74,6 +79,7 @@ func setStatus(p *v1alpha1.RecommendationPipeline, pl plan, o outcome) {
 		unchecked := "Not checked while the topics cannot be made: " + b.message
 		set(v1alpha1.ConditionFunctionsAvailable, metav1.ConditionUnknown, b.reason, unchecked)
 		set(v1alpha1.ConditionScalingReady, metav1.ConditionUnknown, b.reason, unchecked)
+		set(v1alpha1.ConditionKafkaAccessReady, metav1.ConditionUnknown, b.reason, unchecked)
 		return
 	}
 
@@ -110,7 +116,7 @@ func setStatus(p *v1alpha1.RecommendationPipeline, pl plan, o outcome) {
 	}
 	scaling := scalingReadiness(pl)
 	ready := metav1.Condition{Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonReconciled, Message: "The pipeline is ready."}
-	for _, c := range []metav1.Condition{topicsReady, functionsAvailable, scaling} {
+	for _, c := range []metav1.Condition{topicsReady, o.kafkaAccess, functionsAvailable, scaling} {
 		if c.Status != metav1.ConditionTrue {
 			ready = metav1.Condition{Status: metav1.ConditionFalse, Reason: c.Reason, Message: c.Message}
 			break
@@ -123,6 +129,7 @@ func setStatus(p *v1alpha1.RecommendationPipeline, pl plan, o outcome) {
 	set(v1alpha1.ConditionTopicsReady, topicsReady.Status, topicsReady.Reason, topicsReady.Message)
 	set(v1alpha1.ConditionFunctionsAvailable, functionsAvailable.Status, functionsAvailable.Reason, functionsAvailable.Message)
 	set(v1alpha1.ConditionScalingReady, scaling.Status, scaling.Reason, scaling.Message)
+	set(v1alpha1.ConditionKafkaAccessReady, o.kafkaAccess.Status, o.kafkaAccess.Reason, o.kafkaAccess.Message)
 }
 
 // summarize folds the conditions of children into one: True with reason and message when every
@@ -228,7 +235,7 @@ func scalingReadiness(pl plan) metav1.Condition {
 func (r *PipelineReconciler) recordTransitions(before, after *v1alpha1.RecommendationPipeline) {
 	warned := map[string]bool{}
 	for _, typ := range []string{v1alpha1.ConditionReady, v1alpha1.ConditionTopicsReady,
-		v1alpha1.ConditionFunctionsAvailable, v1alpha1.ConditionScalingReady} {
+		v1alpha1.ConditionFunctionsAvailable, v1alpha1.ConditionScalingReady, v1alpha1.ConditionKafkaAccessReady} {
 		was := meta.FindStatusCondition(before.Status.Conditions, typ)
 		now := meta.FindStatusCondition(after.Status.Conditions, typ)
 		if now == nil || (was != nil && was.Status == now.Status && was.Reason == now.Reason) {
@@ -248,7 +255,7 @@ func (r *PipelineReconciler) recordTransitions(before, after *v1alpha1.Recommend
 func needsPerson(reason string) bool {
 	switch reason {
 	case v1alpha1.ReasonStrimziNotInstalled, v1alpha1.ReasonKafkaClusterNotFound, v1alpha1.ReasonKEDANotInstalled,
-		v1alpha1.ReasonApplyFailed, v1alpha1.ReasonDeploymentUnavailable:
+		v1alpha1.ReasonApplyFailed, v1alpha1.ReasonDeploymentUnavailable, v1alpha1.ReasonSecretNotFound:
 		return true
 	}
 	return false

@@ -26,8 +26,10 @@ func TestDeploymentKafkaClient(t *testing.T) {
 	}{
 		{name: "plain", edit: func(*v1alpha1.RecommendationPipeline) {}, brokers: "events-kafka-bootstrap:9092", env: map[string]string{}},
 		{
-			name:    "scram",
-			edit:    func(p *v1alpha1.RecommendationPipeline) { p.Spec.Kafka.Authentication = v1alpha1.KafkaAuthenticationSCRAM },
+			name: "scram",
+			edit: func(p *v1alpha1.RecommendationPipeline) {
+				p.Spec.Kafka.Authentication = v1alpha1.KafkaAuthenticationSCRAM
+			},
 			brokers: "events-kafka-bootstrap:9093",
 			env: map[string]string{
 				config.EnvKafkaAuthentication: "scram-sha-512", config.EnvKafkaUser: "shop-clean",

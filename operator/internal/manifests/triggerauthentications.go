@@ -22,7 +22,7 @@ func lagScaled() []Role { return []Role{RoleClean, RolePopularity} }
 // not hold, comes from the function container's RECOFLOW_KAFKA_USER.
 func TriggerAuthentications(p Params) []*unstructured.Unstructured {
 	pl := p.Pipeline
-	if p.Autoscaler != AutoscalerKEDA || !needsTriggerAuthentication(pl) {
+	if p.Autoscaler != AutoscalerKEDA || !NeedsTriggerAuthentication(pl) {
 		return nil
 	}
 	out := make([]*unstructured.Unstructured, 0, 2)
@@ -56,9 +56,9 @@ func TriggerAuthentications(p Params) []*unstructured.Unstructured {
 	return out
 }
 
-// needsTriggerAuthentication reports whether KEDA's Kafka scaler needs credentials or a CA to
-// read the pipeline's consumer lag.
-func needsTriggerAuthentication(pl *v1alpha1.RecommendationPipeline) bool {
+// NeedsTriggerAuthentication reports whether KEDA's Kafka scaler needs credentials or a CA to
+// read the pipeline's consumer lag, and so a TriggerAuthentication per lag-scaled function.
+func NeedsTriggerAuthentication(pl *v1alpha1.RecommendationPipeline) bool {
 	return pl.Spec.Kafka.Authenticates() || pl.Spec.Kafka.TLSEnabled()
 }
 
@@ -66,7 +66,7 @@ func needsTriggerAuthentication(pl *v1alpha1.RecommendationPipeline) bool {
 // scaler, and the trigger's reference to its TriggerAuthentication; none for a plain listener
 // without credentials.
 func kafkaTriggerSecurity(pl *v1alpha1.RecommendationPipeline, r Role) (metadata map[string]any, authRef map[string]any) {
-	if !needsTriggerAuthentication(pl) {
+	if !NeedsTriggerAuthentication(pl) {
 		return nil, nil
 	}
 	metadata = map[string]any{}

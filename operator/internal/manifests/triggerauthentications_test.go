@@ -28,7 +28,9 @@ func TestTriggerAuthentications(t *testing.T) {
 		{name: "plain listener", autoscaler: AutoscalerKEDA, edit: func(*v1alpha1.RecommendationPipeline) {}},
 		{
 			name: "scram over TLS", autoscaler: AutoscalerKEDA,
-			edit:         func(p *v1alpha1.RecommendationPipeline) { p.Spec.Kafka.Authentication = v1alpha1.KafkaAuthenticationSCRAM },
+			edit: func(p *v1alpha1.RecommendationPipeline) {
+				p.Spec.Kafka.Authentication = v1alpha1.KafkaAuthenticationSCRAM
+			},
 			want:         []any{ref("password", "shop-clean", "password"), clusterCA},
 			wantUsername: true,
 			wantMetadata: map[string]any{"sasl": "scram_sha512", "tls": "enable"},
@@ -60,7 +62,9 @@ func TestTriggerAuthentications(t *testing.T) {
 		},
 		{
 			name: "HPA needs none", autoscaler: AutoscalerHPA,
-			edit: func(p *v1alpha1.RecommendationPipeline) { p.Spec.Kafka.Authentication = v1alpha1.KafkaAuthenticationSCRAM },
+			edit: func(p *v1alpha1.RecommendationPipeline) {
+				p.Spec.Kafka.Authentication = v1alpha1.KafkaAuthenticationSCRAM
+			},
 		},
 	}
 	for _, tt := range tests {

@@ -16,11 +16,12 @@ import (
 
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/ingest"
+	"github.com/recoflow/recoflow/functions/kafka"
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 	"github.com/recoflow/recoflow/functions/kafkaacl"
 	"github.com/recoflow/recoflow/functions/kafkaauth"
 	"github.com/recoflow/recoflow/functions/local"
-	"github.com/recoflow/recoflow/functions/runtime"
-	"github.com/recoflow/recoflow/functions/runtime/kafkatest"
+	"github.com/recoflow/recoflow/functions/serve"
 )
 
 // secureBroker starts an embedded broker with TLS and authentication (ACLs too with SCRAM) and
@@ -46,7 +47,7 @@ func secureBroker(t *testing.T, auth config.KafkaAuthentication) (*local.SecureB
 // saramaConfig returns the functions' Kafka configuration authenticated as auth.
 func saramaConfig(t *testing.T, auth config.KafkaAuth) *sarama.Config {
 	t.Helper()
-	cfg := runtime.NewSaramaConfig("secure-test")
+	cfg := kafka.NewSaramaConfig("secure-test")
 	cfg.Metadata.Retry.Max = 0
 	if err := kafkaauth.Configure(cfg, auth); err != nil {
 		t.Fatal(err)
@@ -191,7 +192,7 @@ func TestSecuredBrokerRefusesPlaintextAndAnonymousClients(t *testing.T) {
 	if err := produce(t, b.Cluster.ListenAddrs(), anonymous, topics.Raw); err == nil {
 		t.Error("a TLS client without credentials wrote to raw")
 	}
-	cfg := runtime.NewSaramaConfig("plaintext")
+	cfg := kafka.NewSaramaConfig("plaintext")
 	cfg.Net.DialTimeout, cfg.Net.ReadTimeout = time.Second, time.Second
 	cfg.Metadata.Retry.Max = 0
 	if client, err := sarama.NewClient(b.Cluster.ListenAddrs(), cfg); err == nil {
@@ -211,7 +212,7 @@ func ingestAs(t *testing.T, brokers []string, auth config.KafkaAuth) (*popOutput
 	logs := &popOutput{}
 	p := &pipeline{}
 	ln := p.listen(t)
-	opts := runtime.Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Listener: ln, ProbeInterval: 100 * time.Millisecond}
+	opts := serve.Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Listener: ln, ProbeInterval: 100 * time.Millisecond}
 	stop := p.run(t, "ingest", func(ctx context.Context) error {
 		err := ingest.Run(ctx, cfg, opts)
 		if ctx.Err() != nil && err != nil {

@@ -15,10 +15,10 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/kafka"
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 	"github.com/recoflow/recoflow/functions/kafkaacl"
 	"github.com/recoflow/recoflow/functions/local"
-	"github.com/recoflow/recoflow/functions/runtime"
-	"github.com/recoflow/recoflow/functions/runtime/kafkatest"
 )
 
 var (
@@ -36,8 +36,8 @@ func TestSecureLocalPipeline(t *testing.T) {
 	cfg.SecretsDir = t.TempDir()
 	banner, stop := run(t, cfg)
 	defer stop()
-	kafka, ingestURL, popularityURL := secureKafkaLine.FindStringSubmatch(banner), ingestLine.FindStringSubmatch(banner), popularityLine.FindStringSubmatch(banner)
-	if kafka == nil || ingestURL == nil || popularityURL == nil {
+	broker, ingestURL, popularityURL := secureKafkaLine.FindStringSubmatch(banner), ingestLine.FindStringSubmatch(banner), popularityLine.FindStringSubmatch(banner)
+	if broker == nil || ingestURL == nil || popularityURL == nil {
 		t.Fatalf("banner does not say the broker is secured or lacks a URL:\n%s", banner)
 	}
 
@@ -62,10 +62,10 @@ func TestSecureLocalPipeline(t *testing.T) {
 		return nil
 	})
 
-	plain := runtime.NewSaramaConfig("local-test")
+	plain := kafka.NewSaramaConfig("local-test")
 	plain.Net.DialTimeout, plain.Net.ReadTimeout = time.Second, time.Second
 	plain.Metadata.Retry.Max = 0
-	if client, err := sarama.NewClient([]string{kafka[1]}, plain); err == nil {
+	if client, err := sarama.NewClient([]string{broker[1]}, plain); err == nil {
 		client.Close()
 		t.Error("a plaintext client without credentials connected to the secured broker")
 	}

@@ -16,9 +16,9 @@ import (
 
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/hotness"
+	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/kafkaacl"
 	"github.com/recoflow/recoflow/functions/kafkaauth"
-	"github.com/recoflow/recoflow/functions/runtime"
 )
 
 // Stage names a point in a flush, where Options.Hook is called.
@@ -157,7 +157,7 @@ func (p *Processor) connect(ctx context.Context, role string, adjust func(*saram
 // connect opens a Kafka client for one role of the function: it reads committed records only and
 // never commits offsets on its own. adjust, then opts.Sarama, may change the configuration.
 func connect(ctx context.Context, cfg config.Popularity, opts Options, log *slog.Logger, role string, adjust func(*sarama.Config)) (sarama.Client, error) {
-	c := runtime.NewSaramaConfig(runtime.ClientID(cfg.InstanceID, "popularity-"+role))
+	c := kafka.NewSaramaConfig(kafka.ClientID(cfg.InstanceID, "popularity-"+role))
 	c.Consumer.IsolationLevel = sarama.ReadCommitted
 	c.Consumer.Offsets.AutoCommit.Enable = false
 	if adjust != nil {
@@ -169,7 +169,7 @@ func connect(ctx context.Context, cfg config.Popularity, opts Options, log *slog
 	if err := kafkaauth.Configure(c, cfg.KafkaAuth); err != nil {
 		return nil, err
 	}
-	return runtime.Connect(ctx, cfg.Brokers, c, log)
+	return kafka.Connect(ctx, cfg.Brokers, c, log)
 }
 
 // partition is the state of one assigned partition of the clean topic.

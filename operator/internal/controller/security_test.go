@@ -3,8 +3,6 @@ package controller_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -23,33 +21,8 @@ import (
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 	"github.com/recoflow/recoflow/operator/internal/manifests"
+	"github.com/recoflow/recoflow/test/upstreamcrds"
 )
-
-// upstreamCRDsEnv names the folder of the upstream Strimzi and KEDA CRDs (with strimzi/ and keda/
-// in it) when it is not shared/reference/crds in an ancestor of the repository.
-const upstreamCRDsEnv = "RECOFLOW_UPSTREAM_CRDS"
-
-// upstreamCRDs returns the folder of the upstream Strimzi and KEDA CRDs: $RECOFLOW_UPSTREAM_CRDS,
-// or the nearest shared/reference/crds beside the repository or one of its ancestors.
-func upstreamCRDs(t testing.TB) string {
-	t.Helper()
-	if dir := os.Getenv(upstreamCRDsEnv); dir != "" {
-		return dir
-	}
-	dir, err := filepath.Abs("../../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for ; ; dir = filepath.Dir(dir) {
-		candidate := filepath.Join(filepath.Dir(dir), "shared", "reference", "crds")
-		if _, err := os.Stat(filepath.Join(candidate, "strimzi")); err == nil {
-			return candidate
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatalf("no upstream CRDs: shared/reference/crds is beside no ancestor of the repository; set $%s", upstreamCRDsEnv)
-		}
-	}
-}
 
 // securedClusters is the cluster that serves the upstream Strimzi (KafkaUser included) and KEDA
 // (TriggerAuthentication included) CRDs, started on first use.
@@ -62,10 +35,13 @@ var securedClusters struct {
 func upstreamCluster(t testing.TB) *cluster {
 	t.Helper()
 	securedClusters.once.Do(func() {
-		dir := upstreamCRDs(t)
+		dir, err := upstreamcrds.Dir("../../..")
+		if err != nil {
+			t.Fatal(err)
+		}
 		clusters.mu.Lock()
 		defer clusters.mu.Unlock()
-		securedClusters.cluster = startCluster(t, pipelineCRDDir, filepath.Join(dir, "strimzi"), filepath.Join(dir, "keda"))
+		securedClusters.cluster = startCluster(t, pipelineCRDDir, upstreamcrds.Strimzi(dir), upstreamcrds.KEDA(dir))
 	})
 	if securedClusters.cluster == nil {
 		t.Fatal("the cluster with the upstream CRDs did not start")

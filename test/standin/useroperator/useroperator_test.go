@@ -1,0 +1,308 @@
+package useroperator_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/go-logr/logr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/yaml"
+
+	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/kafka"
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
+	"github.com/recoflow/recoflow/functions/kafkaauth"
+	"github.com/recoflow/recoflow/test/standin/useroperator"
+	"github.com/recoflow/recoflow/test/upstreamcrds"
+)
+
+const (
+	namespace = "recoflow"
+	cluster   = "events"
+	waitFor   = 30 * time.Second
+)
+
+// operatorOutput is what the operator builds for the secured sample pipeline shop in namespace
+// recoflow on Kafka events (its builders' golden file), KafkaUsers included.
+const operatorOutput = "../../../operator/internal/manifests/testdata/secured-keda.golden.yaml"
+
+// operatorUsers returns the KafkaUsers in the operator's output.
+func operatorUsers(t *testing.T) []*unstructured.Unstructured {
+	t.Helper()
+	raw, err := os.ReadFile(operatorOutput)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var users []*unstructured.Unstructured
+	for _, doc := range strings.Split(string(raw), "\n---\n") {
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
+			t.Fatal(err)
+		}
+		if u.GetKind() == useroperator.KafkaUserGVK.Kind {
+			users = append(users, u)
+		}
+	}
+	if len(users) != 3 {
+		t.Fatalf("%s holds %d KafkaUsers, want 3", operatorOutput, len(users))
+	}
+	return users
+}
+
+// env is a kube-apiserver with the upstream Strimzi CRDs, a broker that enforces SCRAM-SHA-512
+// and ACLs, and the stand-in reconciling the cluster's KafkaUsers onto it.
+type env struct {
+	client  client.Client
+	brokers []string
+}
+
+func start(t *testing.T) *env {
+	t.Helper()
+	logf.SetLogger(logr.Discard())
+	crds, err := upstreamcrds.Dir("../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		assets = "../../../bin/k8s"
+	}
+	if _, err := os.Stat(filepath.Join(assets, "kube-apiserver")); err != nil {
+		t.Fatalf("envtest needs kube-apiserver in KUBEBUILDER_ASSETS (%s): run `make envtest`: %v", assets, err)
+	}
+	testEnv := &envtest.Environment{BinaryAssetsDirectory: assets, CRDDirectoryPaths: []string{upstreamcrds.Strimzi(crds)}, ErrorIfCRDPathMissing: true}
+	cfg, err := testEnv.Start()
+	if err != nil {
+		t.Fatalf("start envtest: %v", err)
+	}
+	t.Cleanup(func() { _ = testEnv.Stop() })
+
+	broker, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.EnableSASL(), kfake.EnableACLs(),
+		kfake.Superuser("SCRAM-SHA-512", "admin", "admin-password"),
+		kfake.SeedTopics(kafkatest.Partitions, "shop.interactions.raw", "shop.interactions.clean"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(broker.Close)
+	adminCfg, err := scramConfig("admin", "admin-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := sarama.NewClusterAdmin(broker.ListenAddrs(), adminCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = admin.Close() })
+
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (&useroperator.Reconciler{Admin: admin, Cluster: cluster}).SetupWithManager(mgr); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("manager: %v", err)
+		}
+	})
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil {
+		t.Fatal(err)
+	}
+	return &env{client: c, brokers: broker.ListenAddrs()}
+}
+
+// scramConfig returns the functions' Kafka configuration authenticating as user, through the
+// functions' own SCRAM-SHA-512 set-up (kafkaauth), the password in a file.
+func scramConfig(user, password string) (*sarama.Config, error) {
+	file, err := os.CreateTemp("", "password")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(file.Name())
+	if _, err := file.WriteString(password); err != nil {
+		return nil, errors.Join(err, file.Close())
+	}
+	if err := file.Close(); err != nil {
+		return nil, err
+	}
+	cfg := kafka.NewSaramaConfig("useroperator-test")
+	cfg.Metadata.Retry.Max = 0
+	auth := config.KafkaAuth{Authentication: config.KafkaAuthSCRAM, User: user, PasswordFile: file.Name()}
+	return cfg, kafkaauth.Configure(cfg, auth)
+}
+
+// produce writes one record to topic as user.
+func produce(brokers []string, user, password, topic string) error {
+	cfg, err := scramConfig(user, password)
+	if err != nil {
+		return err
+	}
+	producer, err := sarama.NewSyncProducer(brokers, cfg)
+	if err != nil {
+		return err
+	}
+	defer producer.Close()
+	_, _, err = producer.SendMessage(&sarama.ProducerMessage{Topic: topic, Value: sarama.StringEncoder("v")})
+	return err
+}
+
+// password returns the password in user's Secret, once the stand-in has written it.
+func (e *env) password(user string) (string, error) {
+	var s corev1.Secret
+	if err := e.client.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: user}, &s); err != nil {
+		return "", err
+	}
+	if len(s.Data["password"]) == 0 || len(s.Data["sasl.jaas.config"]) == 0 {
+		return "", fmt.Errorf("secret %s lacks password or sasl.jaas.config: %v", user, s.Data)
+	}
+	return string(s.Data["password"]), nil
+}
+
+func eventually(t *testing.T, check func() error) {
+	t.Helper()
+	kafkatest.Eventually(t, waitFor, check)
+}
+
+// TestStandInMakesTheOperatorsUsersReal creates the KafkaUsers the operator builds for a secured
+// pipeline (its golden output) and checks that the stand-in makes them real on a broker that enforces ACLs: Ready
+// status, a Secret in Strimzi's format whose password authenticates, the ACLs enforced, ACL
+// changes applied, and a deleted user locked out.
+func TestStandInMakesTheOperatorsUsersReal(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	for _, u := range operatorUsers(t) {
+		if err := e.client.Create(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var ingest, popularity string
+	eventually(t, func() error {
+		var err error
+		if ingest, err = e.password("shop-ingest"); err != nil {
+			return err
+		}
+		popularity, err = e.password("shop-popularity")
+		return err
+	})
+	eventually(t, func() error {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(useroperator.KafkaUserGVK)
+		if err := e.client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: "shop-ingest"}, u); err != nil {
+			return err
+		}
+		conditions, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+		username, _, _ := unstructured.NestedString(u.Object, "status", "username")
+		if len(conditions) != 1 || conditions[0].(map[string]any)["type"] != "Ready" || username != "shop-ingest" {
+			return fmt.Errorf("status %v, want Ready with username shop-ingest", u.Object["status"])
+		}
+		return nil
+	})
+
+	if err := produce(e.brokers, "shop-ingest", ingest, "shop.interactions.raw"); err != nil {
+		t.Fatalf("ingest's user cannot write raw: %v", err)
+	}
+	if err := produce(e.brokers, "shop-ingest", ingest, "shop.interactions.clean"); !errors.Is(err, sarama.ErrTopicAuthorizationFailed) {
+		t.Errorf("ingest's user writing clean: %v, want topic authorization failed", err)
+	}
+	if err := produce(e.brokers, "shop-popularity", popularity, "shop.interactions.raw"); !errors.Is(err, sarama.ErrTopicAuthorizationFailed) {
+		t.Errorf("popularity's user writing raw: %v, want topic authorization failed", err)
+	}
+	if err := produce(e.brokers, "shop-ingest", "wrong", "shop.interactions.raw"); err == nil {
+		t.Error("a wrong password was accepted")
+	}
+
+	t.Run("ACL changes reach the broker", func(t *testing.T) {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(useroperator.KafkaUserGVK)
+		if err := e.client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: "shop-ingest"}, u); err != nil {
+			t.Fatal(err)
+		}
+		acls := []any{map[string]any{
+			"type": "allow", "operations": []any{"Write"},
+			"resource": map[string]any{"type": "topic", "name": "shop.interactions.clean", "patternType": "literal"},
+		}}
+		if err := unstructured.SetNestedSlice(u.Object, acls, "spec", "authorization", "acls"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.client.Update(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, func() error {
+			if err := produce(e.brokers, "shop-ingest", ingest, "shop.interactions.clean"); err != nil {
+				return fmt.Errorf("writing clean after the ACL was added: %w", err)
+			}
+			if err := produce(e.brokers, "shop-ingest", ingest, "shop.interactions.raw"); !errors.Is(err, sarama.ErrTopicAuthorizationFailed) {
+				return fmt.Errorf("writing raw after its ACL was removed: %v, want denied", err)
+			}
+			return nil
+		})
+	})
+
+	t.Run("a deleted user is locked out", func(t *testing.T) {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(useroperator.KafkaUserGVK)
+		u.SetNamespace(namespace)
+		u.SetName("shop-ingest")
+		if err := e.client.Delete(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, func() error {
+			if err := produce(e.brokers, "shop-ingest", ingest, "shop.interactions.clean"); err == nil {
+				return errors.New("the deleted user can still write")
+			}
+			return nil
+		})
+	})
+
+	t.Run("tls users are refused with a reason", func(t *testing.T) {
+		u := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"authentication": map[string]any{"type": "tls"}}}}
+		u.SetGroupVersionKind(useroperator.KafkaUserGVK)
+		u.SetNamespace(namespace)
+		u.SetName("tls-user")
+		u.SetLabels(map[string]string{"strimzi.io/cluster": cluster})
+		if err := e.client.Create(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, func() error {
+			if err := e.client.Get(ctx, client.ObjectKeyFromObject(u), u); err != nil {
+				return err
+			}
+			conditions, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+			if len(conditions) != 1 || conditions[0].(map[string]any)["reason"] != "UnsupportedAuthentication" {
+				return fmt.Errorf("status %v, want NotReady UnsupportedAuthentication", u.Object["status"])
+			}
+			return nil
+		})
+	})
+}

@@ -266,7 +266,9 @@ func TestSecuredPipeline(t *testing.T) {
 	})
 
 	t.Run("mutual TLS users", func(t *testing.T) {
-		updatePipeline(t, c, p, func(p *v1alpha1.RecommendationPipeline) { p.Spec.Kafka.Authentication = v1alpha1.KafkaAuthenticationTLS })
+		updatePipeline(t, c, p, func(p *v1alpha1.RecommendationPipeline) {
+			p.Spec.Kafka.Authentication = v1alpha1.KafkaAuthenticationTLS
+		})
 		eventually(t, waitFor, func() error {
 			users, err := children(c, p, kafkaUserGVK)
 			if err != nil {

@@ -6,7 +6,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out="$root/bin/k8s"
 stamp="$out/.built-from"
-want=$(sha256sum "$root/hack/k8s/go.mod" "$root/hack/k8s/go.sum" | sha256sum | cut -d' ' -f1)
+want=$(cat "$root/hack/k8s/go.mod" "$root/hack/k8s/go.sum" | sha256sum | cut -d' ' -f1)
 if [[ -x "$out/kube-apiserver" && -x "$out/etcd" && "$(cat "$stamp" 2>/dev/null)" == "$want" ]]; then
   exit 0
 fi

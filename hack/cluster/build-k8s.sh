@@ -8,7 +8,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 "$root/hack/envtest-assets.sh"
 out="$root/bin/k8s"
 stamp="$out/.cluster-built-from"
-want=$(sha256sum "$root/hack/k8s/go.mod" "$root/hack/k8s/go.sum" | sha256sum | cut -d' ' -f1)
+want=$(cat "$root/hack/k8s/go.mod" "$root/hack/k8s/go.sum" | sha256sum | cut -d' ' -f1)
 cmds=(kubelet kube-controller-manager kube-scheduler kube-proxy)
 built=true
 for c in "${cmds[@]}"; do [[ -x "$out/$c" ]] || built=false; done

@@ -1,6 +1,6 @@
 # Settings shared by hack/cluster's scripts (sourced). One e2e cluster per machine: the node name,
 # bridge, ports and directories are fixed, and chosen not to collide with kind, envtest or `make run`.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # the scripts that source this file use the settings
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # state: PKI, configs, logs, etcd and containerd data (kept between runs: the PKI is reused).
 state=${RECOFLOW_E2E_STATE:-/var/tmp/recoflow-e2e}

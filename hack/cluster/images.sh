@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Assembles every image the e2e cluster runs, without Docker, into $state/images (start.sh imports
 # them into the node's containerd): the four recoflow images (hack/images, the same images as the
-# Dockerfile) tagged <registry>/recoflow-<name>:<chart appVersion>, the pause image, CoreDNS,
+# Dockerfile) tagged <registry>/recoflow-<name>:<chart appVersion> and :<appVersion>-e2e-upgrade (for
+# the helm upgrade scenario), the pause image, CoreDNS,
 # metrics-server, KEDA's three, and the test-only Kafka and Topic Operator stand-ins (test/standin).
 # An image is re-assembled only when its binary changed.
 #
@@ -18,7 +19,7 @@ mkdir -p "$images" "$bins"
 cd "$root"
 
 go build -o "$bins/images" ./hack/images
-"$bins/images" recoflow -o "$bins/recoflow" -registry "$registry" -tag "$tag" >/dev/null
+"$bins/images" recoflow -o "$bins/recoflow" -registry "$registry" -tag "$tag,$tag-e2e-upgrade" >/dev/null
 for tarball in "$bins"/recoflow/*.tar; do
   cmp -s "$tarball" "$images/${tarball##*/}" || cp "$tarball" "$images/"
 done

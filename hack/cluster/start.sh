@@ -36,6 +36,7 @@ mkdir -p "$state/pids" "$pki" "$cfg" "$logs" "$state/kubeconfig" "$run"
 start() {
   local name=$1
   shift
+  # shellcheck disable=SC2016 # expanded by the daemon's shell
   setsid bash -c 'echo $$ >"$0"; exec "$@"' "$state/pids/$name.pid" "$@" >"$logs/$name.log" 2>&1 </dev/null &
   wait_for "$name to start" 10 test -s "$state/pids/$name.pid"
 }
@@ -187,7 +188,7 @@ start kube-controller-manager kube-controller-manager \
   --service-account-private-key-file="$pki/sa.key" --root-ca-file="$pki/ca.crt" --use-service-account-credentials=true \
   --cluster-signing-cert-file="$pki/ca.crt" --cluster-signing-key-file="$pki/ca.key" \
   --allocate-node-cidrs=true --cluster-cidr="$pod_cidr" --node-cidr-mask-size=24 --service-cluster-ip-range="$service_cidr" \
-  --horizontal-pod-autoscaler-sync-period=5s
+  --horizontal-pod-autoscaler-sync-period=5s --horizontal-pod-autoscaler-downscale-stabilization=20s
 start kube-scheduler kube-scheduler \
   --kubeconfig="$state/kubeconfig/scheduler" \
   --authentication-kubeconfig="$state/kubeconfig/scheduler" --authorization-kubeconfig="$state/kubeconfig/scheduler" \

@@ -20,8 +20,9 @@ import (
 // Image is a container image made of one layer on an empty base: the files of the nonroot base
 // plus the given files, run as User with Entrypoint.
 type Image struct {
-	// Ref names the image, e.g. localhost:5001/recoflow-ingest:0.1.0.
-	Ref string
+	// Refs name the image, e.g. localhost:5001/recoflow-ingest:0.1.0; the first is its name in
+	// errors.
+	Refs []string
 	// Entrypoint is the command the image runs.
 	Entrypoint []string
 	// User is the UID:GID the image runs as.
@@ -51,10 +52,6 @@ var baseDirs = map[string]int64{"/tmp": 0o1777, "/home/nonroot": 0o700}
 
 // Write writes the image as a docker-archive tarball (what `ctr images import` and `docker load` read).
 func (img Image) Write(out string) error {
-	ref, err := name.NewTag(img.Ref)
-	if err != nil {
-		return fmt.Errorf("image name %q: %w", img.Ref, err)
-	}
 	layerBytes, err := img.layer()
 	if err != nil {
 		return err
@@ -63,15 +60,15 @@ func (img Image) Write(out string) error {
 		return io.NopCloser(bytes.NewReader(layerBytes)), nil
 	})
 	if err != nil {
-		return fmt.Errorf("layer of %s: %w", img.Ref, err)
+		return fmt.Errorf("layer of %s: %w", img.Refs[0], err)
 	}
 	image, err := mutate.AppendLayers(empty.Image, layer)
 	if err != nil {
-		return fmt.Errorf("image %s: %w", img.Ref, err)
+		return fmt.Errorf("image %s: %w", img.Refs[0], err)
 	}
 	config, err := image.ConfigFile()
 	if err != nil {
-		return fmt.Errorf("config of %s: %w", img.Ref, err)
+		return fmt.Errorf("config of %s: %w", img.Refs[0], err)
 	}
 	config = config.DeepCopy()
 	config.OS, config.Architecture = "linux", "amd64"
@@ -82,9 +79,17 @@ func (img Image) Write(out string) error {
 	}
 	image, err = mutate.ConfigFile(image, config)
 	if err != nil {
-		return fmt.Errorf("config of %s: %w", img.Ref, err)
+		return fmt.Errorf("config of %s: %w", img.Refs[0], err)
 	}
-	if err := tarball.WriteToFile(out, ref, image); err != nil {
+	refs := map[name.Reference]v1.Image{}
+	for _, r := range img.Refs {
+		tag, err := name.NewTag(r)
+		if err != nil {
+			return fmt.Errorf("image name %q: %w", r, err)
+		}
+		refs[tag] = image
+	}
+	if err := tarball.MultiRefWriteToFile(out, refs); err != nil {
 		return fmt.Errorf("write %s: %w", out, err)
 	}
 	return nil
@@ -105,7 +110,7 @@ func (img Image) layer() ([]byte, error) {
 	for dst, src := range img.Files {
 		b, err := os.ReadFile(src)
 		if err != nil {
-			return nil, fmt.Errorf("file %s of %s: %w", dst, img.Ref, err)
+			return nil, fmt.Errorf("file %s of %s: %w", dst, img.Refs[0], err)
 		}
 		contents[dst], modes[dst] = b, 0o755
 	}

@@ -108,18 +108,24 @@ func TestImageRunsTheBinaryAsNonroot(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "image.tar")
-	img := recoflowImages[1].image("localhost:5001", "0.1.0", bin)
+	img := recoflowImages[1].image("localhost:5001", []string{"0.1.0", "0.1.0-next"}, bin)
 	if err := img.Write(out); err != nil {
 		t.Fatal(err)
 	}
 
-	tag, err := name.NewTag("localhost:5001/recoflow-ingest:0.1.0")
-	if err != nil {
-		t.Fatal(err)
+	for _, ref := range []string{"localhost:5001/recoflow-ingest:0.1.0-next", "localhost:5001/recoflow-ingest:0.1.0"} {
+		tag, err := name.NewTag(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tarball.ImageFromPath(out, &tag); err != nil {
+			t.Fatalf("the tarball has no image %s: %v", tag, err)
+		}
 	}
+	tag, _ := name.NewTag("localhost:5001/recoflow-ingest:0.1.0")
 	read, err := tarball.ImageFromPath(out, &tag)
 	if err != nil {
-		t.Fatalf("the tarball has no image %s: %v", tag, err)
+		t.Fatal(err)
 	}
 	config, err := read.ConfigFile()
 	if err != nil {

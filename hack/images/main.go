@@ -3,7 +3,7 @@
 // holding the files of gcr.io/distroless/static:nonroot that static Go binaries use, so the images
 // match what the Dockerfile builds.
 //
-//	images recoflow -o DIR -registry REGISTRY -tag TAG
+//	images recoflow -o DIR -registry REGISTRY -tag TAG[,TAG...]
 //	    builds the four recoflow binaries (as the Dockerfile does) and writes DIR/recoflow-<name>.tar
 //	images file -o OUT.tar -t REF -entrypoint /bin[,arg...] [-user UID:GID] /in/image=/host/file...
 //	    writes any other image (the e2e cluster's KEDA, metrics-server, CoreDNS and stand-ins)
@@ -43,11 +43,11 @@ func runRecoflow(args []string) error {
 	fs := flag.NewFlagSet("recoflow", flag.ContinueOnError)
 	out := fs.String("o", "", "directory the tarballs and binaries are written to")
 	registry := fs.String("registry", "localhost:5001", "registry and path the image names are appended to")
-	tag := fs.String("tag", "", "tag of the four images")
+	tags := fs.String("tag", "", "tag of the four images; several, comma-separated, give each image several names")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *out == "" || *tag == "" {
+	if *out == "" || *tags == "" {
 		return fmt.Errorf("recoflow: -o and -tag are required")
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
@@ -58,11 +58,11 @@ func runRecoflow(args []string) error {
 		if err := goBuild(ri.Package, bin); err != nil {
 			return err
 		}
-		img := ri.image(*registry, *tag, bin)
+		img := ri.image(*registry, strings.Split(*tags, ","), bin)
 		if err := img.Write(filepath.Join(*out, ri.Name+".tar")); err != nil {
 			return err
 		}
-		fmt.Println(img.Ref)
+		fmt.Println(strings.Join(img.Refs, " "))
 	}
 	return nil
 }
@@ -90,7 +90,7 @@ func runFile(args []string) error {
 	if *out == "" || *ref == "" || *entrypoint == "" {
 		return fmt.Errorf("file: -o, -t and -entrypoint are required")
 	}
-	img := Image{Ref: *ref, Entrypoint: strings.Split(*entrypoint, ","), User: *user, Files: map[string]string{}}
+	img := Image{Refs: []string{*ref}, Entrypoint: strings.Split(*entrypoint, ","), User: *user, Files: map[string]string{}}
 	for _, a := range fs.Args() {
 		dst, src, ok := strings.Cut(a, "=")
 		if !ok || !strings.HasPrefix(dst, "/") {

@@ -25,10 +25,14 @@ var (
 	buildFlags = []string{"-trimpath", "-ldflags", "-s -w"}
 )
 
-// image is ri's image named <registry>/<name>:<tag>, with bin as its binary.
-func (ri recoflowImage) image(registry, tag, bin string) Image {
+// image is ri's image named <registry>/<name>:<tag> for each of tags, with bin as its binary.
+func (ri recoflowImage) image(registry string, tags []string, bin string) Image {
+	refs := make([]string, len(tags))
+	for i, tag := range tags {
+		refs[i] = registry + "/" + ri.Name + ":" + tag
+	}
 	return Image{
-		Ref:        registry + "/" + ri.Name + ":" + tag,
+		Refs:       refs,
 		Entrypoint: []string{appPath},
 		User:       nonrootUser,
 		Files:      map[string]string{appPath: bin},

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/freshness"
 	"github.com/recoflow/recoflow/functions/runtime"
 )
 
@@ -36,5 +37,6 @@ func Run(ctx context.Context, cfg config.Popularity, opts runtime.Options) error
 		return errors.Join(errs...)
 	}))
 	fn.Handle("/v1/", NewHandler(view, cfg.TopNMax, nil))
+	fn.Handle(freshness.Path, NewFreshnessHandler(view, nil))
 	return fn.Run(ctx)
 }

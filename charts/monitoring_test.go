@@ -21,10 +21,11 @@ import (
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/ingest"
+	"github.com/recoflow/recoflow/functions/kafka"
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 	"github.com/recoflow/recoflow/functions/popularity"
 	"github.com/recoflow/recoflow/functions/popularity/popularitytest"
-	"github.com/recoflow/recoflow/functions/runtime"
-	"github.com/recoflow/recoflow/functions/runtime/kafkatest"
+	"github.com/recoflow/recoflow/functions/serve"
 )
 
 var monitoringValues = []string{"monitoring.podMonitor.enabled=true", "monitoring.rules.enabled=true", "monitoring.dashboard.enabled=true"}
@@ -127,21 +128,21 @@ func servedMetrics(t *testing.T) map[string]bool {
 	t.Helper()
 	cluster := popularitytest.NewCluster(t, 2)
 	common := cluster.Config("metrics").Common
-	quiet := func() (runtime.Options, string) {
+	quiet := func() (serve.Options, string) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
-		return runtime.Options{Logger: slog.New(slog.DiscardHandler), Listener: ln}, "http://" + ln.Addr().String()
+		return serve.Options{Logger: slog.New(slog.DiscardHandler), Listener: ln}, "http://" + ln.Addr().String()
 	}
 	ingestOpts, ingestURL := quiet()
 	cleanOpts, cleanURL := quiet()
 	popOpts, popURL := quiet()
 	ic, cc, pc := config.DefaultIngest(), config.DefaultClean(), cluster.Config("metrics")
 	ic.Common, cc.Common = common, common
-	popularitytest.Start(t, runtime.ComponentFunc(func(ctx context.Context) error { return ingest.Run(ctx, ic, ingestOpts) }))
-	popularitytest.Start(t, runtime.ComponentFunc(func(ctx context.Context) error { return clean.Run(ctx, cc, cleanOpts) }))
-	popularitytest.Start(t, runtime.ComponentFunc(func(ctx context.Context) error { return popularity.Run(ctx, pc, popOpts) }))
+	popularitytest.Start(t, serve.ComponentFunc(func(ctx context.Context) error { return ingest.Run(ctx, ic, ingestOpts) }))
+	popularitytest.Start(t, serve.ComponentFunc(func(ctx context.Context) error { return clean.Run(ctx, cc, cleanOpts) }))
+	popularitytest.Start(t, serve.ComponentFunc(func(ctx context.Context) error { return popularity.Run(ctx, pc, popOpts) }))
 
 	kafkatest.Eventually(t, time.Minute, func() error {
 		for _, u := range []string{ingestURL, cleanURL, popURL} {
@@ -187,12 +188,12 @@ func servedMetrics(t *testing.T) map[string]bool {
 // deadLetter writes a record that clean dead-letters to the raw topic: a like from a year ago.
 func deadLetter(t *testing.T, brokers []string, topic string) {
 	t.Helper()
-	client, err := sarama.NewClient(brokers, runtime.NewSaramaConfig("monitoring-test"))
+	client, err := sarama.NewClient(brokers, kafka.NewSaramaConfig("monitoring-test"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer client.Close()
-	producer, err := runtime.NewProducer(client)
+	producer, err := kafka.NewProducer(client)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +205,7 @@ func deadLetter(t *testing.T, brokers []string, topic string) {
 	e.SetSubject("dune")
 	e.SetTime(time.Now().AddDate(-1, 0, 0))
 	_ = e.SetData(cloudevents.ApplicationJSON, event.Interaction{UserID: "u2", ItemID: "dune"})
-	if err := runtime.NewSink(producer, topic).SendEvents(context.Background(), e); cloudevents.IsUndelivered(err) {
+	if err := kafka.NewSink(producer, topic).SendEvents(context.Background(), e); cloudevents.IsUndelivered(err) {
 		t.Fatal(err)
 	}
 }

@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/recoflow/recoflow/functions/freshness"
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 	"github.com/recoflow/recoflow/functions/popularity"
 	"github.com/recoflow/recoflow/functions/popularity/popularitytest"
-	"github.com/recoflow/recoflow/functions/runtime"
-	"github.com/recoflow/recoflow/functions/runtime/kafkatest"
+	"github.com/recoflow/recoflow/functions/serve"
 )
 
 // TestFreshnessIsMeasuredFromEventTime publishes events whose event time is now and events that
@@ -30,8 +30,8 @@ func TestFreshnessIsMeasuredFromEventTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	opts := runtime.Options{Listener: ln, Logger: slog.New(slog.DiscardHandler)}
-	popularitytest.Start(t, runtime.ComponentFunc(func(ctx context.Context) error { return popularity.Run(ctx, cfg, opts) }))
+	opts := serve.Options{Listener: ln, Logger: slog.New(slog.DiscardHandler)}
+	popularitytest.Start(t, serve.ComponentFunc(func(ctx context.Context) error { return popularity.Run(ctx, cfg, opts) }))
 	kafkatest.Eventually(t, 20*time.Second, func() error {
 		if code, body, err := get(base + "/readyz"); err != nil || code != http.StatusOK {
 			return fmt.Errorf("readyz %d %s %v", code, body, err)

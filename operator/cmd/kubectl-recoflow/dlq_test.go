@@ -18,10 +18,11 @@ import (
 	"github.com/recoflow/recoflow/functions/clean"
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/kafka"
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 	"github.com/recoflow/recoflow/functions/popularity"
 	"github.com/recoflow/recoflow/functions/popularity/popularitytest"
-	"github.com/recoflow/recoflow/functions/runtime"
-	"github.com/recoflow/recoflow/functions/runtime/kafkatest"
+	"github.com/recoflow/recoflow/functions/serve"
 	"github.com/recoflow/recoflow/operator/internal/manifests"
 )
 
@@ -40,7 +41,7 @@ func TestRedrive(t *testing.T) {
 	strict := config.DefaultClean()
 	strict.Common = common
 	strict.MaxFutureSkew = time.Second
-	stopClean := popularitytest.Start(t, runtime.ComponentFunc(func(ctx context.Context) error {
+	stopClean := popularitytest.Start(t, serve.ComponentFunc(func(ctx context.Context) error {
 		return clean.Run(ctx, strict, quiet(t))
 	}))
 	popularityURL := startPopularity(t, cluster)
@@ -81,7 +82,7 @@ func TestRedrive(t *testing.T) {
 	}
 	fixed := strict
 	fixed.MaxFutureSkew = time.Hour
-	popularitytest.Start(t, runtime.ComponentFunc(func(ctx context.Context) error { return clean.Run(ctx, fixed, quiet(t)) }))
+	popularitytest.Start(t, serve.ComponentFunc(func(ctx context.Context) error { return clean.Run(ctx, fixed, quiet(t)) }))
 
 	rawBefore := endOffsets(t, cluster, event.DefaultTopic(event.TopicRaw))
 	dry := plugin("dlq", "redrive", "--reason", "time_in_future", "--since", "1h", "--dry-run")
@@ -177,9 +178,9 @@ func TestParseSince(t *testing.T) {
 	}
 }
 
-func quiet(t *testing.T) runtime.Options {
+func quiet(t *testing.T) serve.Options {
 	t.Helper()
-	return runtime.Options{Logger: slog.New(slog.DiscardHandler), Listener: listen(t)}
+	return serve.Options{Logger: slog.New(slog.DiscardHandler), Listener: listen(t)}
 }
 
 func listen(t *testing.T) net.Listener {
@@ -197,7 +198,7 @@ func startPopularity(t *testing.T, cluster *popularitytest.Cluster) string {
 	cfg := cluster.Config("redrive")
 	opts := quiet(t)
 	url := "http://" + opts.Listener.Addr().String()
-	popularitytest.Start(t, runtime.ComponentFunc(func(ctx context.Context) error { return popularity.Run(ctx, cfg, opts) }))
+	popularitytest.Start(t, serve.ComponentFunc(func(ctx context.Context) error { return popularity.Run(ctx, cfg, opts) }))
 	kafkatest.Eventually(t, waitFor, func() error {
 		resp, err := http.Get(url + "/readyz")
 		if err != nil {
@@ -227,17 +228,17 @@ func like(id, item string, at time.Time) cloudevents.Event {
 // produce writes events to the raw topic as ingest does.
 func produce(t *testing.T, cluster *popularitytest.Cluster, events ...cloudevents.Event) {
 	t.Helper()
-	client, err := sarama.NewClient(cluster.Brokers, runtime.NewSaramaConfig("redrive-test"))
+	client, err := sarama.NewClient(cluster.Brokers, kafka.NewSaramaConfig("redrive-test"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer client.Close()
-	producer, err := runtime.NewProducer(client)
+	producer, err := kafka.NewProducer(client)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer producer.Close()
-	if err := runtime.NewSink(producer, event.DefaultTopic(event.TopicRaw)).SendEvents(context.Background(), events...); cloudevents.IsUndelivered(err) {
+	if err := kafka.NewSink(producer, event.DefaultTopic(event.TopicRaw)).SendEvents(context.Background(), events...); cloudevents.IsUndelivered(err) {
 		t.Fatal(err)
 	}
 }
@@ -245,7 +246,7 @@ func produce(t *testing.T, cluster *popularitytest.Cluster, events ...cloudevent
 // endOffsets returns the sum of the end offsets of topic's partitions.
 func endOffsets(t *testing.T, cluster *popularitytest.Cluster, topic string) int64 {
 	t.Helper()
-	client, err := sarama.NewClient(cluster.Brokers, runtime.NewSaramaConfig("redrive-test"))
+	client, err := sarama.NewClient(cluster.Brokers, kafka.NewSaramaConfig("redrive-test"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/recoflow/recoflow/functions/event"
-	"github.com/recoflow/recoflow/functions/runtime"
+	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/operator/internal/manifests"
 )
 
@@ -29,7 +29,7 @@ func connectKafka(ctx context.Context, brokers, pipeline string) (*kafkaTarget, 
 		return nil, fmt.Errorf("this command reads Kafka: give --kafka host:port (or --local for `make run`); " +
 			"in a cluster run the plugin in a pod there, as the README's Operations section shows")
 	}
-	cfg := runtime.NewSaramaConfig("kubectl-recoflow")
+	cfg := kafka.NewSaramaConfig("kubectl-recoflow")
 	cfg.Consumer.IsolationLevel = sarama.ReadCommitted
 	client, err := sarama.NewClient(strings.Split(brokers, ","), cfg)
 	if err != nil {

@@ -203,13 +203,13 @@ func TestSecuredBrokerRefusesPlaintextAndAnonymousClients(t *testing.T) {
 
 // ingestAs runs ingest against brokers as auth, logging to a buffer, and returns the buffer and
 // ingest's base URL.
-func ingestAs(t *testing.T, brokers []string, auth config.KafkaAuth) (*popOutput, string) {
+func ingestAs(t *testing.T, brokers []string, auth config.KafkaAuth) (*lockedBuffer, string) {
 	t.Helper()
 	cfg := config.DefaultIngest()
 	cfg.Brokers = brokers
 	cfg.KafkaAuth = auth
 	cfg.ShutdownTimeout = 5 * time.Second
-	logs := &popOutput{}
+	logs := &lockedBuffer{}
 	p := &pipeline{}
 	ln := p.listen(t)
 	opts := serve.Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Listener: ln, ProbeInterval: 100 * time.Millisecond}
@@ -224,17 +224,18 @@ func ingestAs(t *testing.T, brokers []string, auth config.KafkaAuth) (*popOutput
 	return logs, "http://" + ln.Addr().String()
 }
 
-// notReady fails the test if url's /readyz answers 200 within a probe's timeout.
+// notReady fails the test unless url's /readyz answers 503: the function serves its probes while
+// Kafka refuses it, and says it is not ready.
 func notReady(t *testing.T, url string) {
 	t.Helper()
 	client := &http.Client{Timeout: 2 * time.Second}
 	resp, err := client.Get(url + "/readyz")
 	if err != nil {
-		return // no answer within the kubelet's probe timeout: not ready
+		t.Fatalf("/readyz: %v", err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode == http.StatusOK {
-		t.Errorf("/readyz answered 200 for a function Kafka refused")
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("/readyz answered %d for a function Kafka refused, want 503", resp.StatusCode)
 	}
 }
 

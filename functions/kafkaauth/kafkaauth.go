@@ -1,4 +1,4 @@
-// Package kafkaauth sets up a sarama client to authenticate to a secured Kafka and to encrypt the
+// Package kafkaauth sets up a Kafka client (sarama, or franz-go's kgo) to authenticate to a secured Kafka and to encrypt the
 // connection, from config.KafkaAuth: SASL SCRAM-SHA-512 with the password read from a file, or
 // mutual TLS with the client certificate and key read from files, and the brokers' CA bundle.
 // The files are the keys of the Secrets Strimzi's User and Cluster Operators write, mounted into
@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 
 	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
@@ -55,6 +56,30 @@ func Configure(c *sarama.Config, a config.KafkaAuth) error {
 		c.Net.SASL.SCRAMClientGeneratorFunc = func() sarama.SCRAMClient { return &scramClient{exchanges: exchanges} }
 	}
 	return nil
+}
+
+// KgoOptions returns the franz-go client options that authenticate and encrypt as a says, for the
+// clients recoflow opens with kgo rather than sarama.
+func KgoOptions(a config.KafkaAuth) ([]kgo.Opt, error) {
+	if err := a.Validate(); err != nil {
+		return nil, err
+	}
+	var opts []kgo.Opt
+	if a.UsesTLS() {
+		tc, err := TLSConfig(a)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, kgo.DialTLSConfig(tc))
+	}
+	if a.Authentication == config.KafkaAuthSCRAM {
+		password, err := ReadPassword(a.PasswordFile)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, kgo.SASL(scram.Auth{User: a.User, Pass: password}.AsSha512Mechanism()))
+	}
+	return opts, nil
 }
 
 // ReadPassword reads a SCRAM password from path, without surrounding white space.

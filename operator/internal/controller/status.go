@@ -32,6 +32,7 @@ const (
 func (r *PipelineReconciler) report(ctx context.Context, p *v1alpha1.RecommendationPipeline, pl plan, o outcome) (ctrl.Result, error) {
 	before := p.DeepCopy()
 	setStatus(p, pl, o)
+	remeasure := r.reportFreshness(ctx, p)
 	if !equality.Semantic.DeepEqual(before.Status, p.Status) {
 		err := r.Client.Status().Patch(ctx, p, client.MergeFrom(before))
 		if client.IgnoreNotFound(err) != nil {
@@ -50,11 +51,12 @@ func (r *PipelineReconciler) report(ctx context.Context, p *v1alpha1.Recommendat
 	if o.kafkaAccess.Reason == v1alpha1.ReasonSecretNotFound {
 		// Secrets are not watched: look again until the missing one is there.
 		access := meta.FindStatusCondition(p.Status.Conditions, v1alpha1.ConditionKafkaAccessReady)
-		res.RequeueAfter = retryAfter(time.Since(access.LastTransitionTime.Time))
+		res.RequeueAfter = sooner(res.RequeueAfter, retryAfter(time.Since(access.LastTransitionTime.Time)))
 	}
-	if pl.recheck && (res.RequeueAfter == 0 || crdSettle < res.RequeueAfter) {
-		res.RequeueAfter = crdSettle
+	if pl.recheck {
+		res.RequeueAfter = sooner(res.RequeueAfter, crdSettle)
 	}
+	res.RequeueAfter = sooner(res.RequeueAfter, remeasure)
 	return res, nil
 }
 

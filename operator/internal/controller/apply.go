@@ -44,11 +44,18 @@ type outcome struct {
 	err error
 }
 
-// apply makes every desired child exist as desired and owned by p, then deletes p's autoscalers
-// that are no longer desired, such as its HorizontalPodAutoscalers once KEDA scales it.
+// apply deletes p's children that are no longer desired, such as its HorizontalPodAutoscalers
+// once KEDA scales it, then makes every desired child exist as desired and owned by p.
+//
+// Pruning comes first: two autoscalers must never target one Deployment, and KEDA's admission
+// webhook refuses a ScaledObject for a Deployment that an HPA still scales.
 func (r *PipelineReconciler) apply(ctx context.Context, p *v1alpha1.RecommendationPipeline, pl plan) outcome {
 	o := outcome{live: make(map[string]client.Object, len(pl.desired))}
 	var errs []error
+	if err := r.prune(ctx, p, pl); err != nil {
+		// Apply what can be: every other child is independent of what is left to prune.
+		errs = append(errs, err)
+	}
 	for _, desired := range pl.desired {
 		live, err := r.applyOne(ctx, p, desired)
 		if err != nil {
@@ -56,11 +63,6 @@ func (r *PipelineReconciler) apply(ctx context.Context, p *v1alpha1.Recommendati
 			continue
 		}
 		o.live[childKey(desired)] = live
-	}
-	// Prune only once every desired child is in place: an autoscaler goes when its successor is
-	// there.
-	if len(errs) == 0 {
-		errs = append(errs, r.prune(ctx, p, pl))
 	}
 	o.err = errors.Join(errs...)
 	return o

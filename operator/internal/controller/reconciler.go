@@ -46,6 +46,11 @@ type PipelineReconciler struct {
 	Recorder events.EventRecorder
 	// Images are the function images of pipelines that name none.
 	Images manifests.Images
+	// ImagePullSecrets are the pull secrets of the function images of pipelines that name none.
+	ImagePullSecrets []corev1.LocalObjectReference
+	// ClusterDomain is the DNS suffix of the cluster's Service names; empty means
+	// manifests.DefaultClusterDomain.
+	ClusterDomain string
 	// MaxConcurrentReconciles is how many pipelines are reconciled at once; 0 means 1.
 	MaxConcurrentReconciles int
 
@@ -64,7 +69,7 @@ type PipelineReconciler struct {
 // +kubebuilder:rbac:groups=recoflow.dev,resources=recommendationpipelines/status,verbs=patch
 // +kubebuilder:rbac:groups=recoflow.dev,resources=recommendationpipelines/finalizers,verbs=update
 // +kubebuilder:rbac:groups=kafka.strimzi.io,resources=kafkatopics,verbs=get;list;watch;create;update
-// +kubebuilder:rbac:groups=kafka.strimzi.io,resources=kafkas,verbs=get;list;watch
+// +kubebuilder:rbac:groups=kafka.strimzi.io,resources=kafkas;kafkanodepools,verbs=get;list;watch
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update
@@ -130,6 +135,7 @@ func (r *PipelineReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			handler:      handler.EnqueueRequestsFromMapFunc(r.pipelinesOnCluster),
 			metadataOnly: true,
 		},
+		manifests.KafkaNodePoolGVK: {handler: handler.EnqueueRequestsFromMapFunc(r.pipelinesOnPool)},
 	})
 	c, err := ctrl.NewControllerManagedBy(mgr).
 		Named(ControllerName).
@@ -169,6 +175,12 @@ func clusterRefOf(obj client.Object) []string {
 func (r *PipelineReconciler) pipelinesOnCluster(ctx context.Context, kafka client.Object) []reconcile.Request {
 	return r.pipelines(ctx, client.InNamespace(kafka.GetNamespace()),
 		client.MatchingFields{clusterRefField: kafka.GetName()})
+}
+
+// pipelinesOnPool returns the pipelines that run on the Kafka cluster of the KafkaNodePool pool.
+func (r *PipelineReconciler) pipelinesOnPool(ctx context.Context, pool client.Object) []reconcile.Request {
+	return r.pipelines(ctx, client.InNamespace(pool.GetNamespace()),
+		client.MatchingFields{clusterRefField: pool.GetLabels()[manifests.LabelStrimziCluster]})
 }
 
 // allPipelines returns every pipeline.

@@ -130,6 +130,7 @@ func startCluster(t testing.TB, crdDirs ...string) *cluster {
 		BinaryAssetsDirectory: assets,
 		CRDDirectoryPaths:     crdDirs,
 		ErrorIfCRDPathMissing: true,
+		WebhookInstallOptions: kedaWebhookOptions(),
 	}
 	// Room for the Services of hundreds of pipelines; envtest's default /24 holds 254.
 	env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.0.0.0/16")
@@ -167,11 +168,12 @@ func startCluster(t testing.TB, crdDirs ...string) *cluster {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	done, webhookDone := make(chan error, 1), make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
+	go func() { webhookDone <- serveKEDAWebhook(ctx, env.WebhookInstallOptions, c.admin) }()
 	c.stop = func() error {
 		cancel()
-		return errors.Join(<-done, env.Stop())
+		return errors.Join(<-done, <-webhookDone, env.Stop())
 	}
 	return c
 }

@@ -25,7 +25,8 @@ func ConditionalAnnotations() []string {
 
 // ScaledObjects returns a KEDA ScaledObject per function, in Roles order. Clean and popularity
 // scale on their consumer group's lag on the topic they read, spec.scaling.lagThreshold per
-// replica and never beyond the partition count; ingest, which consumes nothing, scales on CPU.
+// replica and never beyond the partition count, counting from the earliest offset as the
+// functions do; ingest, which consumes nothing, scales on CPU.
 // It returns none unless Params.Autoscaler is AutoscalerKEDA.
 func ScaledObjects(p Params) []*unstructured.Unstructured {
 	if p.Autoscaler != AutoscalerKEDA {
@@ -37,10 +38,13 @@ func ScaledObjects(p Params) []*unstructured.Unstructured {
 		return map[string]any{
 			"type": "kafka",
 			"metadata": map[string]any{
-				"bootstrapServers": BootstrapServers(pl),
+				"bootstrapServers": p.BootstrapServers(),
 				"consumerGroup":    ConsumerGroup(pl.Name, r),
 				"topic":            TopicName(pl.Name, topic),
 				"lagThreshold":     lag,
+				// Where the functions start reading a partition their group has no offset for: a
+				// backlog on a new group is lag, to scale out on.
+				"offsetResetPolicy": "earliest",
 			},
 		}
 	}

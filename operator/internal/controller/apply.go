@@ -9,14 +9,12 @@ import (
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
@@ -68,46 +66,40 @@ func (r *PipelineReconciler) apply(ctx context.Context, p *v1alpha1.Recommendati
 	return o
 }
 
-// applyOne creates desired, or updates the live object with the fields the operator owns when
-// they differ from desired. It writes nothing when they do not.
+// applyOne applies desired with server-side apply as FieldManager, owned by owner, unless the
+// live object already is what that apply would make it: at steady state it writes nothing. Fields
+// the operator applied before and no longer desires are removed by the apply; fields other
+// managers own, such as the replica count an autoscaler sets, are left alone. It returns the
+// object as the API server last returned it, typed like desired.
 func (r *PipelineReconciler) applyOne(ctx context.Context, owner *v1alpha1.RecommendationPipeline, desired client.Object) (client.Object, error) {
-	key := client.ObjectKeyFromObject(desired)
-	live := newLike(desired)
-	err := r.cache.Get(ctx, key, live)
-	if apierrors.IsNotFound(err) {
-		created := desired.DeepCopyObject().(client.Object)
-		if err := controllerutil.SetControllerReference(owner, created, r.Scheme); err != nil {
-			return nil, err
-		}
-		err = r.Client.Create(ctx, created)
-		if !apierrors.IsAlreadyExists(err) {
-			return created, err
-		}
-		// The cache has not seen the object yet: update what the API server has.
-		err = r.apiReader.Get(ctx, key, live)
+	owned := desired.DeepCopyObject().(client.Object)
+	if err := controllerutil.SetControllerReference(owner, owned, r.Scheme); err != nil {
+		return nil, err
 	}
+	applied, err := intent(owned)
 	if err != nil {
 		return nil, err
 	}
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		before := live.DeepCopyObject()
-		if err := controllerutil.SetControllerReference(owner, live, r.Scheme); err != nil {
-			return err
-		}
-		mutate(live, desired)
-		if equality.Semantic.DeepEqual(before, live) {
-			return nil
-		}
-		err := r.Client.Update(ctx, live)
-		if apierrors.IsConflict(err) {
-			// Someone else changed it, or the cache was behind: start again from the API server.
-			if err := r.apiReader.Get(ctx, key, live); err != nil {
-				return err
-			}
-		}
-		return err
-	})
-	return live, err
+	live := newLike(desired)
+	switch err := r.cache.Get(ctx, client.ObjectKeyFromObject(desired), live); {
+	case err == nil && upToDate(live, applied):
+		return live, nil
+	case err != nil && !apierrors.IsNotFound(err):
+		return nil, err
+	}
+	err = r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(applied),
+		client.FieldOwner(FieldManager), client.ForceOwnership)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := desired.(*unstructured.Unstructured); ok {
+		return applied, nil
+	}
+	out := newLike(desired)
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(applied.Object, out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // prune deletes p's autoscalers that are no longer desired. Only autoscalers come and go with the

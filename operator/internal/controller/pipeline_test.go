@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -293,6 +294,42 @@ func TestSpecChangesReachChildren(t *testing.T) {
 			},
 		},
 		{
+			name: "limits and min in-sync replicas set",
+			change: func(p *v1alpha1.RecommendationPipeline) {
+				p.Spec.Ingest.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("512Mi")}
+				p.Spec.Topics.MinInSyncReplicas = ptr.To[int32](1)
+			},
+			want: func() error {
+				ctr, err := container(c, p, "change-ingest")
+				if err != nil {
+					return err
+				}
+				if _, ok := ctr.Resources.Limits[corev1.ResourceMemory]; !ok {
+					return fmt.Errorf("ingest limits %v, want 512Mi of memory", ctr.Resources.Limits)
+				}
+				return wantTopicReplicas(c, p, 3, 1)
+			},
+		},
+		{
+			// Server-side apply removes what the operator applied before and no longer desires.
+			name: "extra environment, limits and min in-sync replicas removed",
+			change: func(p *v1alpha1.RecommendationPipeline) {
+				p.Spec.Ingest.Env = nil
+				p.Spec.Ingest.Resources.Limits = nil
+				p.Spec.Topics.MinInSyncReplicas = nil
+			},
+			want: func() error {
+				ctr, err := container(c, p, "change-ingest")
+				if err != nil {
+					return err
+				}
+				if len(ctr.Resources.Limits) > 0 || envValue(ctr.Env, "EXTRA") != "" {
+					return fmt.Errorf("ingest limits %v, EXTRA=%q; want both gone", ctr.Resources.Limits, envValue(ctr.Env, "EXTRA"))
+				}
+				return wantTopicReplicas(c, p, 3, 2)
+			},
+		},
+		{
 			name: "resources without a CPU request",
 			change: func(p *v1alpha1.RecommendationPipeline) {
 				p.Spec.Ingest.Resources = corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")}}
@@ -442,13 +479,15 @@ func TestChildrenAreRestored(t *testing.T) {
 			},
 		},
 		{
-			name: "edited Service port",
+			// A port is a key of the Service's ports: changing it makes another port, which
+			// server-side apply leaves to its manager. Its target port is a value the operator owns.
+			name: "edited Service target port",
 			edit: func() error {
 				var s corev1.Service
 				if err := c.admin.Get(ctx, key("restore-popularity"), &s); err != nil {
 					return err
 				}
-				s.Spec.Ports[0].Port = 9999
+				s.Spec.Ports[0].TargetPort = intstr.FromInt32(9999)
 				return c.admin.Update(ctx, &s)
 			},
 			want: func() error {
@@ -456,8 +495,8 @@ func TestChildrenAreRestored(t *testing.T) {
 				if err := c.admin.Get(ctx, key("restore-popularity"), &s); err != nil {
 					return err
 				}
-				if s.Spec.Ports[0].Port != manifests.ServicePort {
-					return fmt.Errorf("port %d", s.Spec.Ports[0].Port)
+				if len(s.Spec.Ports) != 1 || s.Spec.Ports[0].Port != manifests.ServicePort || s.Spec.Ports[0].TargetPort.StrVal != manifests.PortName {
+					return fmt.Errorf("ports %+v", s.Spec.Ports)
 				}
 				return nil
 			},

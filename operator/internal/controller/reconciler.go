@@ -63,18 +63,19 @@ type PipelineReconciler struct {
 }
 
 // The operator's permissions, from which controller-gen generates its ClusterRole. Children are
-// updated, never patched, and only autoscalers are pruned, so only they are ever deleted.
+// applied server-side (patch, and create for the first apply); only KafkaTopics are updated, to
+// release them from a deleted pipeline; only autoscalers are pruned, so only they are deleted.
 //
 // +kubebuilder:rbac:groups=recoflow.dev,resources=recommendationpipelines,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=recoflow.dev,resources=recommendationpipelines/status,verbs=patch
 // +kubebuilder:rbac:groups=recoflow.dev,resources=recommendationpipelines/finalizers,verbs=update
-// +kubebuilder:rbac:groups=kafka.strimzi.io,resources=kafkatopics,verbs=get;list;watch;create;update
+// +kubebuilder:rbac:groups=kafka.strimzi.io,resources=kafkatopics,verbs=get;list;watch;create;patch;update
 // +kubebuilder:rbac:groups=kafka.strimzi.io,resources=kafkas;kafkanodepools,verbs=get;list;watch
-// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update
-// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update
-// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update
-// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;update;delete
-// +kubebuilder:rbac:groups=keda.sh,resources=scaledobjects,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=keda.sh,resources=scaledobjects,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 //

@@ -118,29 +118,15 @@ func (p Params) imagePullSecrets() []corev1.LocalObjectReference {
 // Deployments returns the Deployments of ingest, clean and popularity, in that order.
 //
 // Spec.Replicas is set only when the operator owns the replica count: 0 when the pipeline is
-// suspended, replicas.min when there is no autoscaler. With an autoscaler it is nil, and the
-// apply path keeps the live count the autoscaler chose (see Replicas).
+// suspended, replicas.min when there is no autoscaler. With an autoscaler it is nil: the apply
+// path then leaves the count to the autoscaler, and when the operator owned it before, as after
+// a suspension, the API server resets it to its default of one for the autoscaler to take over.
 func Deployments(p Params) []*appsv1.Deployment {
 	out := make([]*appsv1.Deployment, 0, 3)
 	for _, r := range Roles() {
 		out = append(out, deployment(p, r))
 	}
 	return out
-}
-
-// Replicas returns the replica count the apply path writes to a function's live Deployment,
-// given the builder's desired count and the live one. A desired count wins. Without one an
-// autoscaler owns the count, so the live count stays, unless it is zero, as after a suspension:
-// an HPA never scales up from zero, so the count restarts at one and the autoscaler takes over.
-func Replicas(desired, live *int32) *int32 {
-	switch {
-	case desired != nil:
-		return ptr.To(*desired)
-	case live == nil || *live == 0:
-		return ptr.To[int32](1)
-	default:
-		return ptr.To(*live)
-	}
 }
 
 func deployment(p Params, r Role) *appsv1.Deployment {

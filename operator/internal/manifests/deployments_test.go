@@ -73,26 +73,6 @@ func TestDeploymentReplicas(t *testing.T) {
 	}
 }
 
-func TestReplicas(t *testing.T) {
-	tests := []struct {
-		name                string
-		desired, live, want *int32
-	}{
-		{"owned count wins", ptr.To[int32](2), ptr.To[int32](7), ptr.To[int32](2)},
-		{"suspension wins", ptr.To[int32](0), ptr.To[int32](7), ptr.To[int32](0)},
-		{"autoscaler's count stays", nil, ptr.To[int32](7), ptr.To[int32](7)},
-		{"restart after a suspension", nil, ptr.To[int32](0), ptr.To[int32](1)},
-		{"new Deployment", nil, nil, ptr.To[int32](1)},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := Replicas(tt.desired, tt.live); *got != *tt.want {
-				t.Errorf("Replicas(%v, %v) = %d, want %d", deref(tt.desired), deref(tt.live), *got, *tt.want)
-			}
-		})
-	}
-}
-
 func TestDeploymentEnv(t *testing.T) {
 	full := func(p *v1alpha1.RecommendationPipeline) {
 		p.Spec.Kafka.BootstrapServers = "k1:9092,k2:9092"

@@ -16,13 +16,6 @@ var ScaledObjectGVK = schema.GroupVersionKind{Group: "keda.sh", Version: "v1alph
 // pipeline pauses its ScaledObjects at zero so KEDA does not scale the functions back up.
 const AnnotationKEDAPausedReplicas = "autoscaling.keda.sh/paused-replicas"
 
-// ConditionalAnnotations returns the annotations the builders set on an object only in some
-// states of the pipeline. The apply path removes them from a live object whose desired version
-// lacks them; every other annotation it only adds.
-func ConditionalAnnotations() []string {
-	return []string{AnnotationKEDAPausedReplicas}
-}
-
 // ScaledObjects returns a KEDA ScaledObject per function, in Roles order. Clean and popularity
 // scale on their consumer group's lag on the topic they read, spec.scaling.lagThreshold per
 // replica and never beyond the partition count, counting from the earliest offset as the

@@ -20,9 +20,9 @@ import (
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/ingest"
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 	"github.com/recoflow/recoflow/functions/local"
-	"github.com/recoflow/recoflow/functions/runtime"
-	"github.com/recoflow/recoflow/functions/runtime/kafkatest"
+	"github.com/recoflow/recoflow/functions/serve"
 )
 
 // waitFor bounds every wait on the pipeline.
@@ -35,8 +35,9 @@ type pipeline struct {
 	ingestURL string
 	client    *http.Client
 
-	mu     sync.Mutex
-	cleans []func() // stop functions of the running clean replicas
+	mu            sync.Mutex
+	cleansStarted int
+	cleans        []func() // stop functions of the running clean replicas
 }
 
 // startPipeline starts a broker on a random port, creates the topics as `make run` does, and
@@ -89,8 +90,8 @@ func (p *pipeline) listen(t *testing.T) net.Listener {
 	return ln
 }
 
-func (p *pipeline) options(ln net.Listener) runtime.Options {
-	return runtime.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Listener: ln, ProbeInterval: 100 * time.Millisecond}
+func (p *pipeline) options(ln net.Listener) serve.Options {
+	return serve.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Listener: ln, ProbeInterval: 100 * time.Millisecond}
 }
 
 // run runs a function in the background and returns a stop that shuts it down gracefully and
@@ -116,6 +117,11 @@ func (p *pipeline) startClean(t *testing.T) {
 	cfg := config.DefaultClean()
 	cfg.Common = p.common
 	ln := p.listen(t)
+	p.mu.Lock()
+	// Replicas have names of their own, as pods do: a transactional id is one replica's.
+	cfg.InstanceID = fmt.Sprintf("clean-%d", p.cleansStarted)
+	p.cleansStarted++
+	p.mu.Unlock()
 	stop := p.run(t, "clean", func(ctx context.Context) error { return clean.Run(ctx, cfg, p.options(ln)) })
 	p.mu.Lock()
 	p.cleans = append(p.cleans, stop)

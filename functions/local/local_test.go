@@ -14,9 +14,9 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/kafka"
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 	"github.com/recoflow/recoflow/functions/local"
-	"github.com/recoflow/recoflow/functions/runtime"
-	"github.com/recoflow/recoflow/functions/runtime/kafkatest"
 )
 
 // syncBuffer is a bytes.Buffer safe to write from the pipeline while the test reads it.
@@ -105,33 +105,20 @@ func TestLocalPipelineServesAndKeepsEventsAcrossRestarts(t *testing.T) {
 	}
 }
 
-// holdsOne checks that topic on broker holds exactly one record.
+// holdsOne checks that topic on broker holds exactly one committed record.
 func holdsOne(broker, topic string) error {
-	client, err := sarama.NewClient([]string{broker}, runtime.NewSaramaConfig("local-test"))
+	records, err := kafkatest.ReadCommitted([]string{broker}, topic)
 	if err != nil {
 		return err
 	}
-	defer client.Close()
-	partitions, err := client.Partitions(topic)
-	if err != nil {
-		return err
-	}
-	var n int64
-	for _, p := range partitions {
-		end, err := client.GetOffset(topic, p, sarama.OffsetNewest)
-		if err != nil {
-			return err
-		}
-		n += end
-	}
-	if n != 1 {
-		return fmt.Errorf("%s holds %d records, want 1", topic, n)
+	if len(records) != 1 {
+		return fmt.Errorf("%s holds %d records, want 1", topic, len(records))
 	}
 	return nil
 }
 
 func partitionsOf(broker, topic string) (int, error) {
-	client, err := sarama.NewClient([]string{broker}, runtime.NewSaramaConfig("local-test"))
+	client, err := sarama.NewClient([]string{broker}, kafka.NewSaramaConfig("local-test"))
 	if err != nil {
 		return 0, err
 	}

@@ -16,22 +16,17 @@ import (
 
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/hotness"
-	"github.com/recoflow/recoflow/functions/runtime"
+	"github.com/recoflow/recoflow/functions/kafka"
 )
 
 // Stage names a point in a flush, where Options.Hook is called.
-type Stage string
+type Stage = kafka.Stage
 
 // The stages of a flush, in order.
 const (
-	// StageFlush is reached when a flush has taken its snapshot of changed items and consumed
-	// offsets and has sent nothing yet.
-	StageFlush Stage = "flush"
-	// StageProduced is reached when the changed items are written inside the open transaction and
-	// nothing is committed yet.
-	StageProduced Stage = "produced"
-	// StageCommitted is reached right after the transaction committed.
-	StageCommitted Stage = "committed"
+	StageFlush     = kafka.StageFlush
+	StageProduced  = kafka.StageProduced
+	StageCommitted = kafka.StageCommitted
 )
 
 // ErrFenced is returned by Processor.Run when another instance with the same transactional id
@@ -155,7 +150,7 @@ func (p *Processor) connect(ctx context.Context, role string, adjust func(*saram
 // connect opens a Kafka client for one role of the function: it reads committed records only and
 // never commits offsets on its own. adjust, then opts.Sarama, may change the configuration.
 func connect(ctx context.Context, cfg config.Popularity, opts Options, log *slog.Logger, role string, adjust func(*sarama.Config)) (sarama.Client, error) {
-	c := runtime.NewSaramaConfig(runtime.ClientID(cfg.InstanceID, "popularity-"+role))
+	c := kafka.NewSaramaConfig(kafka.ClientID(cfg.InstanceID, "popularity-"+role))
 	c.Consumer.IsolationLevel = sarama.ReadCommitted
 	c.Consumer.Offsets.AutoCommit.Enable = false
 	if adjust != nil {
@@ -164,7 +159,7 @@ func connect(ctx context.Context, cfg config.Popularity, opts Options, log *slog
 	if opts.Sarama != nil {
 		opts.Sarama(c)
 	}
-	return runtime.Connect(ctx, cfg.Brokers, c, log)
+	return kafka.Connect(ctx, cfg.Brokers, c, log)
 }
 
 // partition is the state of one assigned partition of the clean topic.

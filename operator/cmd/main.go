@@ -218,6 +218,7 @@ func manage(ctx context.Context, args []string, stderr io.Writer) error {
 		ImagePullSecrets:        o.functions.imagePullSecrets,
 		ClusterDomain:           o.functions.clusterDomain,
 		MaxConcurrentReconciles: o.maxConcurrentReconciles,
+		Freshness:               controller.HTTPFreshness{},
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return err

@@ -1,0 +1,45 @@
+package kafka
+
+import (
+	"strconv"
+
+	"github.com/IBM/sarama"
+
+	"github.com/recoflow/recoflow/functions/event"
+)
+
+// DeadLetter returns the record that sends msg to the dead-letter topic: msg's key, value,
+// timestamp and headers unchanged, plus the event.HeaderDLQ* headers saying why (reason and
+// message) and where it came from (topic, partition, offset). Earlier dead-letter headers on msg
+// are replaced, so a record carries one verdict.
+func DeadLetter(msg *sarama.ConsumerMessage, topic string, reason event.Reason, message string) *sarama.ProducerMessage {
+	headers := make([]sarama.RecordHeader, 0, len(msg.Headers)+5)
+	for _, h := range msg.Headers {
+		if h != nil && !isDeadLetterHeader(string(h.Key)) {
+			headers = append(headers, *h)
+		}
+	}
+	headers = append(headers,
+		sarama.RecordHeader{Key: []byte(event.HeaderDLQReason), Value: []byte(reason)},
+		sarama.RecordHeader{Key: []byte(event.HeaderDLQMessage), Value: []byte(message)},
+		sarama.RecordHeader{Key: []byte(event.HeaderDLQTopic), Value: []byte(msg.Topic)},
+		sarama.RecordHeader{Key: []byte(event.HeaderDLQPartition), Value: []byte(strconv.Itoa(int(msg.Partition)))},
+		sarama.RecordHeader{Key: []byte(event.HeaderDLQOffset), Value: []byte(strconv.FormatInt(msg.Offset, 10))},
+	)
+	out := &sarama.ProducerMessage{Topic: topic, Headers: headers, Timestamp: msg.Timestamp}
+	if msg.Key != nil {
+		out.Key = sarama.ByteEncoder(msg.Key)
+	}
+	if msg.Value != nil {
+		out.Value = sarama.ByteEncoder(msg.Value)
+	}
+	return out
+}
+
+func isDeadLetterHeader(key string) bool {
+	switch key {
+	case event.HeaderDLQReason, event.HeaderDLQMessage, event.HeaderDLQTopic, event.HeaderDLQPartition, event.HeaderDLQOffset:
+		return true
+	}
+	return false
+}

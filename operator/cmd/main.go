@@ -158,6 +158,8 @@ func (o options) managerOptions(scheme *runtime.Scheme) ctrl.Options {
 		LeaderElection:                o.leaderElect,
 		LeaderElectionID:              LeaderElectionID,
 		LeaderElectionReleaseOnCancel: true,
+		// Cache only the children the operator made, not every Deployment of the cluster.
+		NewCache: controller.NewCache,
 	}
 	if len(o.watchNamespaces) > 0 {
 		opts.Cache.DefaultNamespaces = make(map[string]cache.Config, len(o.watchNamespaces))

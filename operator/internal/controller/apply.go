@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"strings"
 
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -102,21 +101,25 @@ func (r *PipelineReconciler) applyOne(ctx context.Context, owner *v1alpha1.Recom
 	return out, nil
 }
 
-// prune deletes p's autoscalers that are no longer desired. Only autoscalers come and go with the
-// spec; every other child is always desired, and KafkaTopics, which hold data, are never pruned.
+// prune deletes p's children that are no longer desired, of every child kind the cluster serves
+// but those that hold data: KafkaTopics are never pruned.
 func (r *PipelineReconciler) prune(ctx context.Context, p *v1alpha1.RecommendationPipeline, pl plan) error {
 	keep := make(map[string]bool, len(pl.desired))
 	for _, d := range pl.desired {
 		keep[childKey(d)] = true
 	}
-	lists := []client.ObjectList{&autoscalingv2.HorizontalPodAutoscalerList{}}
-	if pl.kedaServed {
-		lists = append(lists, listOf(manifests.ScaledObjectGVK))
-	}
 	var pruned []string
 	var errs []error
-	for _, list := range lists {
-		err := r.cache.List(ctx, list, client.InNamespace(p.Namespace), client.MatchingLabels(manifests.OwnedLabels(p.Name)))
+	for _, k := range childKinds() {
+		if k.retained {
+			continue
+		}
+		list, err := r.childList(k)
+		if err != nil || list == nil {
+			errs = append(errs, err)
+			continue
+		}
+		err = r.cache.List(ctx, list, client.InNamespace(p.Namespace), client.MatchingLabels(manifests.OwnedLabels(p.Name)))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("list children to prune: %w", err))
 			continue
@@ -141,6 +144,23 @@ func (r *PipelineReconciler) prune(ctx context.Context, p *v1alpha1.Recommendati
 		r.Recorder.Eventf(p, nil, corev1.EventTypeNormal, ReasonPruned, "Prune", "Deleted %s: no longer desired", strings.Join(pruned, ", "))
 	}
 	return errors.Join(errs...)
+}
+
+// childList returns an empty list of kind k to read into, or nil when the cluster does not serve
+// the kind, so that there is nothing of it to prune.
+func (r *PipelineReconciler) childList(k childKind) (client.ObjectList, error) {
+	if k.object == nil {
+		served, err := r.optionalAvailable(k.gvk)
+		if err != nil || !served {
+			return nil, err
+		}
+		return listOf(k.gvk), nil
+	}
+	obj, err := r.Scheme.New(k.gvk.GroupVersion().WithKind(k.gvk.Kind + "List"))
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", k.gvk.Kind, err)
+	}
+	return obj.(client.ObjectList), nil
 }
 
 // newLike returns an empty object of obj's kind to read into.

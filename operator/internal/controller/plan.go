@@ -27,8 +27,6 @@ type plan struct {
 	desired []client.Object
 	// kedaMissing is set when scaling.mode is KEDA and the cluster does not serve ScaledObjects.
 	kedaMissing bool
-	// kedaServed is set when the cluster serves ScaledObjects, which may then need pruning.
-	kedaServed bool
 	// recheck is set when a kind was found not served just after its CRD changed: the plan may
 	// be out of date as soon as the API server catches up.
 	recheck bool
@@ -89,7 +87,7 @@ func (r *PipelineReconciler) plan(ctx context.Context, p *v1alpha1.Recommendatio
 		// The CRD's validation admits no spec the builders refuse; say so if one slips through.
 		return plan{blocked: &blocker{v1alpha1.ReasonApplyFailed, err.Error()}}, nil
 	}
-	return plan{params: params, desired: desired, kedaMissing: !ok, kedaServed: keda, recheck: recheck}, nil
+	return plan{params: params, desired: desired, kedaMissing: !ok, recheck: recheck}, nil
 }
 
 // brokers returns how many brokers the pipeline's Kafka cluster has: the replicas of its

@@ -308,6 +308,11 @@ func (in *RecommendationPipelineSpec) DeepCopyInto(out *RecommendationPipelineSp
 	in.Clean.DeepCopyInto(&out.Clean)
 	in.Popularity.DeepCopyInto(&out.Popularity)
 	out.Scaling = in.Scaling
+	if in.ImagePullSecrets != nil {
+		in, out := &in.ImagePullSecrets, &out.ImagePullSecrets
+		*out = make([]v1.LocalObjectReference, len(*in))
+		copy(*out, *in)
+	}
 	in.NetworkPolicy.DeepCopyInto(&out.NetworkPolicy)
 }
 

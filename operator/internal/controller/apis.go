@@ -23,11 +23,12 @@ import (
 // The CustomResourceDefinitions of the optional APIs, whose changes make the operator look again
 // at what the cluster serves.
 const (
-	crdKafkaTopics   = "kafkatopics.kafka.strimzi.io"
-	crdKafkas        = "kafkas.kafka.strimzi.io"
-	crdScaledObjects = "scaledobjects.keda.sh"
-	crdKafkaUsers    = "kafkausers.kafka.strimzi.io"
-	crdTriggerAuths  = "triggerauthentications.keda.sh"
+	crdKafkaTopics    = "kafkatopics.kafka.strimzi.io"
+	crdKafkas         = "kafkas.kafka.strimzi.io"
+	crdKafkaNodePools = "kafkanodepools.kafka.strimzi.io"
+	crdScaledObjects  = "scaledobjects.keda.sh"
+	crdKafkaUsers     = "kafkausers.kafka.strimzi.io"
+	crdTriggerAuths   = "triggerauthentications.keda.sh"
 )
 
 // absentRecheck is how long the operator trusts that the cluster does not serve a kind before it
@@ -165,7 +166,7 @@ func (a *optionalAPIs) crdHandler(pipelines func(context.Context) []reconcile.Re
 // isOptionalCRD reports whether obj is the CRD of an optional kind.
 func isOptionalCRD(obj client.Object) bool {
 	switch obj.GetName() {
-	case crdKafkaTopics, crdKafkas, crdScaledObjects, crdKafkaUsers, crdTriggerAuths:
+	case crdKafkaTopics, crdKafkas, crdKafkaNodePools, crdScaledObjects, crdKafkaUsers, crdTriggerAuths:
 		return true
 	}
 	return false

@@ -214,7 +214,7 @@ func TestSecuredPipeline(t *testing.T) {
 			trigger := triggers[0].(map[string]any)
 			ref, _, _ := unstructured.NestedString(trigger, "authenticationRef", "name")
 			metadata := trigger["metadata"].(map[string]any)
-			if ref != o.GetName() || metadata["sasl"] != "scram_sha512" || metadata["tls"] != "enable" || metadata["bootstrapServers"] != "kafka-kafka-bootstrap:9093" {
+			if ref != o.GetName() || metadata["sasl"] != "scram_sha512" || metadata["tls"] != "enable" || metadata["bootstrapServers"] != "kafka-kafka-bootstrap."+ns+".svc.cluster.local:9093" {
 				t.Errorf("%s trigger %v, want SCRAM over TLS on port 9093 with TriggerAuthentication %s", o.GetName(), trigger, o.GetName())
 			}
 		}
@@ -243,6 +243,9 @@ func TestSecuredPipeline(t *testing.T) {
 				return err
 			}
 			if err := markDeploymentsAvailable(c, p); err != nil {
+				return err
+			}
+			if err := markAutoscalersReady(c, p); err != nil {
 				return err
 			}
 			if err := wantCondition(c, p, v1alpha1.ConditionKafkaAccessReady, metav1.ConditionTrue, v1alpha1.ReasonKafkaAccessReady); err != nil {
@@ -298,7 +301,7 @@ func TestSecuredPipeline(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if v := envValue(ctr.Env, config.EnvKafkaBrokers); v != "kafka-kafka-bootstrap:9092" {
+			if v := envValue(ctr.Env, config.EnvKafkaBrokers); v != "kafka-kafka-bootstrap."+ns+".svc.cluster.local:9092" {
 				return fmt.Errorf("brokers %q, want the plain listener", v)
 			}
 			for _, v := range ctr.Env {

@@ -24,13 +24,13 @@ func TestDeploymentKafkaClient(t *testing.T) {
 		ca        *corev1.KeyToPath // the CA Secret key mounted, from caSecret
 		caSecret  string
 	}{
-		{name: "plain", edit: func(*v1alpha1.RecommendationPipeline) {}, brokers: "events-kafka-bootstrap:9092", env: map[string]string{}},
+		{name: "plain", edit: func(*v1alpha1.RecommendationPipeline) {}, brokers: "events-kafka-bootstrap.recoflow.svc.cluster.local:9092", env: map[string]string{}},
 		{
 			name: "scram",
 			edit: func(p *v1alpha1.RecommendationPipeline) {
 				p.Spec.Kafka.Authentication = v1alpha1.KafkaAuthenticationSCRAM
 			},
-			brokers: "events-kafka-bootstrap:9093",
+			brokers: "events-kafka-bootstrap.recoflow.svc.cluster.local:9093",
 			env: map[string]string{
 				config.EnvKafkaAuthentication: "scram-sha-512", config.EnvKafkaUser: "shop-clean",
 				config.EnvKafkaPasswordFile: "/var/run/secrets/recoflow/kafka-user/password",
@@ -45,7 +45,7 @@ func TestDeploymentKafkaClient(t *testing.T) {
 				p.Spec.Kafka.Authentication = v1alpha1.KafkaAuthenticationTLS
 				p.Spec.Kafka.TLS = &v1alpha1.KafkaTLS{CASecretRef: &v1alpha1.SecretKeyReference{Name: "corp-ca", Key: "bundle.pem"}}
 			},
-			brokers: "events-kafka-bootstrap:9093",
+			brokers: "events-kafka-bootstrap.recoflow.svc.cluster.local:9093",
 			env: map[string]string{
 				config.EnvKafkaAuthentication: "tls",
 				config.EnvKafkaCertFile:       "/var/run/secrets/recoflow/kafka-user/user.crt",
@@ -61,7 +61,7 @@ func TestDeploymentKafkaClient(t *testing.T) {
 				p.Spec.Kafka.Authentication = v1alpha1.KafkaAuthenticationSCRAM
 				p.Spec.Kafka.TLS = &v1alpha1.KafkaTLS{Enabled: ptr.To(false)}
 			},
-			brokers: "events-kafka-bootstrap:9092",
+			brokers: "events-kafka-bootstrap.recoflow.svc.cluster.local:9092",
 			env: map[string]string{
 				config.EnvKafkaAuthentication: "scram-sha-512", config.EnvKafkaUser: "shop-clean",
 				config.EnvKafkaPasswordFile: "/var/run/secrets/recoflow/kafka-user/password",

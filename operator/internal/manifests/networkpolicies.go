@@ -47,7 +47,7 @@ func NetworkPolicies(p Params) []*networkingv1.NetworkPolicy {
 				PodSelector: metav1.LabelSelector{MatchLabels: SelectorLabels(pl.Name, r)},
 				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
 				Ingress:     []networkingv1.NetworkPolicyIngressRule{httpIngress(pl, r)},
-				Egress:      []networkingv1.NetworkPolicyEgressRule{dnsEgress(), kafkaEgress(pl)},
+				Egress:      []networkingv1.NetworkPolicyEgressRule{dnsEgress(), kafkaEgress(p)},
 			},
 		})
 	}
@@ -85,9 +85,10 @@ func dnsEgress() networkingv1.NetworkPolicyEgressRule {
 
 // kafkaEgress allows the connections to Kafka: the Strimzi cluster's pods on the listener port
 // of the default bootstrap address, or any address on the ports of explicit bootstrap servers.
-func kafkaEgress(pl *v1alpha1.RecommendationPipeline) networkingv1.NetworkPolicyEgressRule {
+func kafkaEgress(p Params) networkingv1.NetworkPolicyEgressRule {
+	pl := p.Pipeline
 	var ports []networkingv1.NetworkPolicyPort
-	for _, port := range bootstrapPorts(BootstrapServers(pl)) {
+	for _, port := range bootstrapPorts(p.BootstrapServers()) {
 		ports = append(ports, networkingv1.NetworkPolicyPort{Protocol: ptr.To(corev1.ProtocolTCP), Port: ptr.To(intstr.FromInt32(port))})
 	}
 	rule := networkingv1.NetworkPolicyEgressRule{Ports: ports}

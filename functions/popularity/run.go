@@ -39,5 +39,6 @@ func Run(ctx context.Context, cfg config.Popularity, opts serve.Options) error {
 	}))
 	fn.Handle("/v1/", NewHandler(view, cfg.TopNMax, nil))
 	fn.Handle(freshness.Path, NewFreshnessHandler(view, nil))
+	fn.Handle("/", NewPage(view, view, cfg.TopNMax, nil))
 	return fn.Run(ctx)
 }

@@ -20,8 +20,12 @@ run: ## Run the whole pipeline locally: embedded Kafka, ingest on :8080, clean, 
 	go run ./functions/local/cmd
 
 .PHONY: test
-test: envtest tools ## Run every test: unit, Kafka end-to-end (embedded broker), envtest (real kube-apiserver), chart, Tiltfile.
+test: envtest tools chromium ## Run every test: unit, Kafka end-to-end (embedded broker), envtest (real kube-apiserver), chart, Tiltfile, browser.
 	go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: chromium
+chromium: ## Install Chromium from Debian when missing, for the live page's browser test.
+	hack/install-chromium.sh
 
 .PHONY: envtest
 envtest: ## Build kube-apiserver and etcd for envtest into bin/k8s (cached).

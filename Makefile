@@ -31,6 +31,10 @@ chromium: ## Install Chromium from Debian when missing, for the live page's brow
 envtest: ## Build kube-apiserver and etcd for envtest into bin/k8s (cached).
 	hack/envtest-assets.sh
 
+.PHONY: e2e
+e2e: ## Run the e2e suite on a real one-node Kubernetes started on this machine (root; see README).
+	hack/cluster/e2e.sh $(E2E_FLAGS)
+
 .PHONY: bench
 bench: ## Run the in-process benchmarks that docs/benchmarks.md reports (a few minutes).
 	go test -run '^$$' -bench 'WindowSeen' -benchtime 3000000x -cpu 1 ./functions/dedupe/

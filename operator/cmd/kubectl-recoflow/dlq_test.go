@@ -120,12 +120,22 @@ func TestRedrive(t *testing.T) {
 	defer k.Close()
 	kafkatest.Eventually(t, waitFor, func() error {
 		for _, role := range []manifests.Role{manifests.RoleClean, manifests.RolePopularity} {
-			if lag, err := k.lag(role); err != nil || lag != 0 {
+			if lag, err := k.lag(context.Background(), role); err != nil || lag != 0 {
 				return fmt.Errorf("%s lag %d %v", role, lag, err)
 			}
 		}
 		return nil
 	})
+	copies := 0
+	err = scan(context.Background(), cluster.Brokers, event.DefaultTopic(event.TopicClean), time.Time{}, func(msg *sarama.ConsumerMessage) error {
+		if _, id, err := identity(context.Background(), msg); err == nil && id == "ahead-1" {
+			copies++
+		}
+		return nil
+	})
+	if err != nil || copies != 1 {
+		t.Errorf("the clean topic holds %d copies of the redriven like (%v), want 1", copies, err)
+	}
 	if counts, err := itemCounts(popularityURL, "dune"); err != nil || counts["liked"] != 1 {
 		t.Errorf("after the second redrive dune has %v (%v), want liked once", counts, err)
 	}

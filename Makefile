@@ -45,6 +45,7 @@ bench: ## Run the in-process benchmarks that docs/benchmarks.md reports (a few m
 	go test -run '^$$' -bench Ingest -benchtime 3s ./functions/ingest/
 	go test -run '^$$' -bench 'Clean$$' -benchtime 500000x ./functions/clean/
 	go test -run '^$$' -bench Processor -benchtime 1000000x ./functions/popularity/
+	go test -run '^$$' -bench PageAtMillionItems -benchtime 2000x -cpu 1 -count 2 ./functions/popularity/
 
 .PHONY: generate
 generate: ## Regenerate deepcopy code, the CRD and RBAC from controller-gen markers.

@@ -23,8 +23,9 @@ import (
 // has reached the end. kgo filters aborted transactions itself and, with KeepControlRecords,
 // hands over the markers too, so the reader's position moves past every record it is owed.
 type LogReader struct {
-	client *kgo.Client
-	topic  string
+	client  *kgo.Client
+	topic   string
+	maxWait time.Duration
 	// pos is the next offset to read per partition.
 	pos map[int32]int64
 	// stable is the last stable offset per partition, from the latest fetch.
@@ -47,7 +48,7 @@ func NewLogReader(brokers []string, clientID, topic string, maxWait time.Duratio
 	if err != nil {
 		return nil, fmt.Errorf("kafka reader of %s: %w", topic, err)
 	}
-	return &LogReader{client: client, topic: topic, pos: map[int32]int64{}, stable: map[int32]int64{}}, nil
+	return &LogReader{client: client, topic: topic, maxWait: maxWait, pos: map[int32]int64{}, stable: map[int32]int64{}}, nil
 }
 
 // Close closes the reader's connections.
@@ -96,17 +97,19 @@ func (r *LogReader) Lag() int64 {
 	return n
 }
 
-// Poll waits for one fetch (at most the reader's maxWait once data is due) and calls apply for
-// each committed record in offset order per partition. Records are handed over as sarama
-// consumer messages, the one record shape the functions decode.
+// Poll waits for one fetch, about the reader's maxWait at most, and calls apply for each
+// committed record in offset order per partition. Records are handed over as sarama consumer
+// messages, the one record shape the functions decode. A Poll that finds nothing returns nil.
 func (r *LogReader) Poll(ctx context.Context, apply func(*sarama.ConsumerMessage) error) error {
-	fetches := r.client.PollFetches(ctx)
+	pollCtx, cancel := context.WithTimeout(ctx, 2*r.maxWait)
+	defer cancel()
+	fetches := r.client.PollFetches(pollCtx)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	var errs []error
 	fetches.EachError(func(_ string, p int32, err error) {
-		if !errors.Is(err, context.Canceled) && !kerr.IsRetriable(err) {
+		if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) && !kerr.IsRetriable(err) {
 			errs = append(errs, fmt.Errorf("read %s/%d: %w", r.topic, p, err))
 		}
 	})

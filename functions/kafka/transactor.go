@@ -785,8 +785,32 @@ func newTransactorMetrics(reg prometheus.Registerer, stalled func() float64) *tr
 			Help: "Records in a claimed partition after the last one read.",
 		}, []string{"topic", "partition"}),
 	}
+	register(reg, &m.consumed)
+	register(reg, &m.produced)
+	register(reg, &m.transactions)
+	register(reg, &m.duration)
+	register(reg, &m.deadLettered)
+	register(reg, &m.stalled)
+	register(reg, &m.lag)
 	m.transactions.WithLabelValues("committed")
 	m.transactions.WithLabelValues("aborted")
-	reg.MustRegister(m.consumed, m.produced, m.transactions, m.duration, m.deadLettered, m.stalled, m.lag)
 	return m
+}
+
+// register registers *c with reg, or, when reg already holds an equal collector (two
+// Transactors of one process sharing a registry), makes *c that one.
+func register[C prometheus.Collector](reg prometheus.Registerer, c *C) {
+	err := reg.Register(*c)
+	var exists prometheus.AlreadyRegisteredError
+	switch {
+	case err == nil:
+	case errors.As(err, &exists):
+		if existing, ok := exists.ExistingCollector.(C); ok {
+			*c = existing
+			return
+		}
+		panic(err)
+	default:
+		panic(err)
+	}
 }

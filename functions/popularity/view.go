@@ -11,6 +11,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/freshness"
 	"github.com/recoflow/recoflow/functions/hotness"
 	"github.com/recoflow/recoflow/functions/kafka"
 )
@@ -43,6 +44,8 @@ type View struct {
 	home map[string]int32
 	// split holds the state per partition of each item that has more than one.
 	split map[string]map[int32]hotness.ItemState
+
+	freshness *freshness.Window
 }
 
 // NewView returns an empty View for cfg. Run fills it.
@@ -50,9 +53,10 @@ func NewView(cfg config.Popularity, opts Options) *View {
 	opts = opts.withDefaults()
 	return &View{
 		cfg: cfg, opts: opts, log: opts.Logger.With("component", "view"),
-		board: hotness.NewBoard(scoring(cfg)),
-		home:  map[string]int32{},
-		split: map[string]map[int32]hotness.ItemState{},
+		board:     hotness.NewBoard(scoring(cfg)),
+		home:      map[string]int32{},
+		split:     map[string]map[int32]hotness.ItemState{},
+		freshness: freshness.NewWindow(freshness.DefaultWindow, freshness.DefaultSlots),
 	}
 }
 
@@ -123,6 +127,9 @@ func (v *View) Run(ctx context.Context) error {
 			return fmt.Errorf("follow %s: %w", topic, err)
 		}
 		v.apply(states)
+		if v.ready.Load() {
+			v.observeFreshness(states, time.Now())
+		}
 		v.opts.Metrics.ViewLag.Set(float64(r.Lag()))
 		if time.Since(checked) > viewPartitionCheck {
 			checked = time.Now()

@@ -19,6 +19,7 @@ const (
 	DefaultScalingMode         ScalingMode    = ScalingAuto
 	DefaultLagThreshold        int32          = 100
 	DefaultDeletionPolicy      DeletionPolicy = DeletionRetain
+	DefaultFreshnessObjective  Duration       = "2s"
 )
 
 // Default fills every unset field that has a default with that default, as the API server does
@@ -34,6 +35,9 @@ func (p *RecommendationPipeline) Default() {
 	s.Ingest.FunctionSpec.Default()
 	s.Clean.FunctionSpec.Default()
 	s.Popularity.FunctionSpec.Default()
+	if s.Popularity.FreshnessObjective == "" {
+		s.Popularity.FreshnessObjective = DefaultFreshnessObjective
+	}
 	if s.Scaling.Mode == "" {
 		s.Scaling.Mode = DefaultScalingMode
 	}

@@ -9,15 +9,14 @@ import (
 
 // Merge returns the state of an item whose events were scored in parts, such as on two
 // partitions of a topic whose partition count grew: scores and counts add up, the category is
-// the one of the part updated last that names one, and the update time is the latest. Scores
-// are brought to the latest ScoreTime of the parts before they are added. Merge of one state is
-// that state.
+// the one of the last part (in the order given) that names one, as an item's category is the
+// last one applied, and the update time is the latest. Scores are brought to the latest
+// ScoreTime of the parts before they are added. Merge of one state is that state.
 func Merge(halfLife time.Duration, parts ...ItemState) ItemState {
 	if len(parts) == 1 {
 		return parts[0]
 	}
 	var out ItemState
-	var categoryAt time.Time
 	for _, p := range parts {
 		out.ItemID = p.ItemID
 		if p.ScoreTime.After(out.ScoreTime) {
@@ -26,8 +25,8 @@ func Merge(halfLife time.Duration, parts ...ItemState) ItemState {
 		if p.UpdatedAt.After(out.UpdatedAt) {
 			out.UpdatedAt = p.UpdatedAt
 		}
-		if p.Category != "" && !p.UpdatedAt.Before(categoryAt) {
-			out.Category, categoryAt = p.Category, p.UpdatedAt
+		if p.Category != "" {
+			out.Category = p.Category
 		}
 	}
 	for _, p := range parts {

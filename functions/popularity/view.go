@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,8 +43,9 @@ type View struct {
 	board *hotness.Board
 	// home is the one partition each item's state comes from, until a second one appears.
 	home map[string]int32
-	// split holds the state per partition of each item that has more than one.
-	split map[string]map[int32]hotness.ItemState
+	// split holds the states of each item that has more than one partition, the partition
+	// whose state arrived last at the end.
+	split map[string][]partState
 
 	freshness *freshness.Window
 }
@@ -55,7 +57,7 @@ func NewView(cfg config.Popularity, opts Options) *View {
 		cfg: cfg, opts: opts, log: opts.Logger.With("component", "view"),
 		board:     hotness.NewBoard(scoring(cfg)),
 		home:      map[string]int32{},
-		split:     map[string]map[int32]hotness.ItemState{},
+		split:     map[string][]partState{},
 		freshness: freshness.NewWindow(freshness.DefaultWindow, freshness.DefaultSlots),
 	}
 }
@@ -182,7 +184,8 @@ func (v *View) apply(states []partState) {
 }
 
 // merged returns the item state to serve once s is known: s itself while the item has one
-// partition, the sum of its partitions' states after that.
+// partition, the sum of its partitions' states after that, with the category of the state that
+// arrived last (the partition the item's latest events went to).
 func (v *View) merged(s partState) hotness.ItemState {
 	id := s.state.ItemID
 	parts, isSplit := v.split[id]
@@ -192,17 +195,17 @@ func (v *View) merged(s partState) hotness.ItemState {
 			v.home[id] = s.partition
 			return s.state
 		}
-		parts = map[int32]hotness.ItemState{}
 		if old, ok := v.board.State(id); ok {
-			parts[home] = old
+			parts = append(parts, partState{home, old})
 		}
 		delete(v.home, id)
-		v.split[id] = parts
 	}
-	parts[s.partition] = s.state
-	all := make([]hotness.ItemState, 0, len(parts))
-	for _, st := range parts {
-		all = append(all, st)
+	parts = slices.DeleteFunc(parts, func(p partState) bool { return p.partition == s.partition })
+	parts = append(parts, s)
+	v.split[id] = parts
+	all := make([]hotness.ItemState, len(parts))
+	for i, p := range parts {
+		all[i] = p.state
 	}
 	return hotness.Merge(v.cfg.HalfLife, all...)
 }

@@ -78,8 +78,9 @@ func (c *Cluster) Config(instanceID string) config.Popularity {
 }
 
 // FastGroups shortens the consumer group timeouts of a sarama configuration, so that tests
-// notice a dead group member in about a second.
+// notice a dead group member in about a second, and new partitions in half a second.
 func FastGroups(c *sarama.Config) {
+	c.Metadata.RefreshFrequency = 500 * time.Millisecond
 	c.Consumer.Group.Session.Timeout = 1500 * time.Millisecond
 	c.Consumer.Group.Heartbeat.Interval = 150 * time.Millisecond
 	c.Consumer.Group.Rebalance.Timeout = 1500 * time.Millisecond

@@ -196,12 +196,3 @@ func readChangelog(ctx context.Context, cfg config.Popularity, opts Options, p i
 	}
 	return nil
 }
-
-// stopped returns nil for an error that only says ctx ended, and err otherwise: a component
-// that stops because it was asked to has not failed.
-func stopped(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return nil
-	}
-	return err
-}

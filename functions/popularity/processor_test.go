@@ -133,30 +133,10 @@ func TestProcessorRecoversFromFailedFlushes(t *testing.T) {
 	})
 	stop()
 	kafkatest.Eventually(t, 30*time.Second, func() error { return model.Check(view, time.Now()) })
-	if aborted := metric(t, reg, "recoflow_transactions_total", "aborted"); aborted < 2 {
+	if aborted := kafkatest.Metric(t, reg, "recoflow_transactions_total", "aborted"); aborted < 2 {
 		t.Errorf("aborted transactions = %v, want at least 2 (one per failure after producing)", aborted)
 	}
 	mu.Lock()
 	defer mu.Unlock()
 	t.Logf("%d events over %d items, %d flushes, failures %v", model.Events(), model.Items(), flushes, failed)
-}
-
-// metric returns the value of the metric name with the label value label in reg.
-func metric(t *testing.T, reg prometheus.Gatherer, name, label string) float64 {
-	t.Helper()
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if f.GetName() == name && l.GetValue() == label {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	t.Fatalf("metric %s{%s} not found", name, label)
-	return 0
 }

@@ -96,11 +96,14 @@ func (v *View) Run(ctx context.Context) error {
 	defer r.Close()
 	partitions, err := r.TopicPartitions(ctx, topic)
 	if err != nil {
-		return stopped(ctx, err)
+		return nil // only ctx ends this wait
 	}
 	ends, err := r.Offsets(ctx, partitions, kafka.OffsetEnd, true)
 	if err != nil {
-		return stopped(ctx, err)
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
 	}
 	follow(r, partitions)
 

@@ -6,15 +6,14 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/recoflow/recoflow/functions/contract"
+
 	"github.com/IBM/sarama"
 	"github.com/cloudevents/sdk-go/protocol/kafka_sarama/v2"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/protocol"
 )
-
-// subjectHeader is the Kafka header kafka_sarama writes the subject attribute to.
-const subjectHeader = "ce_subject"
 
 // Sink writes CloudEvents to one Kafka topic in binary content mode (the attributes in ce_*
 // headers, the data as the record value), encoded by the CloudEvents sdk's kafka_sarama binding.
@@ -86,7 +85,7 @@ func encode(ctx context.Context, topic string, m binding.Message, transformers .
 		return nil, fmt.Errorf("encode cloudevent for kafka: %w", err)
 	}
 	for _, h := range msg.Headers {
-		if string(h.Key) == subjectHeader {
+		if string(h.Key) == contract.HeaderSubject {
 			msg.Key = sarama.ByteEncoder(h.Value)
 			break
 		}

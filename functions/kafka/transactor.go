@@ -146,7 +146,7 @@ func NewTransactor(cfg TransactorConfig, task Task, reg prometheus.Registerer, l
 		cfg.FlushInterval = 100 * time.Millisecond
 	}
 	if cfg.MaxBatch <= 0 {
-		cfg.MaxBatch = 16384
+		cfg.MaxBatch = 4096
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 3
@@ -170,10 +170,11 @@ func (t *Transactor) TransactionalID() string {
 }
 
 // transactionTimeout returns how long a transaction may stay open before the broker aborts it.
-// A transaction lives for one flush; the timeout bounds how long one that a crashed instance
-// left open holds back read_committed readers.
+// A transaction lives for one flush, milliseconds when all is well, but a loaded broker may take
+// seconds to store a full batch; the timeout also bounds how long a transaction that a crashed
+// instance left open holds back read_committed readers.
 func (t *Transactor) transactionTimeout() time.Duration {
-	return max(2*time.Second, 10*t.cfg.FlushInterval)
+	return max(10*time.Second, 10*t.cfg.FlushInterval)
 }
 
 // Ready reports why the Transactor cannot be relied on, or nil: it is not ready before it has

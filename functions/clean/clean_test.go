@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,6 +80,13 @@ func TestHandleNormalises(t *testing.T) {
 			wantData:    `{"user_id":"u1","item_id":"i1"}`,
 		},
 		{
+			name:        "text is re-encoded without HTML escaping",
+			in:          raw("e4", data(`{"user_id":"u1","item_id":"i1","title":"<b>Tom & Jerry</b>","category":"\u003cx\u003e"}`)),
+			wantSubject: "i1",
+			wantTime:    now.Add(-time.Minute),
+			wantData:    `{"user_id":"u1","item_id":"i1","title":"<b>Tom & Jerry</b>","category":"<x>"}`,
+		},
+		{
 			name: "a rating is kept",
 			in: raw("e3", func(e *cloudevents.Event) {
 				e.SetType(event.TypeRated)
@@ -140,6 +148,9 @@ func TestHandleRejects(t *testing.T) {
 		}), event.ReasonInvalidRating, "data.rating"},
 		{"user_id not UTF-8", raw("e", func(e *cloudevents.Event) { e.DataEncoded = []byte("{\"user_id\":\"\xff\",\"item_id\":\"i1\"}") }), event.ReasonInvalidField, "data.user_id"},
 		{"age out of range", raw("e", data(`{"user_id":"u1","item_id":"i1","user":{"age":151}}`)), event.ReasonInvalidField, "data.user.age"},
+		{"specversion 0.3, which ingest refuses too", raw("e", func(e *cloudevents.Event) { e.SetSpecVersion("0.3") }), event.ReasonInvalidField, "specversion"},
+		{"a segment written straight to the raw topic", raw("e", func(e *cloudevents.Event) { e.SetExtension(event.ExtensionSegment, "18-24.m") }), event.ReasonInvalidField, "segment"},
+		{"title over its limit", raw("e", data(`{"user_id":"u1","item_id":"i1","title":"`+strings.Repeat("<", event.MaxTitleBytes+1)+`"}`)), event.ReasonInvalidField, "data.title"},
 		{"more than 5 minutes ahead", raw("e", func(e *cloudevents.Event) { e.SetTime(now.Add(5*time.Minute + time.Second)) }), event.ReasonTimeInFuture, "time"},
 		{"older than 7 days", raw("e", func(e *cloudevents.Event) { e.SetTime(now.Add(-7*24*time.Hour - time.Second)) }), event.ReasonTooOld, "time"},
 	}

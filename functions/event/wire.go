@@ -172,6 +172,8 @@ func fromAttributes(attrs map[string]any) (cloudevents.Event, *Error) {
 			err = ctx.SetDataContentType(s)
 		case "dataschema":
 			err = ctx.SetDataSchema(s)
+		case "":
+			return e, invalid(ReasonInvalidField, "extensions", "hold an attribute with an empty name")
 		default:
 			if !cloudevents.IsExtensionNameValid(name) {
 				return e, invalid(ReasonInvalidField, name, "is not a valid attribute name: use only a-z and 0-9")

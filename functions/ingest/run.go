@@ -20,7 +20,8 @@ func ProducerConfig(kafka *sarama.Config, cfg config.Ingest) {
 }
 
 // Run runs the ingest function with cfg until ctx ends: it connects to Kafka, serves the API on
-// cfg.HTTPAddr (or opts.Listener) beside /healthz, /readyz and /metrics, and on shutdown lets
+// cfg.HTTPAddr (or opts.Listener) beside /healthz, /readyz and /metrics (ready while Kafka
+// answers and acknowledges produces within the produce timeout), and on shutdown lets
 // the requests in flight finish before it closes the producer.
 func Run(ctx context.Context, cfg config.Ingest, opts runtime.Options) error {
 	fn, err := runtime.New("ingest", cfg.Common, opts)
@@ -38,6 +39,8 @@ func Run(ctx context.Context, cfg config.Ingest, opts runtime.Options) error {
 		return fn.Abort(err)
 	}
 	fn.OnShutdown(producer.Close)
+	// Ingest is only as ready as its produces: not while Kafka leaves them unacknowledged.
+	fn.AddReadiness(runtime.ReadinessFunc(func() error { return producer.Health(cfg.ProduceTimeout) }))
 	fn.Handle("/", NewHandler(cfg, runtime.NewSink(producer, cfg.Topics.Raw), fn.Registry, fn.Logger))
 	return fn.Run(ctx)
 }

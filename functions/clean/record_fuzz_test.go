@@ -11,7 +11,7 @@ import (
 
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/event"
-	"github.com/recoflow/recoflow/functions/runtime"
+	"github.com/recoflow/recoflow/functions/kafka"
 )
 
 // FuzzRecord feeds arbitrary raw records, as anyone with access to the raw topic could write
@@ -32,7 +32,7 @@ func FuzzRecord(f *testing.F) {
 			}
 		}
 		fn := New(config.DefaultClean(), prometheus.NewRegistry())
-		e, err := runtime.DecodeRecord(context.Background(), msg)
+		e, err := kafka.DecodeRecord(context.Background(), msg)
 		if err != nil {
 			checkReason(t, err)
 			return
@@ -56,7 +56,7 @@ func FuzzRecord(f *testing.F) {
 		if got, want := out.Extensions()[event.ExtensionSegment], event.Segment(in.User); (want == "" && got != nil) || (want != "" && got != want) {
 			t.Fatalf("segment %v, want the one derived from data.user %q", got, want)
 		}
-		if _, err := runtime.NewSink(nil, "clean").Record(context.Background(), out); err != nil {
+		if _, err := kafka.NewSink(nil, "clean").Record(context.Background(), out); err != nil {
 			t.Fatalf("clean's output cannot be encoded: %v", err)
 		}
 	})

@@ -19,8 +19,8 @@ import (
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/ingest"
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 	"github.com/recoflow/recoflow/functions/popularity"
-	"github.com/recoflow/recoflow/functions/runtime/kafkatest"
 )
 
 // The tests in this file follow the data path under hostile input and bad days: every event

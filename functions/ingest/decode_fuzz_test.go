@@ -14,7 +14,7 @@ import (
 	"github.com/recoflow/recoflow/functions/clean"
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/event"
-	"github.com/recoflow/recoflow/functions/runtime"
+	"github.com/recoflow/recoflow/functions/kafka"
 )
 
 // The fuzz targets below feed arbitrary requests to each decoder of ingest. Whatever comes in,
@@ -171,11 +171,11 @@ func checkAccepted(t *testing.T, e cloudevents.Event) {
 	if e.Subject() != strings.TrimSpace(in.ItemID) {
 		t.Fatalf("accepted event has subject %q, want the item id %q", e.Subject(), in.ItemID)
 	}
-	record, err := runtime.NewSink(nil, "raw").Record(context.Background(), &e)
+	record, err := kafka.NewSink(nil, "raw").Record(context.Background(), &e)
 	if err != nil {
 		t.Fatalf("accepted event cannot be encoded for Kafka: %v", err)
 	}
-	back, err := runtime.DecodeRecord(context.Background(), consumed(record))
+	back, err := kafka.DecodeRecord(context.Background(), consumed(record))
 	if err != nil {
 		t.Fatalf("accepted event does not decode from its record: %v", err)
 	}
@@ -192,7 +192,7 @@ func checkAccepted(t *testing.T, e cloudevents.Event) {
 	case out == nil:
 		t.Fatal("clean dropped the first copy of an event as a duplicate")
 	}
-	cleaned, err := runtime.NewSink(nil, "clean").Record(context.Background(), out)
+	cleaned, err := kafka.NewSink(nil, "clean").Record(context.Background(), out)
 	if err != nil {
 		t.Fatalf("clean cannot encode its output: %v", err)
 	}

@@ -25,7 +25,7 @@ import (
 
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/event"
-	"github.com/recoflow/recoflow/functions/runtime"
+	"github.com/recoflow/recoflow/functions/problem"
 )
 
 // Routes of the ingest API.
@@ -51,7 +51,7 @@ type Sink interface {
 	SendEvents(ctx context.Context, events ...cloudevents.Event) protocol.Result
 }
 
-// Handler serves the ingest API. It is an http.Handler for the three routes; the runtime adds
+// Handler serves the ingest API. It is an http.Handler for the three routes; serve.Function adds
 // /healthz, /readyz and /metrics beside it.
 type Handler struct {
 	cfg     config.Ingest
@@ -258,17 +258,17 @@ func acceptedLegacy(w http.ResponseWriter, _ []cloudevents.Event) {
 
 // writeProblem answers a refusal as application/problem+json.
 func writeProblem(w http.ResponseWriter, r *http.Request, rej *Error) {
-	p := runtime.NewProblem(rej.Code.Status(), string(rej.Code), rej.Detail)
+	p := problem.New(rej.Code.Status(), string(rej.Code), rej.Detail)
 	p.Instance = r.URL.Path
 	p.Field = rej.Field
 	if rej.Index >= 0 {
 		index := rej.Index
 		p.Index = &index
 	}
-	runtime.WriteProblem(w, p)
+	problem.Write(w, p)
 }
 
-// writeLegacyFailure answers a rejection the way the Flask service did: HTTP 200 with a non-zero
+// writeLegacyFailure answers a refusal the way the Flask service did: HTTP 200 with a non-zero
 // code for a bad request; a refused method, a missing token and an unavailable Kafka keep their
 // HTTP status, with the same body shape.
 func writeLegacyFailure(w http.ResponseWriter, _ *http.Request, rej *Error) {

@@ -28,15 +28,17 @@ func MarshalJSON(v any) ([]byte, error) {
 // does not have is refused. Invalid UTF-8, which JSON decoding would silently replace, is
 // refused and located too.
 func DecodeObject(data []byte, v any, field string, strict bool) *Error {
-	dec := json.NewDecoder(bytes.NewReader(data))
+	var err error
 	if strict {
+		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.DisallowUnknownFields()
-	}
-	err := dec.Decode(v)
-	if err == nil {
-		if _, more := dec.Token(); more != io.EOF {
-			return invalid(ReasonDataNotJSON, field, "holds more than one JSON value")
+		if err = dec.Decode(v); err == nil {
+			if _, more := dec.Token(); more != io.EOF {
+				return invalid(ReasonDataNotJSON, field, "holds more than one JSON value")
+			}
 		}
+	} else {
+		err = json.Unmarshal(data, v)
 	}
 	var typeErr *json.UnmarshalTypeError
 	switch {

@@ -27,6 +27,56 @@ func FromJSON(object []byte) (cloudevents.Event, error) {
 	if err := json.Unmarshal(object, &members); err != nil || members == nil {
 		return cloudevents.Event{}, invalid(ReasonNotCloudEvent, "", "the event is not a JSON object")
 	}
+	return FromJSONMembers(members)
+}
+
+// FromJSONBatch reads a JSON array of events in the CloudEvents JSON format, the body of a batch
+// request, with each event's members decoded in the same pass. When the body is an array whose
+// element i is not an event, the error is a *BatchError; otherwise an *Error.
+func FromJSONBatch(body []byte) ([]cloudevents.Event, error) {
+	var objects []map[string]json.RawMessage
+	if err := json.Unmarshal(body, &objects); err != nil {
+		// Find the element at fault the slow way, or say the body is not an array.
+		var elements []json.RawMessage
+		if json.Unmarshal(body, &elements) != nil {
+			return nil, invalid(ReasonNotCloudEvent, "", "the body is not a JSON array of CloudEvents")
+		}
+		for i, element := range elements {
+			if _, err := FromJSON(element); err != nil {
+				return nil, &BatchError{Index: i, Len: len(elements), Err: err.(*Error)}
+			}
+		}
+		return nil, invalid(ReasonNotCloudEvent, "", "the body is not a JSON array of CloudEvents: %v", err)
+	}
+	events := make([]cloudevents.Event, len(objects))
+	for i, members := range objects {
+		e, err := FromJSONMembers(members)
+		if err != nil {
+			return nil, &BatchError{Index: i, Len: len(objects), Err: err.(*Error)}
+		}
+		events[i] = e
+	}
+	return events, nil
+}
+
+// BatchError says which event of a batch could not be read, and why.
+type BatchError struct {
+	// Index is the event's position in the batch, Len the number of events in it.
+	Index, Len int
+	// Err is why the event could not be read.
+	Err *Error
+}
+
+func (e *BatchError) Error() string { return fmt.Sprintf("event %d: %v", e.Index, e.Err) }
+
+// Unwrap returns the event's error.
+func (e *BatchError) Unwrap() error { return e.Err }
+
+// FromJSONMembers reads one event from the members of its JSON object, as FromJSON does.
+func FromJSONMembers(members map[string]json.RawMessage) (cloudevents.Event, error) {
+	if members == nil {
+		return cloudevents.Event{}, invalid(ReasonNotCloudEvent, "", "the event is not a JSON object")
+	}
 	version, ok := members["specversion"]
 	if !ok {
 		return cloudevents.Event{}, invalid(ReasonMissingField, "specversion", "is required")
@@ -84,6 +134,9 @@ func FromJSON(object []byte) (cloudevents.Event, error) {
 // attributeValue converts the JSON value of one attribute: a string for the context attributes,
 // a string, integer or boolean for an extension.
 func attributeValue(name string, raw json.RawMessage) (any, *Error) {
+	if s, ok := plainString(raw); ok {
+		return s, nil
+	}
 	var v any
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil, invalid(ReasonInvalidField, name, "is not a JSON value")
@@ -107,6 +160,21 @@ func attributeValue(name string, raw json.RawMessage) (any, *Error) {
 		return nil, nil
 	}
 	return nil, invalid(ReasonInvalidField, name, "must be a string, a boolean or a 32-bit integer, not %s", raw)
+}
+
+// plainString returns the value of a JSON string without escapes, the common case, without the
+// cost of a JSON decoder.
+func plainString(raw json.RawMessage) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	inner := raw[1 : len(raw)-1]
+	for _, c := range inner {
+		if c == '\\' || c == '"' || c < 0x20 {
+			return "", false
+		}
+	}
+	return string(inner), true
 }
 
 // FromHeaders reads an event in binary content mode: attrs maps each attribute's name to its

@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"mime"
 	"net/http"
 	"reflect"
@@ -42,24 +43,25 @@ func decodeCloudEvents(header http.Header, body []byte, maxBatch int) ([]cloudev
 		}
 		events = []cloudevents.Event{e}
 	case media == mediaBatch:
-		var objects []json.RawMessage
-		if err := json.Unmarshal(body, &objects); err != nil {
-			return nil, refuse(Code(event.ReasonNotCloudEvent), "the body is not a JSON array of CloudEvents: %v", err)
+		var err error
+		events, err = event.FromJSONBatch(body)
+		count := len(events)
+		var bad *event.BatchError
+		if errors.As(err, &bad) {
+			count = bad.Len
 		}
-		if len(objects) > maxBatch {
-			r := refuse(CodeBatchTooLarge, "the batch has %d events; the limit is %d", len(objects), maxBatch)
-			r.Events = len(objects)
+		if count > maxBatch {
+			r := refuse(CodeBatchTooLarge, "the batch has %d events; the limit is %d", count, maxBatch)
+			r.Events = count
 			return nil, r
 		}
-		events = make([]cloudevents.Event, len(objects))
-		for i, object := range objects {
-			e, err := event.FromJSON(object)
-			if err != nil {
-				r := invalidEvent(err, i, nil)
-				r.Events = len(objects)
-				return nil, r
-			}
-			events[i] = e
+		switch {
+		case bad != nil:
+			r := invalidEvent(bad.Err, bad.Index, nil)
+			r.Events = bad.Len
+			return nil, r
+		case err != nil:
+			return nil, invalidEvent(err, -1, nil)
 		}
 		batch = true
 	case hasHeader(header, "Ce-Specversion"):

@@ -83,8 +83,11 @@ func FromJSONMembers(members map[string]json.RawMessage) (cloudevents.Event, err
 	}
 	attrs := make(map[string]any, len(members))
 	for name, raw := range members {
-		if name == memberData || name == memberDataBase64 {
+		switch name {
+		case memberData, memberDataBase64:
 			continue
+		case "":
+			return cloudevents.Event{}, invalid(ReasonInvalidField, "extensions", "hold an attribute with an empty name")
 		}
 		if !utf8.Valid(raw) {
 			return cloudevents.Event{}, invalid(ReasonInvalidField, name, "is not valid UTF-8")

@@ -25,7 +25,7 @@ import (
 
 // maxCleanRecordBytes is the largest record the clean topic takes: max.message.bytes, which
 // neither the local runner nor the operator changes from Kafka's (and kfake's) default.
-// TestCleanTopicTakesTheLargestCleanRecord in functions/e2e reads it from the broker.
+// TestNothingAcceptedOutgrowsTheCleanTopic in functions/e2e reads the real value from the broker.
 const maxCleanRecordBytes = 1048588
 
 // FuzzDecodeCloudEvents fuzzes POST / in binary content mode (and whatever content type is

@@ -51,6 +51,9 @@ type PipelineReconciler struct {
 	ClusterDomain string
 	// MaxConcurrentReconciles is how many pipelines are reconciled at once; 0 means 1.
 	MaxConcurrentReconciles int
+	// Wrap, when set, wraps the reconciler the controller runs, to observe every reconcile, as
+	// tests that count reconciles do.
+	Wrap func(reconcile.Reconciler) reconcile.Reconciler
 	// Freshness reads how fresh a pipeline's rankings are; nil leaves freshness unreported.
 	Freshness FreshnessReader
 	// FreshnessInterval is how often freshness is measured; 0 means DefaultFreshnessInterval.
@@ -154,12 +157,20 @@ func (r *PipelineReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(crdMetadata(), r.apis.crdHandler(r.allPipelines),
 			builder.WithPredicates(predicate.NewPredicateFuncs(isOptionalCRD))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).
-		Build(r)
+		Build(r.reconciler())
 	if err != nil {
 		return fmt.Errorf("build the %s controller: %w", ControllerName, err)
 	}
 	r.apis.controller = c
 	return nil
+}
+
+// reconciler returns r, wrapped by Wrap when it is set.
+func (r *PipelineReconciler) reconciler() reconcile.Reconciler {
+	if r.Wrap != nil {
+		return r.Wrap(r)
+	}
+	return r
 }
 
 // ignoreStale drops a conflict: the pipeline changed since the cache saw it, and its watch brings

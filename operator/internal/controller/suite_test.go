@@ -26,9 +26,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/yaml"
 
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
@@ -168,7 +168,7 @@ func startCluster(t testing.TB, crdDirs ...string) *cluster {
 	if err != nil {
 		t.Fatalf("new manager: %v", err)
 	}
-	r := &controller.PipelineReconciler{Wrap: c.log.wrap,Images: testImages, MaxConcurrentReconciles: 4,
+	r := &controller.PipelineReconciler{Wrap: c.log.wrap, Images: testImages, MaxConcurrentReconciles: 4,
 		Freshness: testFreshness, FreshnessInterval: 2 * time.Second}
 	if err := r.SetupWithManager(mgr); err != nil {
 		t.Fatal(err)

@@ -143,4 +143,3 @@ func eventually(t *testing.T, check func() error) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
-

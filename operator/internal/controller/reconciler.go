@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -99,16 +100,17 @@ func (r *PipelineReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	if !p.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, ignoreStale(r.finalize(ctx, &p))
 	}
-	if err := r.syncFinalizer(ctx, &p); err != nil {
-		return ctrl.Result{}, ignoreStale(err)
-	}
 	pl, err := r.plan(ctx, &p)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	var o outcome
 	if pl.blocked == nil {
-		o = r.apply(ctx, &p, pl)
+		if o = r.apply(ctx, &p, pl); o.err == nil {
+			if err := r.dropFinalizer(ctx, &p); err != nil {
+				return ctrl.Result{}, ignoreStale(err)
+			}
+		}
 	}
 	return r.report(ctx, &p, pl, o)
 }
@@ -133,8 +135,8 @@ func (r *PipelineReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return fmt.Errorf("index pipelines by Kafka cluster: %w", err)
 	}
 
-	owner := handler.EnqueueRequestForOwner(r.Scheme, mgr.GetRESTMapper(),
-		&v1alpha1.RecommendationPipeline{}, handler.OnlyControllerOwner())
+	// Children found by their pipeline label: a retained KafkaTopic has no owner reference.
+	labelled := handler.EnqueueRequestsFromMapFunc(pipelineOfChild)
 	optional := map[schema.GroupVersionKind]kindWatch{
 		manifests.KafkaGVK: {
 			handler:      handler.EnqueueRequestsFromMapFunc(r.pipelinesOnCluster),
@@ -149,7 +151,7 @@ func (r *PipelineReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		if k.object != nil {
 			b = b.Owns(k.object)
 		} else {
-			optional[k.gvk] = kindWatch{handler: owner}
+			optional[k.gvk] = kindWatch{handler: labelled}
 		}
 	}
 	r.apis = newOptionalAPIs(mgr.GetRESTMapper(), mgr.GetCache(), optional)
@@ -193,6 +195,15 @@ func clusterRefOf(obj client.Object) []string {
 func (r *PipelineReconciler) pipelinesOnCluster(ctx context.Context, kafka client.Object) []reconcile.Request {
 	return r.pipelines(ctx, client.InNamespace(kafka.GetNamespace()),
 		client.MatchingFields{clusterRefField: kafka.GetName()})
+}
+
+// pipelineOfChild returns the pipeline whose label child carries.
+func pipelineOfChild(_ context.Context, child client.Object) []reconcile.Request {
+	name := child.GetLabels()[manifests.LabelPipeline]
+	if name == "" {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: child.GetNamespace(), Name: name}}}
 }
 
 // pipelinesOnPool returns the pipelines that run on the Kafka cluster of the KafkaNodePool pool.

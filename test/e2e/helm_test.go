@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -50,6 +51,12 @@ func TestHelmInstall(t *testing.T) {
 	restrictedNamespace(t, namespace)
 	deployKafkaStandin(t, kafkaStandin{Namespace: namespace, Cluster: cluster, BrokerReplicas: 1})
 	installChart(t, namespace, "kafka.create=true", "kafka.name="+cluster)
+	uninstalled := false
+	t.Cleanup(func() {
+		if !uninstalled {
+			_, _ = run(context.Background(), nil, helm(), "uninstall", "recoflow", "--namespace", namespace, "--wait")
+		}
+	})
 
 	must(t, nil, "kubectl", "apply", "-f", "manifests/samples/pipeline-minimal.yaml")
 	waitPipelineReady(t, namespace, name, 4*time.Minute)
@@ -61,5 +68,6 @@ func TestHelmInstall(t *testing.T) {
 	// may be left waiting on a finalizer of an operator that is gone.
 	start := time.Now()
 	must(t, nil, helm(), "uninstall", "recoflow", "--namespace", namespace, "--wait", "--timeout", "2m")
+	uninstalled = true
 	deleteNamespace(t, namespace, 2*time.Minute-time.Since(start))
 }

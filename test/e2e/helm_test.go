@@ -33,7 +33,7 @@ func sendLikesInEveryMode(t *testing.T, ingestURL, prefix string) *ingestClient 
 		var likes []like
 		for i := range 6 {
 			item := fmt.Sprintf("%s-item-%d", prefix, (i*(m+1))%4)
-			likes = append(likes, like{id: fmt.Sprintf("%s-%s-%d", prefix, mode, i), user: fmt.Sprintf("user-%d", i), item: item})
+			likes = append(likes, like{id: fmt.Sprintf("%s-%s-%d", prefix, mode, i), user: fmt.Sprintf("%s-user-%s-%d", prefix, mode, i), item: item})
 		}
 		if err := c.post(mode, likes...); err != nil {
 			t.Fatal(err)

@@ -53,7 +53,7 @@ manifests: generate tools ## Copy generated files into the chart and render mani
 	hack/render-manifests.sh
 
 .PHONY: dryrun
-dryrun: envtest tools ## Server-side dry run of the chart, manifests and render output against upstream Strimzi/KEDA CRDs.
+dryrun: envtest tools ## Server-side dry run of the chart, manifests and render output against upstream Strimzi/KEDA/Prometheus Operator CRDs.
 	go run ./hack/dryrun -upstream-crds ../shared/reference/crds
 
 .PHONY: tools

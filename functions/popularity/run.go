@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/freshness"
 	"github.com/recoflow/recoflow/functions/health"
 	"github.com/recoflow/recoflow/functions/serve"
 )
@@ -37,5 +38,6 @@ func Run(ctx context.Context, cfg config.Popularity, opts serve.Options) error {
 		return errors.Join(errs...)
 	}))
 	fn.Handle("/v1/", NewHandler(view, cfg.TopNMax, nil))
+	fn.Handle(freshness.Path, NewFreshnessHandler(view, nil))
 	return fn.Run(ctx)
 }

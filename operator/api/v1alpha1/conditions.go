@@ -9,8 +9,13 @@ const (
 	ConditionTopicsReady = "TopicsReady"
 	// ConditionFunctionsAvailable is True when every function's Deployment is available.
 	ConditionFunctionsAvailable = "FunctionsAvailable"
-	// ConditionScalingReady is True when the chosen autoscaler is installed and its objects exist.
+	// ConditionScalingReady is True when the chosen autoscaler is installed and reports every one
+	// of its objects able to scale: KEDA each ScaledObject Ready, the HPA controller each
+	// HorizontalPodAutoscaler AbleToScale and ScalingActive.
 	ConditionScalingReady = "ScalingReady"
+	// ConditionFreshnessMet is True when the measured 99th percentile of the time from an event
+	// until popularity serves it is within spec.popularity.freshnessObjective.
+	ConditionFreshnessMet = "FreshnessMet"
 )
 
 // Condition reasons of a RecommendationPipeline. Reasons are CamelCase words a person and a
@@ -47,6 +52,19 @@ const (
 	ReasonKEDAScaling = "KEDAScaling"
 	// ReasonHPAScaling says HorizontalPodAutoscalers scale the functions on CPU.
 	ReasonHPAScaling = "HPAScaling"
+	// ReasonAutoscalerNotReady says KEDA or the HPA controller has not (yet) reported an
+	// autoscaler of the pipeline able to scale; the message says which, and why in their words.
+	ReasonAutoscalerNotReady = "AutoscalerNotReady"
 	// ReasonScalingDisabled says scaling.mode is None: every function runs replicas.min.
 	ReasonScalingDisabled = "ScalingDisabled"
+
+	// ReasonWithinObjective says the measured freshness is within the objective.
+	ReasonWithinObjective = "WithinObjective"
+	// ReasonObjectiveMissed says the measured freshness is above the objective.
+	ReasonObjectiveMissed = "ObjectiveMissed"
+	// ReasonNoRecentEvents says popularity served no new event in the last minute, so there is
+	// nothing to measure.
+	ReasonNoRecentEvents = "NoRecentEvents"
+	// ReasonNotMeasured says the freshness could not be read from popularity; the message says why.
+	ReasonNotMeasured = "NotMeasured"
 )

@@ -47,10 +47,11 @@ func sendLikesInEveryMode(t *testing.T, ingestURL, prefix string) *ingestClient 
 // minimal sample pipeline; posts likes in every mode through the ingest Service and reads exact
 // counts through the popularity Service; then uninstalls and deletes the namespace.
 func TestHelmInstall(t *testing.T) {
-	const namespace, cluster, name = "recoflow", "events", "shop"
+	// The sample's Kafka is the chart's development Kafka, "recoflow".
+	const namespace, cluster, name = "recoflow", "recoflow", "shop"
 	restrictedNamespace(t, namespace)
 	deployKafkaStandin(t, kafkaStandin{Namespace: namespace, Cluster: cluster, BrokerReplicas: 1})
-	installChart(t, namespace, "kafka.create=true", "kafka.name="+cluster)
+	installChart(t, namespace, "kafka.create=true")
 	uninstalled := false
 	t.Cleanup(func() {
 		if !uninstalled {
@@ -58,7 +59,7 @@ func TestHelmInstall(t *testing.T) {
 		}
 	})
 
-	must(t, nil, "kubectl", "apply", "-f", "manifests/samples/pipeline-minimal.yaml")
+	must(t, nil, "kubectl", "apply", "--namespace", namespace, "-f", "manifests/samples/pipeline-minimal.yaml")
 	waitPipelineReady(t, namespace, name, 4*time.Minute)
 
 	ingest := sendLikesInEveryMode(t, serviceURL(t, namespace, name+"-ingest"), "helm")

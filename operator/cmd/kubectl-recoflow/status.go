@@ -128,7 +128,7 @@ func (g globals) lags(ctx context.Context, pipeline string) (string, string) {
 	}
 	defer t.Close()
 	lag := func(role manifests.Role) string {
-		n, err := t.lag(ctx, role)
+		n, err := t.lag(role)
 		if err != nil {
 			return "?"
 		}

@@ -17,8 +17,8 @@ import (
 
 // kafkaTarget is a pipeline's Kafka cluster and topic names.
 type kafkaTarget struct {
-	brokers []string
 	client  sarama.Client
+	brokers []string
 	topics  map[event.TopicRole]string
 	groups  map[manifests.Role]string
 }
@@ -32,12 +32,11 @@ func connectKafka(ctx context.Context, brokers, pipeline string) (*kafkaTarget, 
 	}
 	cfg := kafka.NewSaramaConfig("kubectl-recoflow")
 	cfg.Consumer.IsolationLevel = sarama.ReadCommitted
-	seeds := strings.Split(brokers, ",")
-	client, err := sarama.NewClient(seeds, cfg)
+	client, err := sarama.NewClient(strings.Split(brokers, ","), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to Kafka at %s: %w", brokers, err)
 	}
-	t := &kafkaTarget{brokers: seeds, client: client, topics: map[event.TopicRole]string{}, groups: map[manifests.Role]string{}}
+	t := &kafkaTarget{client: client, brokers: strings.Split(brokers, ","), topics: map[event.TopicRole]string{}, groups: map[manifests.Role]string{}}
 	for _, role := range event.TopicRoles {
 		t.topics[role] = event.DefaultTopic(role)
 		if pipeline != "" {
@@ -56,20 +55,17 @@ func connectKafka(ctx context.Context, brokers, pipeline string) (*kafkaTarget, 
 // Close closes the Kafka client.
 func (t *kafkaTarget) Close() error { return t.client.Close() }
 
-// lag returns the consumer lag of role's group on its input topic: the committed records after
-// the group's committed offsets. A transactional topic ends in transaction markers, which offsets
-// alone would count as lag; so a partition that is only a little behind (exactLagBelow offsets) is
-// read to count its records exactly.
-func (t *kafkaTarget) lag(ctx context.Context, role manifests.Role) (int64, error) {
+// lag returns the consumer lag of role's group on its input topic: records not yet committed.
+func (t *kafkaTarget) lag(role manifests.Role) (int64, error) {
 	topic := t.topics[event.TopicRaw]
 	if role == manifests.RolePopularity {
 		topic = t.topics[event.TopicClean]
 	}
-	// Closing admin would close the shared client.
 	admin, err := sarama.NewClusterAdminFromClient(t.client)
 	if err != nil {
 		return 0, err
 	}
+	// Closing admin would close the shared client.
 	partitions, err := t.client.Partitions(topic)
 	if err != nil {
 		return 0, err
@@ -78,37 +74,19 @@ func (t *kafkaTarget) lag(ctx context.Context, role manifests.Role) (int64, erro
 	if err != nil {
 		return 0, fmt.Errorf("read the offsets of group %s: %w", t.groups[role], err)
 	}
-	var lag int64
-	near := map[int32]int64{}
+	from := map[int32]int64{}
 	for _, p := range partitions {
-		end, err := t.client.GetOffset(topic, p, sarama.OffsetNewest)
-		if err != nil {
-			return 0, err
-		}
-		at := int64(0)
+		from[p] = 0
 		if b := committed.GetBlock(topic, p); b != nil && b.Offset >= 0 {
-			at = b.Offset
-		}
-		switch behind := end - at; {
-		case behind <= 0:
-		case behind < exactLagBelow:
-			near[p] = at
-		default:
-			lag += behind
+			from[p] = b.Offset
 		}
 	}
-	if len(near) > 0 {
-		n, err := countRecords(ctx, t.brokers, topic, near)
-		if err != nil {
-			return 0, err
-		}
-		lag += n
-	}
-	return lag, nil
+	// Count records, not offsets: clean and popularity write in transactions, whose markers take
+	// offsets that no consumer is owed.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return kafka.Backlog(ctx, t.brokers, "kubectl-recoflow-lag", topic, from)
 }
-
-// exactLagBelow is the lag in offsets under which lag reads a partition to count its records.
-const exactLagBelow = 1000
 
 // httpTarget reaches a pipeline's popularity function over HTTP.
 type httpTarget struct {

@@ -35,7 +35,7 @@ func mutate(live, desired client.Object) {
 	switch d := desired.(type) {
 	case *appsv1.Deployment:
 		l := live.(*appsv1.Deployment)
-		l.Spec.Replicas = manifests.Replicas(d.Spec.Replicas, l.Spec.Replicas)
+		l.Spec.Replicas = manifests.Replicas(d, l.Spec.Replicas)
 		own(&l.Spec.Strategy, d.Spec.Strategy)
 		own(&l.Spec.Template, d.Spec.Template)
 	case *corev1.Service:

@@ -33,8 +33,8 @@ func TestCreateMakesEveryChildAndReportsReadiness(t *testing.T) {
 
 	eventually(t, waitFor, func() error {
 		return wantChildren(c, p, map[schema.GroupVersionKind]int{
-			manifests.KafkaTopicGVK: 4, deploymentGVK: 3, serviceGVK: 2, pdbGVK: 3,
-			manifests.ScaledObjectGVK: 3, hpaGVK: 0,
+			manifests.KafkaTopicGVK: 4, deploymentGVK: perRole, serviceGVK: 2, pdbGVK: perRole,
+			manifests.ScaledObjectGVK: perRole, hpaGVK: 0,
 		})
 	})
 	for _, gvk := range childKinds() {
@@ -80,7 +80,7 @@ func TestCreateMakesEveryChildAndReportsReadiness(t *testing.T) {
 	})
 
 	t.Run("deployments", func(t *testing.T) {
-		images := map[string]string{"shop-ingest": testImages.Ingest, "shop-clean": testImages.Clean, "shop-popularity": testImages.Popularity}
+		images := map[string]string{"shop-ingest": testImages.Ingest, "shop-clean": testImages.Clean, "shop-popularity": testImages.Popularity, "shop-popularity-serving": testImages.Popularity}
 		for name, image := range images {
 			var d appsv1.Deployment
 			if err := c.admin.Get(context.Background(), client.ObjectKey{Namespace: p.Namespace, Name: name}, &d); err != nil {
@@ -135,7 +135,10 @@ func TestCreateMakesEveryChildAndReportsReadiness(t *testing.T) {
 		if !slices.Equal(got.Status.Topics, wantTopics) {
 			t.Errorf("status.topics = %+v, want %+v", got.Status.Topics, wantTopics)
 		}
-		wantFunctions := []v1alpha1.FunctionStatus{{Name: "shop-ingest", DesiredReplicas: 1, ReadyReplicas: 1}, {Name: "shop-clean", DesiredReplicas: 1, ReadyReplicas: 1}, {Name: "shop-popularity", DesiredReplicas: 1, ReadyReplicas: 1}}
+		active := func(name string) v1alpha1.FunctionStatus {
+			return v1alpha1.FunctionStatus{Name: name, DesiredReplicas: 1, ReadyReplicas: 1, Replicas: 1, State: v1alpha1.FunctionActive}
+		}
+		wantFunctions := []v1alpha1.FunctionStatus{active("shop-ingest"), active("shop-clean"), active("shop-popularity"), active("shop-popularity-serving")}
 		if !slices.Equal(got.Status.Functions, wantFunctions) {
 			t.Errorf("status.functions = %+v, want %+v", got.Status.Functions, wantFunctions)
 		}
@@ -277,7 +280,7 @@ func TestSpecChangesReachChildren(t *testing.T) {
 			name:   "HPA instead of KEDA",
 			change: func(p *v1alpha1.RecommendationPipeline) { p.Spec.Scaling.Mode = v1alpha1.ScalingHPA },
 			want: func() error {
-				if err := wantChildren(c, p, map[schema.GroupVersionKind]int{hpaGVK: 3, manifests.ScaledObjectGVK: 0}); err != nil {
+				if err := wantChildren(c, p, map[schema.GroupVersionKind]int{hpaGVK: perRole, manifests.ScaledObjectGVK: 0}); err != nil {
 					return err
 				}
 				return wantCondition(c, p, v1alpha1.ConditionScalingReady, metav1.ConditionTrue, v1alpha1.ReasonHPAScaling)
@@ -287,7 +290,7 @@ func TestSpecChangesReachChildren(t *testing.T) {
 			name: "no autoscaler",
 			change: func(p *v1alpha1.RecommendationPipeline) {
 				p.Spec.Scaling.Mode = v1alpha1.ScalingNone
-				p.Spec.Clean.Replicas = v1alpha1.ReplicaRange{Min: 2, Max: 4}
+				p.Spec.Clean.Replicas = v1alpha1.ReplicaRange{Min: ptr.To[int32](2), Max: 4}
 			},
 			want: func() error {
 				if err := wantChildren(c, p, map[schema.GroupVersionKind]int{hpaGVK: 0, manifests.ScaledObjectGVK: 0}); err != nil {
@@ -312,7 +315,7 @@ func TestSpecChangesReachChildren(t *testing.T) {
 				p.Spec.Suspend, p.Spec.Scaling.Mode = false, v1alpha1.ScalingKEDA
 			},
 			want: func() error {
-				if err := wantChildren(c, p, map[schema.GroupVersionKind]int{hpaGVK: 0, manifests.ScaledObjectGVK: 3}); err != nil {
+				if err := wantChildren(c, p, map[schema.GroupVersionKind]int{hpaGVK: 0, manifests.ScaledObjectGVK: perRole}); err != nil {
 					return err
 				}
 				// KEDA scales up from zero itself; the operator restarts at one replica.
@@ -447,7 +450,7 @@ func TestChildrenAreRestored(t *testing.T) {
 				return c.admin.Delete(ctx, so)
 			},
 			want: func() error {
-				return wantChildren(c, p, map[schema.GroupVersionKind]int{manifests.ScaledObjectGVK: 3})
+				return wantChildren(c, p, map[schema.GroupVersionKind]int{manifests.ScaledObjectGVK: perRole})
 			},
 		},
 		{
@@ -459,7 +462,7 @@ func TestChildrenAreRestored(t *testing.T) {
 				}
 				return c.admin.Delete(ctx, pdbs[0])
 			},
-			want: func() error { return wantChildren(c, p, map[schema.GroupVersionKind]int{pdbGVK: 3}) },
+			want: func() error { return wantChildren(c, p, map[schema.GroupVersionKind]int{pdbGVK: perRole}) },
 		},
 	}
 	for _, tt := range tests {
@@ -537,8 +540,8 @@ func wantPaused(c *cluster, p *v1alpha1.RecommendationPipeline, value string) er
 	if err != nil {
 		return err
 	}
-	if len(objs) != 3 {
-		return fmt.Errorf("%d ScaledObjects, want 3", len(objs))
+	if len(objs) != perRole {
+		return fmt.Errorf("%d ScaledObjects, want %d", len(objs), perRole)
 	}
 	for _, o := range objs {
 		if got := o.GetAnnotations()[manifests.AnnotationKEDAPausedReplicas]; got != value {
@@ -573,7 +576,7 @@ func TestAdmissionRejectsInvalidSpecs(t *testing.T) {
 		{
 			name: "min above max",
 			create: newPipeline(ns, "minmax", func(p *v1alpha1.RecommendationPipeline) {
-				p.Spec.Clean.Replicas = v1alpha1.ReplicaRange{Min: 5, Max: 2}
+				p.Spec.Clean.Replicas = v1alpha1.ReplicaRange{Min: ptr.To[int32](5), Max: 2}
 			}),
 			want: "replicas.min cannot exceed replicas.max",
 		},
@@ -649,7 +652,7 @@ func TestDeletionPolicy(t *testing.T) {
 				updatePipeline(t, c, p, func(p *v1alpha1.RecommendationPipeline) { p.Spec.DeletionPolicy = tt.changeTo })
 			}
 			eventually(t, waitFor, func() error {
-				if err := wantChildren(c, p, map[schema.GroupVersionKind]int{manifests.KafkaTopicGVK: 4, deploymentGVK: 3}); err != nil {
+				if err := wantChildren(c, p, map[schema.GroupVersionKind]int{manifests.KafkaTopicGVK: 4, deploymentGVK: perRole}); err != nil {
 					return err
 				}
 				got, err := getPipeline(c, p)
@@ -707,8 +710,8 @@ func TestPodsMeetRestrictedPodSecurity(t *testing.T) {
 		if err := c.admin.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
 			return err
 		}
-		if len(list.Items) != 3 {
-			return fmt.Errorf("%d Deployments, want 3", len(list.Items))
+		if len(list.Items) != perRole {
+			return fmt.Errorf("%d Deployments, want %d", len(list.Items), perRole)
 		}
 		return nil
 	})

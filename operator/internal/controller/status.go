@@ -91,11 +91,7 @@ func setStatus(p *v1alpha1.RecommendationPipeline, pl plan, o outcome) {
 		case *appsv1.Deployment:
 			l, _ := o.live[childKey(d)].(*appsv1.Deployment)
 			functions = append(functions, deploymentAvailability(d.GetName(), l))
-			f := v1alpha1.FunctionStatus{Name: d.GetName()}
-			if l != nil {
-				f.DesiredReplicas, f.ReadyReplicas = *l.Spec.Replicas, l.Status.ReadyReplicas
-			}
-			s.Functions = append(s.Functions, f)
+			s.Functions = append(s.Functions, functionStatus(p, d.GetName(), l))
 		}
 	}
 	s.Endpoints = manifests.Endpoints(p)
@@ -212,7 +208,7 @@ func scalingReadiness(pl plan) metav1.Condition {
 	switch pl.params.Autoscaler {
 	case manifests.AutoscalerKEDA:
 		return metav1.Condition{Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonKEDAScaling,
-			Message: "KEDA ScaledObjects scale clean and popularity on consumer lag and ingest on CPU."}
+			Message: "KEDA ScaledObjects scale clean and popularity scoring on consumer lag, ingest and popularity serving on CPU."}
 	case manifests.AutoscalerHPA:
 		return metav1.Condition{Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonHPAScaling,
 			Message: "HorizontalPodAutoscalers scale the functions on CPU."}

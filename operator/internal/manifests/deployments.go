@@ -40,13 +40,18 @@ func terminationGracePeriod() int64 {
 	return int64((config.DefaultCommon().ShutdownTimeout + 10*time.Second) / time.Second)
 }
 
-// Deployments returns the Deployments of ingest, clean and popularity, in that order.
+// AnnotationScalesToZero marks a Deployment whose autoscaler may scale it to zero when it is idle,
+// and wakes it: a live count of zero is then the autoscaler's, not left over from a suspension.
+const AnnotationScalesToZero = "recoflow.dev/scales-to-zero"
+
+// Deployments returns the Deployments of ingest, clean, popularity scoring and popularity
+// serving, in Roles order.
 //
 // Spec.Replicas is set only when the operator owns the replica count: 0 when the pipeline is
 // suspended, replicas.min when there is no autoscaler. With an autoscaler it is nil, and the
 // apply path keeps the live count the autoscaler chose (see Replicas).
 func Deployments(p Params) []*appsv1.Deployment {
-	out := make([]*appsv1.Deployment, 0, 3)
+	out := make([]*appsv1.Deployment, 0, len(Roles()))
 	for _, r := range Roles() {
 		out = append(out, deployment(p, r))
 	}
@@ -54,13 +59,16 @@ func Deployments(p Params) []*appsv1.Deployment {
 }
 
 // Replicas returns the replica count the apply path writes to a function's live Deployment,
-// given the builder's desired count and the live one. A desired count wins. Without one an
-// autoscaler owns the count, so the live count stays, unless it is zero, as after a suspension:
-// an HPA never scales up from zero, so the count restarts at one and the autoscaler takes over.
-func Replicas(desired, live *int32) *int32 {
+// given the builder's desired Deployment and the live count. A desired count wins. Without one an
+// autoscaler owns the count, so the live count stays, unless it is zero where the autoscaler never
+// scales to zero, as after a suspension: an HPA never scales up from zero, so the count restarts
+// at one and the autoscaler takes over. Zero stays on a Deployment marked AnnotationScalesToZero.
+func Replicas(desired *appsv1.Deployment, live *int32) *int32 {
 	switch {
-	case desired != nil:
-		return ptr.To(*desired)
+	case desired.Spec.Replicas != nil:
+		return ptr.To(*desired.Spec.Replicas)
+	case live != nil && *live == 0 && desired.Annotations[AnnotationScalesToZero] == "true":
+		return ptr.To[int32](0)
 	case live == nil || *live == 0:
 		return ptr.To[int32](1)
 	default:
@@ -74,17 +82,22 @@ func deployment(p Params, r Role) *appsv1.Deployment {
 	port := containerPort(r)
 	labels := Labels(pl.Name, string(r))
 
+	lo, _ := p.replicaRange(r)
 	var replicas *int32
-	switch lo, _ := p.replicaRange(r); {
+	switch {
 	case pl.Spec.Suspend:
 		replicas = ptr.To[int32](0)
 	case p.Autoscaler == AutoscalerNone:
 		replicas = ptr.To(lo)
 	}
+	meta := p.objectMeta(r)
+	if lo == 0 {
+		meta.Annotations = map[string]string{AnnotationScalesToZero: "true"}
+	}
 
 	return &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-		ObjectMeta: p.objectMeta(r),
+		ObjectMeta: meta,
 		Spec: appsv1.DeploymentSpec{
 			Replicas: replicas,
 			Selector: &metav1.LabelSelector{MatchLabels: SelectorLabels(pl.Name, r)},
@@ -155,7 +168,7 @@ func deployment(p Params, r Role) *appsv1.Deployment {
 
 // containerPort returns the port a function serves its API, health and metrics on.
 func containerPort(r Role) int32 {
-	if r == RolePopularity {
+	if r == RolePopularity || r == RoleServing {
 		return PopularityPort
 	}
 	if r == RoleClean {
@@ -210,15 +223,22 @@ func env(p Params, r Role) []corev1.EnvVar {
 		add(config.EnvConsumerGroup, ConsumerGroup(pl.Name, r))
 		add(config.EnvCleanDedupeWindow, string(s.DedupeWindow))
 		add(config.EnvCleanMaxEventAge, string(s.MaxEventAge))
-	case RolePopularity:
+	case RolePopularity, RoleServing:
+		// Both tiers decay scores with one half-life; only scoring joins the group, weighs events
+		// and flushes; only serving answers top-N queries.
 		s := pl.Spec.Popularity
-		add(config.EnvConsumerGroup, ConsumerGroup(pl.Name, r))
+		add(config.EnvPopularityMode, popularityMode(r))
+		if r == RolePopularity {
+			add(config.EnvConsumerGroup, ConsumerGroup(pl.Name, r))
+		}
 		add(config.EnvPopularityHalfLife, string(s.HalfLife))
-		add(config.EnvPopularityWeights, weights(s.Weights))
-		if s.TopN != nil {
+		if r == RolePopularity {
+			add(config.EnvPopularityWeights, weights(s.Weights))
+			add(config.EnvPopularityFlushInterval, string(s.FlushInterval))
+		}
+		if s.TopN != nil && r == RoleServing {
 			add(config.EnvPopularityTopNMax, strconv.Itoa(int(*s.TopN)))
 		}
-		add(config.EnvPopularityFlushInterval, string(s.FlushInterval))
 	}
 	return vars
 }

@@ -1,6 +1,7 @@
 package manifests
 
 import (
+	"slices"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -19,46 +20,69 @@ func TestDeploymentReplicas(t *testing.T) {
 		autoscaler Autoscaler
 		edit       func(*v1alpha1.RecommendationPipeline)
 		want       map[Role]*int32
+		idle       []Role // marked AnnotationScalesToZero
 	}{
 		{
 			name:       "no autoscaler runs min",
 			autoscaler: AutoscalerNone,
-			edit:       func(p *v1alpha1.RecommendationPipeline) { p.Spec.Ingest.Replicas.Min = 3 },
-			want:       map[Role]*int32{RoleIngest: ptr.To[int32](3), RoleClean: ptr.To[int32](1), RolePopularity: ptr.To[int32](1)},
+			edit:       func(p *v1alpha1.RecommendationPipeline) { p.Spec.Ingest.Replicas.Min = ptr.To[int32](3) },
+			want:       map[Role]*int32{RoleIngest: ptr.To[int32](3), RoleClean: ptr.To[int32](1), RolePopularity: ptr.To[int32](1), RoleServing: ptr.To[int32](1)},
 		},
 		{
 			name:       "consumers never above the partition count",
 			autoscaler: AutoscalerNone,
 			edit: func(p *v1alpha1.RecommendationPipeline) {
 				p.Spec.Topics.Partitions = 2
-				p.Spec.Ingest.Replicas.Min = 4
-				p.Spec.Clean.Replicas.Min = 4
+				p.Spec.Ingest.Replicas.Min = ptr.To[int32](4)
+				p.Spec.Clean.Replicas.Min = ptr.To[int32](4)
 			},
-			want: map[Role]*int32{RoleIngest: ptr.To[int32](4), RoleClean: ptr.To[int32](2), RolePopularity: ptr.To[int32](1)},
+			want: map[Role]*int32{RoleIngest: ptr.To[int32](4), RoleClean: ptr.To[int32](2), RolePopularity: ptr.To[int32](1), RoleServing: ptr.To[int32](1)},
 		},
 		{
 			name:       "KEDA owns the count",
 			autoscaler: AutoscalerKEDA,
 			edit:       func(*v1alpha1.RecommendationPipeline) {},
-			want:       map[Role]*int32{RoleIngest: nil, RoleClean: nil, RolePopularity: nil},
+			want:       map[Role]*int32{RoleIngest: nil, RoleClean: nil, RolePopularity: nil, RoleServing: nil},
 		},
 		{
 			name:       "HPA owns the count",
 			autoscaler: AutoscalerHPA,
 			edit:       func(*v1alpha1.RecommendationPipeline) {},
-			want:       map[Role]*int32{RoleIngest: nil, RoleClean: nil, RolePopularity: nil},
+			want:       map[Role]*int32{RoleIngest: nil, RoleClean: nil, RolePopularity: nil, RoleServing: nil},
 		},
 		{
 			name:       "suspended with an autoscaler",
 			autoscaler: AutoscalerHPA,
 			edit:       func(p *v1alpha1.RecommendationPipeline) { p.Spec.Suspend = true },
-			want:       map[Role]*int32{RoleIngest: ptr.To[int32](0), RoleClean: ptr.To[int32](0), RolePopularity: ptr.To[int32](0)},
+			want:       map[Role]*int32{RoleIngest: ptr.To[int32](0), RoleClean: ptr.To[int32](0), RolePopularity: ptr.To[int32](0), RoleServing: ptr.To[int32](0)},
+		},
+		{
+			name:       "serving beyond the partitions",
+			autoscaler: AutoscalerNone,
+			edit: func(p *v1alpha1.RecommendationPipeline) {
+				p.Spec.Topics.Partitions = 2
+				p.Spec.Popularity.Serving.Replicas = v1alpha1.ReplicaRange{Min: ptr.To[int32](5), Max: 20}
+			},
+			want: map[Role]*int32{RoleIngest: ptr.To[int32](1), RoleClean: ptr.To[int32](1), RolePopularity: ptr.To[int32](1), RoleServing: ptr.To[int32](5)},
+		},
+		{
+			name:       "KEDA scales consumers to zero",
+			autoscaler: AutoscalerKEDA,
+			edit:       scaleToZero,
+			want:       map[Role]*int32{RoleIngest: nil, RoleClean: nil, RolePopularity: nil, RoleServing: nil},
+			idle:       []Role{RoleClean, RolePopularity},
+		},
+		{
+			name:       "without KEDA a consumer at min 0 runs one",
+			autoscaler: AutoscalerNone,
+			edit:       scaleToZero,
+			want:       map[Role]*int32{RoleIngest: ptr.To[int32](1), RoleClean: ptr.To[int32](1), RolePopularity: ptr.To[int32](1), RoleServing: ptr.To[int32](1)},
 		},
 		{
 			name:       "suspended without one",
 			autoscaler: AutoscalerNone,
 			edit:       func(p *v1alpha1.RecommendationPipeline) { p.Spec.Suspend = true },
-			want:       map[Role]*int32{RoleIngest: ptr.To[int32](0), RoleClean: ptr.To[int32](0), RolePopularity: ptr.To[int32](0)},
+			want:       map[Role]*int32{RoleIngest: ptr.To[int32](0), RoleClean: ptr.To[int32](0), RolePopularity: ptr.To[int32](0), RoleServing: ptr.To[int32](0)},
 		},
 	}
 	for _, tt := range tests {
@@ -68,25 +92,43 @@ func TestDeploymentReplicas(t *testing.T) {
 				if got, want := d.Spec.Replicas, tt.want[role]; !equality.Semantic.DeepEqual(got, want) {
 					t.Errorf("%s replicas = %v, want %v", d.Name, deref(got), deref(want))
 				}
+				if got, want := d.Annotations[AnnotationScalesToZero] == "true", slices.Contains(tt.idle, role); got != want {
+					t.Errorf("%s marked as scaling to zero: %t, want %t", d.Name, got, want)
+				}
 			}
 		})
 	}
+}
+
+// scaleToZero lets the consumers scale to zero.
+func scaleToZero(p *v1alpha1.RecommendationPipeline) {
+	p.Spec.Scaling.Mode = v1alpha1.ScalingKEDA
+	p.Spec.Clean.Replicas.Min = ptr.To[int32](0)
+	p.Spec.Popularity.Replicas.Min = ptr.To[int32](0)
 }
 
 func TestReplicas(t *testing.T) {
 	tests := []struct {
 		name                string
 		desired, live, want *int32
+		scalesToZero        bool
 	}{
-		{"owned count wins", ptr.To[int32](2), ptr.To[int32](7), ptr.To[int32](2)},
-		{"suspension wins", ptr.To[int32](0), ptr.To[int32](7), ptr.To[int32](0)},
-		{"autoscaler's count stays", nil, ptr.To[int32](7), ptr.To[int32](7)},
-		{"restart after a suspension", nil, ptr.To[int32](0), ptr.To[int32](1)},
-		{"new Deployment", nil, nil, ptr.To[int32](1)},
+		{name: "owned count wins", desired: ptr.To[int32](2), live: ptr.To[int32](7), want: ptr.To[int32](2)},
+		{name: "suspension wins", desired: ptr.To[int32](0), live: ptr.To[int32](7), want: ptr.To[int32](0)},
+		{name: "autoscaler's count stays", live: ptr.To[int32](7), want: ptr.To[int32](7)},
+		{name: "restart after a suspension", live: ptr.To[int32](0), want: ptr.To[int32](1)},
+		{name: "new Deployment", want: ptr.To[int32](1)},
+		{name: "idle at zero stays", live: ptr.To[int32](0), want: ptr.To[int32](0), scalesToZero: true},
+		{name: "awake stays awake", live: ptr.To[int32](3), want: ptr.To[int32](3), scalesToZero: true},
+		{name: "new Deployment that may idle", want: ptr.To[int32](1), scalesToZero: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Replicas(tt.desired, tt.live); *got != *tt.want {
+			desired := &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Replicas: tt.desired}}
+			if tt.scalesToZero {
+				desired.Annotations = map[string]string{AnnotationScalesToZero: "true"}
+			}
+			if got := Replicas(desired, tt.live); *got != *tt.want {
 				t.Errorf("Replicas(%v, %v) = %d, want %d", deref(tt.desired), deref(tt.live), *got, *tt.want)
 			}
 		})
@@ -104,6 +146,7 @@ func TestDeploymentEnv(t *testing.T) {
 		p.Spec.Popularity.Weights = map[string]v1alpha1.Weight{"shared": "4", "liked": "2.5", "unliked": "-1"}
 		p.Spec.Popularity.TopN = ptr.To[int32](50)
 		p.Spec.Popularity.FlushInterval = "2s"
+		p.Spec.Popularity.Env = []corev1.EnvVar{{Name: config.EnvLogFormat, Value: "text"}}
 		p.Spec.Clean.Env = []corev1.EnvVar{
 			{Name: config.EnvLogLevel, Value: "debug"},
 			{Name: config.EnvCleanDedupeWindow, Value: "1m"},
@@ -142,17 +185,32 @@ func TestDeploymentEnv(t *testing.T) {
 		},
 		{
 			name: "popularity defaults", edit: func(*v1alpha1.RecommendationPipeline) {}, role: RolePopularity,
-			want:   map[string]string{config.EnvConsumerGroup: "shop-popularity", config.EnvHTTPAddr: ":8081"},
+			want:   map[string]string{config.EnvConsumerGroup: "shop-popularity", config.EnvHTTPAddr: ":8081", config.EnvPopularityMode: "scoring"},
 			absent: []string{config.EnvPopularityHalfLife, config.EnvPopularityWeights, config.EnvPopularityTopNMax, config.EnvPopularityFlushInterval},
+		},
+		{
+			name: "serving defaults", edit: func(*v1alpha1.RecommendationPipeline) {}, role: RoleServing,
+			want:   map[string]string{config.EnvHTTPAddr: ":8081", config.EnvPopularityMode: "serving"},
+			absent: []string{config.EnvConsumerGroup, config.EnvPopularityHalfLife, config.EnvPopularityTopNMax},
+		},
+		{
+			name: "serving settings and popularity's env", edit: full, role: RoleServing,
+			want: map[string]string{
+				config.EnvPopularityHalfLife: "12h",
+				config.EnvPopularityTopNMax:  "50",
+				config.EnvLogFormat:          "text",
+				config.EnvPopularityMode:     "serving",
+			},
+			absent: []string{config.EnvConsumerGroup, config.EnvPopularityWeights, config.EnvPopularityFlushInterval},
 		},
 		{
 			name: "popularity settings", edit: full, role: RolePopularity,
 			want: map[string]string{
 				config.EnvPopularityHalfLife:      "12h",
 				config.EnvPopularityWeights:       "liked=2.5,unliked=-1,shared=4",
-				config.EnvPopularityTopNMax:       "50",
 				config.EnvPopularityFlushInterval: "2s",
 			},
+			absent: []string{config.EnvPopularityTopNMax},
 		},
 	}
 	for _, tt := range tests {
@@ -217,6 +275,15 @@ func TestDeploymentPod(t *testing.T) {
 			RolePopularity, "example.com/pop:1", 8081, "2",
 		},
 		{"clean", func(*v1alpha1.RecommendationPipeline) {}, RoleClean, "ghcr.io/recoflow/recoflow-clean:0.1.0", 8080, "100m"},
+		{"serving", func(*v1alpha1.RecommendationPipeline) {}, RoleServing, "ghcr.io/recoflow/recoflow-popularity:0.1.0", 8081, "100m"},
+		{
+			"serving runs popularity's image with its own resources",
+			func(p *v1alpha1.RecommendationPipeline) {
+				p.Spec.Popularity.Image = "example.com/pop:1"
+				p.Spec.Popularity.Serving.Resources = corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m")}}
+			},
+			RoleServing, "example.com/pop:1", 8081, "500m",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

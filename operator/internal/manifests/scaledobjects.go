@@ -20,12 +20,14 @@ const AnnotationKEDAPausedReplicas = "autoscaling.keda.sh/paused-replicas"
 // states of the pipeline. The apply path removes them from a live object whose desired version
 // lacks them; every other annotation it only adds.
 func ConditionalAnnotations() []string {
-	return []string{AnnotationKEDAPausedReplicas}
+	return []string{AnnotationKEDAPausedReplicas, AnnotationScalesToZero}
 }
 
-// ScaledObjects returns a KEDA ScaledObject per function, in Roles order. Clean and popularity
-// scale on their consumer group's lag on the topic they read, spec.scaling.lagThreshold per
-// replica and never beyond the partition count; ingest, which consumes nothing, scales on CPU.
+// ScaledObjects returns a KEDA ScaledObject per role, in Roles order. Clean and popularity
+// scoring scale on their consumer group's lag on the topic they read, spec.scaling.lagThreshold
+// per replica and never beyond the partition count; with replicas.min 0 they scale to zero once
+// they have had no lag for spec.scaling.cooldownPeriod, and the first record wakes them (see
+// ActivationLagThreshold). Ingest and popularity serving, which consume nothing, scale on CPU.
 // It returns none unless Params.Autoscaler is AutoscalerKEDA.
 func ScaledObjects(p Params) []*unstructured.Unstructured {
 	if p.Autoscaler != AutoscalerKEDA {
@@ -41,6 +43,8 @@ func ScaledObjects(p Params) []*unstructured.Unstructured {
 				"consumerGroup":    ConsumerGroup(pl.Name, r),
 				"topic":            TopicName(pl.Name, topic),
 				"lagThreshold":     lag,
+				// Any lag at all wakes a consumer scaled to zero.
+				"activationLagThreshold": strconv.Itoa(ActivationLagThreshold),
 			},
 		}
 	}
@@ -53,15 +57,19 @@ func ScaledObjects(p Params) []*unstructured.Unstructured {
 		scaledObject(p, RoleIngest, cpu),
 		scaledObject(p, RoleClean, kafka(RoleClean, event.TopicRaw)),
 		scaledObject(p, RolePopularity, kafka(RolePopularity, event.TopicClean)),
+		scaledObject(p, RoleServing, cpu),
 	}
 }
 
 func scaledObject(p Params, r Role, trigger map[string]any) *unstructured.Unstructured {
 	pl := p.Pipeline
 	lo, hi := p.replicaRange(r)
+	polling, cooldown := kedaTiming(pl)
 	u := &unstructured.Unstructured{Object: map[string]any{
 		"spec": map[string]any{
 			"scaleTargetRef":  map[string]any{"name": DeploymentName(pl.Name, r)},
+			"pollingInterval": polling,
+			"cooldownPeriod":  cooldown,
 			"minReplicaCount": int64(lo),
 			"maxReplicaCount": int64(hi),
 			"triggers":        []any{trigger},

@@ -17,8 +17,9 @@ import (
 	"github.com/recoflow/recoflow/functions/clean"
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/event"
-	"github.com/recoflow/recoflow/functions/runtime"
-	"github.com/recoflow/recoflow/functions/runtime/kafkatest"
+	"github.com/recoflow/recoflow/functions/kafka"
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
+	"github.com/recoflow/recoflow/functions/serve"
 )
 
 // BenchmarkHandle measures cleaning one event, without Kafka: validation, time rules,
@@ -49,7 +50,7 @@ func BenchmarkClean(b *testing.B) {
 	c := kafkatest.NewCluster(b)
 	common := config.DefaultCommon()
 	common.Brokers = c.ListenAddrs()
-	admin, err := sarama.NewClusterAdmin(common.Brokers, runtime.NewSaramaConfig("bench-admin"))
+	admin, err := sarama.NewClusterAdmin(common.Brokers, kafka.NewSaramaConfig("bench-admin"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -60,11 +61,11 @@ func BenchmarkClean(b *testing.B) {
 	}
 	_ = admin.Close()
 
-	producer, err := runtime.NewProducer(kafkatest.Client(b, c))
+	producer, err := kafka.NewProducer(kafkatest.Client(b, c))
 	if err != nil {
 		b.Fatal(err)
 	}
-	sink := runtime.NewSink(producer, common.Topics.Raw)
+	sink := kafka.NewSink(producer, common.Topics.Raw)
 	now := time.Now()
 	for start := 0; start < b.N; start += 1000 {
 		events := make([]cloudevents.Event, 0, 1000)
@@ -95,7 +96,7 @@ func BenchmarkClean(b *testing.B) {
 	cpu := cpuTime()
 	b.ResetTimer()
 	go func() {
-		done <- clean.Run(ctx, cfg, runtime.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Listener: ln})
+		done <- clean.Run(ctx, cfg, serve.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Listener: ln})
 	}()
 	kafkatest.WaitCommitted(b, c, cfg.Group, common.Topics.Raw, 10*time.Minute)
 	b.StopTimer()

@@ -1,6 +1,6 @@
 // Package clean is the function between the raw and the clean topic: it checks each interaction
 // against the event contract and the time rules, normalises it, attaches the audience segment
-// and drops duplicates. The runtime runs it over Kafka and sends what it rejects to the
+// and drops duplicates. Package kafka runs it over Kafka and sends what it rejects to the
 // dead-letter topic.
 package clean
 

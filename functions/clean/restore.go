@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/recoflow/recoflow/functions/event"
-	"github.com/recoflow/recoflow/functions/runtime"
+	"github.com/recoflow/recoflow/functions/kafka"
 )
 
 // Remember records the keys of an event that is already clean, as if Handle had let it through,
@@ -65,7 +65,7 @@ func NewRestorer(f *Function, client sarama.Client, raw, clean string, reg prome
 	return r
 }
 
-// OnAssign is the runtime.Source hook: it restores the window for the raw partitions in claims
+// OnAssign is the kafka.Source hook: it restores the window for the raw partitions in claims
 // that the previous assignment did not hold, before any of their records is processed.
 func (r *Restorer) OnAssign(ctx context.Context, claims map[string][]int32) error {
 	r.mu.Lock()
@@ -153,7 +153,7 @@ func (r *Restorer) restorePartition(ctx context.Context, consumer sarama.Consume
 		case err := <-pc.Errors():
 			return n, err
 		case msg := <-pc.Messages():
-			if e, err := runtime.DecodeRecord(ctx, msg); err == nil && r.f.Remember(e) == nil {
+			if e, err := kafka.DecodeRecord(ctx, msg); err == nil && r.f.Remember(e) == nil {
 				n++
 			}
 			if msg.Offset+1 >= end {

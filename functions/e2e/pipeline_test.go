@@ -20,9 +20,9 @@ import (
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/ingest"
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 	"github.com/recoflow/recoflow/functions/local"
-	"github.com/recoflow/recoflow/functions/runtime"
-	"github.com/recoflow/recoflow/functions/runtime/kafkatest"
+	"github.com/recoflow/recoflow/functions/serve"
 )
 
 // waitFor bounds every wait on the pipeline.
@@ -89,8 +89,8 @@ func (p *pipeline) listen(t *testing.T) net.Listener {
 	return ln
 }
 
-func (p *pipeline) options(ln net.Listener) runtime.Options {
-	return runtime.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Listener: ln, ProbeInterval: 100 * time.Millisecond}
+func (p *pipeline) options(ln net.Listener) serve.Options {
+	return serve.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Listener: ln, ProbeInterval: 100 * time.Millisecond}
 }
 
 // run runs a function in the background and returns a stop that shuts it down gracefully and

@@ -18,10 +18,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 	"github.com/recoflow/recoflow/functions/popularity"
 	"github.com/recoflow/recoflow/functions/popularity/popularitytest"
-	"github.com/recoflow/recoflow/functions/runtime"
-	"github.com/recoflow/recoflow/functions/runtime/kafkatest"
+	"github.com/recoflow/recoflow/functions/serve"
 )
 
 // popChildEnv names the environment variable that turns the test binary into a popularity
@@ -41,7 +41,7 @@ func TestPopularityChildProcess(t *testing.T) {
 		return
 	}
 	cfg := config.DefaultPopularity()
-	if err := runtime.ParseSettings("popularity", &cfg, nil, os.LookupEnv); err != nil {
+	if err := serve.ParseSettings("popularity", &cfg, nil, os.LookupEnv); err != nil {
 		fmt.Fprintln(os.Stderr, "child settings:", err)
 		os.Exit(2)
 	}

@@ -15,9 +15,9 @@ import (
 
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 	"github.com/recoflow/recoflow/functions/popularity"
 	"github.com/recoflow/recoflow/functions/popularity/popularitytest"
-	"github.com/recoflow/recoflow/functions/runtime/kafkatest"
 )
 
 // TestPopularityServesWhatIngestAccepted posts a random mix of events to ingest in every

@@ -9,7 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/recoflow/recoflow/functions/event"
-	"github.com/recoflow/recoflow/functions/runtime"
+	"github.com/recoflow/recoflow/functions/kafka"
 )
 
 // FuzzDecodeCloudEvents feeds arbitrary POST / requests to the decoding path. Whatever comes
@@ -33,7 +33,7 @@ func FuzzDecodeCloudEvents(f *testing.F) {
 		if len(events) > maxBatch {
 			t.Fatalf("accepted %d events, over the batch limit %d", len(events), maxBatch)
 		}
-		sink := runtime.NewSink(nil, "raw")
+		sink := kafka.NewSink(nil, "raw")
 		for _, e := range events {
 			in, err := event.Validate(e)
 			if err != nil {
@@ -46,7 +46,7 @@ func FuzzDecodeCloudEvents(f *testing.F) {
 			if err != nil {
 				t.Fatalf("accepted event cannot be encoded for Kafka: %v", err)
 			}
-			back, err := runtime.DecodeRecord(context.Background(), consumed(record))
+			back, err := kafka.DecodeRecord(context.Background(), consumed(record))
 			if err != nil {
 				t.Fatalf("accepted event does not decode from its record: %v", err)
 			}

@@ -25,7 +25,7 @@ import (
 
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/event"
-	"github.com/recoflow/recoflow/functions/runtime"
+	"github.com/recoflow/recoflow/functions/problem"
 )
 
 // Routes of the ingest API.
@@ -47,7 +47,7 @@ type Sink interface {
 	SendEvents(ctx context.Context, events ...cloudevents.Event) protocol.Result
 }
 
-// Handler serves the ingest API. It is an http.Handler for the three routes; the runtime adds
+// Handler serves the ingest API. It is an http.Handler for the three routes; serve.Function adds
 // /healthz, /readyz and /metrics beside it.
 type Handler struct {
 	cfg     config.Ingest
@@ -246,14 +246,14 @@ func acceptedLegacy(w http.ResponseWriter, _ []cloudevents.Event) {
 
 // writeProblem answers a rejection as application/problem+json.
 func writeProblem(w http.ResponseWriter, r *http.Request, rej *rejection) {
-	p := runtime.NewProblem(rej.status, rej.code, rej.detail)
+	p := problem.New(rej.status, rej.code, rej.detail)
 	p.Instance = r.URL.Path
 	p.Field = rej.field
 	if rej.index >= 0 {
 		index := rej.index
 		p.Index = &index
 	}
-	runtime.WriteProblem(w, p)
+	problem.Write(w, p)
 }
 
 // writeLegacyFailure answers a rejection the way the Flask service did: HTTP 200 with a non-zero

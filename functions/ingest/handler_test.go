@@ -21,8 +21,9 @@ import (
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/ingest"
-	"github.com/recoflow/recoflow/functions/runtime"
-	"github.com/recoflow/recoflow/functions/runtime/kafkatest"
+	"github.com/recoflow/recoflow/functions/kafka"
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
+	"github.com/recoflow/recoflow/functions/problem"
 )
 
 const raw = "raw"
@@ -38,7 +39,7 @@ type server struct {
 func newServer(t testing.TB, configure func(*config.Ingest)) *server {
 	t.Helper()
 	c := kafkatest.NewCluster(t, raw)
-	producer, err := runtime.NewProducer(kafkatest.Client(t, c))
+	producer, err := kafka.NewProducer(kafkatest.Client(t, c))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +51,7 @@ func newServer(t testing.TB, configure func(*config.Ingest)) *server {
 		configure(&cfg)
 	}
 	reg := prometheus.NewRegistry()
-	srv := httptest.NewServer(ingest.NewHandler(cfg, runtime.NewSink(producer, raw), reg, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	srv := httptest.NewServer(ingest.NewHandler(cfg, kafka.NewSink(producer, raw), reg, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(func() {
 		srv.Close()
 		_ = producer.Close()
@@ -223,10 +224,10 @@ func TestIngestAnswers(t *testing.T) {
 					t.Errorf("legacy body %v, want code %v and a message", body, tt.wantCode)
 				}
 			case resp.StatusCode >= 400:
-				if ct := resp.Header.Get("Content-Type"); ct != runtime.ProblemContentType {
-					t.Errorf("content type %q, want %s", ct, runtime.ProblemContentType)
+				if ct := resp.Header.Get("Content-Type"); ct != problem.ContentType {
+					t.Errorf("content type %q, want %s", ct, problem.ContentType)
 				}
-				if body["code"] != tt.wantCode || body["type"] != runtime.ProblemTypePrefix+fmt.Sprint(tt.wantCode) || body["status"] != float64(tt.wantStatus) {
+				if body["code"] != tt.wantCode || body["type"] != problem.TypePrefix+fmt.Sprint(tt.wantCode) || body["status"] != float64(tt.wantStatus) {
 					t.Errorf("problem %v, want code %v", body, tt.wantCode)
 				}
 				if got, _ := body["field"].(string); got != tt.wantField {

@@ -24,8 +24,9 @@ import (
 	"github.com/recoflow/recoflow/functions/clean"
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/ingest"
+	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/popularity"
-	"github.com/recoflow/recoflow/functions/runtime"
+	"github.com/recoflow/recoflow/functions/serve"
 )
 
 // Config describes a local pipeline.
@@ -73,7 +74,7 @@ type Component struct {
 	Addr string
 	// Run runs the function until ctx ends, with the pipeline's shared settings, through the
 	// function's own Run, the one its binary calls.
-	Run func(ctx context.Context, common config.Common, opts runtime.Options) error
+	Run func(ctx context.Context, common config.Common, opts serve.Options) error
 	// Try is a shell command to show the user, with {url} standing for the function's base URL.
 	Try string
 }
@@ -84,7 +85,7 @@ func Components(cfg Config) []Component {
 		{
 			Name: "ingest",
 			Addr: cfg.IngestAddr,
-			Run: func(ctx context.Context, common config.Common, opts runtime.Options) error {
+			Run: func(ctx context.Context, common config.Common, opts serve.Options) error {
 				c := config.DefaultIngest()
 				c.Common = common
 				return ingest.Run(ctx, c, opts)
@@ -94,7 +95,7 @@ func Components(cfg Config) []Component {
 		{
 			Name: "clean",
 			Addr: cfg.CleanAddr,
-			Run: func(ctx context.Context, common config.Common, opts runtime.Options) error {
+			Run: func(ctx context.Context, common config.Common, opts serve.Options) error {
 				c := config.DefaultClean()
 				c.Common = common
 				return clean.Run(ctx, c, opts)
@@ -104,7 +105,7 @@ func Components(cfg Config) []Component {
 		{
 			Name: "popularity",
 			Addr: cfg.PopularityAddr,
-			Run: func(ctx context.Context, common config.Common, opts runtime.Options) error {
+			Run: func(ctx context.Context, common config.Common, opts serve.Options) error {
 				c := config.DefaultPopularity()
 				c.Common = common
 				return popularity.Run(ctx, c, opts)
@@ -139,7 +140,7 @@ func selectComponents(all []Component, names []string) ([]Component, error) {
 // names one, creates the topics, starts every component, and once all are ready writes their
 // URLs and commands to try to out.
 func Run(ctx context.Context, cfg Config, out io.Writer) error {
-	log, err := runtime.NewLogger(os.Stderr, cfg.LogLevel, cfg.LogFormat)
+	log, err := serve.NewLogger(os.Stderr, cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
 		return err
 	}
@@ -177,7 +178,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		g.Go(func() error {
 			fc := common
 			fc.HTTPAddr = listeners[i].Addr().String()
-			opts := runtime.Options{Logger: log, Listener: listeners[i]}
+			opts := serve.Options{Logger: log, Listener: listeners[i]}
 			if err := c.Run(gctx, fc, opts); err != nil {
 				return fmt.Errorf("%s: %w", c.Name, err)
 			}
@@ -211,8 +212,8 @@ func StartBroker(port int, dataDir string) (*kfake.Cluster, error) {
 // popularity topic compacted; topics that exist already are left as they are. Every topic has
 // the same partition count, so the clean and popularity topics are co-partitioned.
 func CreateTopics(ctx context.Context, brokers []string, topics config.Topics, partitions int32) error {
-	cfg := runtime.NewSaramaConfig("recoflow-local-admin")
-	client, err := runtime.Connect(ctx, brokers, cfg, slog.New(slog.DiscardHandler))
+	cfg := kafka.NewSaramaConfig("recoflow-local-admin")
+	client, err := kafka.Connect(ctx, brokers, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}

@@ -15,9 +15,9 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/kafka"
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 	"github.com/recoflow/recoflow/functions/local"
-	"github.com/recoflow/recoflow/functions/runtime"
-	"github.com/recoflow/recoflow/functions/runtime/kafkatest"
 )
 
 // syncBuffer is a bytes.Buffer safe to write from the pipeline while the test reads it.
@@ -128,7 +128,7 @@ func lists(url, want string) error {
 
 // holdsOne checks that topic on broker holds exactly one record.
 func holdsOne(broker, topic string) error {
-	client, err := sarama.NewClient([]string{broker}, runtime.NewSaramaConfig("local-test"))
+	client, err := sarama.NewClient([]string{broker}, kafka.NewSaramaConfig("local-test"))
 	if err != nil {
 		return err
 	}
@@ -152,7 +152,7 @@ func holdsOne(broker, topic string) error {
 }
 
 func partitionsOf(broker, topic string) (int, error) {
-	client, err := sarama.NewClient([]string{broker}, runtime.NewSaramaConfig("local-test"))
+	client, err := sarama.NewClient([]string{broker}, kafka.NewSaramaConfig("local-test"))
 	if err != nil {
 		return 0, err
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/hotness"
-	"github.com/recoflow/recoflow/functions/runtime"
+	"github.com/recoflow/recoflow/functions/problem"
 )
 
 // DefaultTopN is the number of items GET /v1/top returns when the request does not say.
@@ -72,7 +72,7 @@ func NewHandler(r Ranking, topNMax int, now func() time.Time) http.Handler {
 	mux.HandleFunc("/v1/top", methodNotAllowed)
 	mux.HandleFunc("/v1/items/{id}", methodNotAllowed)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		problem(w, r, http.StatusNotFound, "not_found", fmt.Errorf("no resource at %s; use /v1/top or /v1/items/{id}", r.URL.Path))
+		writeProblem(w, r, http.StatusNotFound, "not_found", fmt.Errorf("no resource at %s; use /v1/top or /v1/items/{id}", r.URL.Path))
 	})
 	return mux
 }
@@ -86,7 +86,7 @@ type api struct {
 func (a *api) top(w http.ResponseWriter, r *http.Request) {
 	q, err := a.query(r)
 	if err != nil {
-		problem(w, r, http.StatusBadRequest, "invalid_parameter", err)
+		writeProblem(w, r, http.StatusBadRequest, "invalid_parameter", err)
 		return
 	}
 	now := a.now().UTC()
@@ -100,13 +100,13 @@ func (a *api) top(w http.ResponseWriter, r *http.Request) {
 
 func (a *api) item(w http.ResponseWriter, r *http.Request) {
 	for name := range r.URL.Query() {
-		problem(w, r, http.StatusBadRequest, "invalid_parameter", fmt.Errorf("unknown parameter %q", name))
+		writeProblem(w, r, http.StatusBadRequest, "invalid_parameter", fmt.Errorf("unknown parameter %q", name))
 		return
 	}
 	id, now := r.PathValue("id"), a.now().UTC()
 	e, ok := a.ranking.Item(id, now)
 	if !ok {
-		problem(w, r, http.StatusNotFound, "unknown_item", fmt.Errorf("no events seen for item %q", id))
+		writeProblem(w, r, http.StatusNotFound, "unknown_item", fmt.Errorf("no events seen for item %q", id))
 		return
 	}
 	writeJSON(w, ItemAnswer{Item: itemOf(e), AsOf: now})
@@ -145,13 +145,13 @@ func itemOf(e hotness.Entry) Item {
 
 func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Allow", "GET, HEAD")
-	problem(w, r, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Errorf("method %s is not allowed; use GET", r.Method))
+	writeProblem(w, r, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Errorf("method %s is not allowed; use GET", r.Method))
 }
 
-func problem(w http.ResponseWriter, r *http.Request, status int, code string, err error) {
-	p := runtime.NewProblem(status, code, err.Error())
+func writeProblem(w http.ResponseWriter, r *http.Request, status int, code string, err error) {
+	p := problem.New(status, code, err.Error())
 	p.Instance = r.URL.Path
-	runtime.WriteProblem(w, p)
+	problem.Write(w, p)
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -12,7 +12,7 @@ import (
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/hotness"
 	"github.com/recoflow/recoflow/functions/popularity"
-	"github.com/recoflow/recoflow/functions/runtime"
+	"github.com/recoflow/recoflow/functions/problem"
 )
 
 // apiFixture is a board with three items:
@@ -142,10 +142,10 @@ func TestBadRequestsGetProblems(t *testing.T) {
 			if rec.Code != tt.status {
 				t.Fatalf("got %d, want %d: %s", rec.Code, tt.status, rec.Body)
 			}
-			if ct := rec.Header().Get("Content-Type"); ct != runtime.ProblemContentType {
-				t.Fatalf("content type %q, want %q", ct, runtime.ProblemContentType)
+			if ct := rec.Header().Get("Content-Type"); ct != problem.ContentType {
+				t.Fatalf("content type %q, want %q", ct, problem.ContentType)
 			}
-			var p runtime.Problem
+			var p problem.Problem
 			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
 				t.Fatal(err)
 			}

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 	"github.com/recoflow/recoflow/functions/popularity"
 	"github.com/recoflow/recoflow/functions/popularity/popularitytest"
-	"github.com/recoflow/recoflow/functions/runtime/kafkatest"
 )
 
 // BenchmarkProcessor measures end-to-end consumption: the clean topic is filled with b.N events

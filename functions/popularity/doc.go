@@ -10,5 +10,5 @@
 //
 // The View follows every partition of the popularity topic with read_committed isolation and no
 // consumer group, so each replica serves all items whichever partitions it processes; NewHandler
-// serves it over HTTP. Run puts the three together behind the shared function runtime.
+// serves it over HTTP. Run puts the three together behind the shared function shell (package serve).
 package popularity

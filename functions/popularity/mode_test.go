@@ -14,8 +14,9 @@ import (
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/popularity"
 	"github.com/recoflow/recoflow/functions/popularity/popularitytest"
-	"github.com/recoflow/recoflow/functions/runtime"
-	"github.com/recoflow/recoflow/functions/runtime/kafkatest"
+	"github.com/recoflow/recoflow/functions/kafka"
+	"github.com/recoflow/recoflow/functions/serve"
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 )
 
 // startMode runs popularity with cfg in mode on a random port and returns its base URL.
@@ -26,8 +27,8 @@ func startMode(t *testing.T, cfg config.Popularity, mode string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := runtime.Options{Listener: ln, Logger: slog.New(slog.DiscardHandler)}
-	popularitytest.Start(t, runtime.ComponentFunc(func(ctx context.Context) error { return popularity.Run(ctx, cfg, opts) }))
+	opts := serve.Options{Listener: ln, Logger: slog.New(slog.DiscardHandler)}
+	popularitytest.Start(t, serve.ComponentFunc(func(ctx context.Context) error { return popularity.Run(ctx, cfg, opts) }))
 	return "http://" + ln.Addr().String()
 }
 
@@ -63,7 +64,7 @@ func TestScoringAndServingSplit(t *testing.T) {
 	kafkatest.Eventually(t, 30*time.Second, func() error { return model.Check(served, time.Now()) })
 
 	// Only scoring is a member of the consumer group; serving reads the changelog without one.
-	admin, err := sarama.NewClusterAdmin(cluster.Brokers, runtime.NewSaramaConfig("mode-test-admin"))
+	admin, err := sarama.NewClusterAdmin(cluster.Brokers, kafka.NewSaramaConfig("mode-test-admin"))
 	if err != nil {
 		t.Fatal(err)
 	}

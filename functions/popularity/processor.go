@@ -16,7 +16,7 @@ import (
 
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/hotness"
-	"github.com/recoflow/recoflow/functions/runtime"
+	"github.com/recoflow/recoflow/functions/kafka"
 )
 
 // Stage names a point in a flush, where Options.Hook is called.
@@ -155,7 +155,7 @@ func (p *Processor) connect(ctx context.Context, role string, adjust func(*saram
 // connect opens a Kafka client for one role of the function: it reads committed records only and
 // never commits offsets on its own. adjust, then opts.Sarama, may change the configuration.
 func connect(ctx context.Context, cfg config.Popularity, opts Options, log *slog.Logger, role string, adjust func(*sarama.Config)) (sarama.Client, error) {
-	c := runtime.NewSaramaConfig(runtime.ClientID(cfg.InstanceID, "popularity-"+role))
+	c := kafka.NewSaramaConfig(kafka.ClientID(cfg.InstanceID, "popularity-"+role))
 	c.Consumer.IsolationLevel = sarama.ReadCommitted
 	c.Consumer.Offsets.AutoCommit.Enable = false
 	if adjust != nil {
@@ -164,7 +164,7 @@ func connect(ctx context.Context, cfg config.Popularity, opts Options, log *slog
 	if opts.Sarama != nil {
 		opts.Sarama(c)
 	}
-	return runtime.Connect(ctx, cfg.Brokers, c, log)
+	return kafka.Connect(ctx, cfg.Brokers, c, log)
 }
 
 // partition is the state of one assigned partition of the clean topic.

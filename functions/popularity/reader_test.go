@@ -9,8 +9,8 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/popularity/popularitytest"
-	"github.com/recoflow/recoflow/functions/runtime"
 )
 
 // txnProducer is a transactional producer for one partition of the popularity topic.
@@ -22,7 +22,7 @@ type txnProducer struct {
 
 func newTxnProducer(t *testing.T, brokers []string, id string) *txnProducer {
 	t.Helper()
-	c := runtime.NewSaramaConfig("reader-test")
+	c := kafka.NewSaramaConfig("reader-test")
 	c.Producer.Transaction.ID = id
 	c.Producer.Partitioner = sarama.NewManualPartitioner
 	p, err := sarama.NewSyncProducer(brokers, c)
@@ -72,7 +72,7 @@ func readAll(t *testing.T, r *logReader, ends map[int32]int64) []string {
 
 func TestReaderSkipsAbortedTransactionsAndReachesTheEnd(t *testing.T) {
 	cluster := popularitytest.NewCluster(t, 1)
-	client, err := sarama.NewClient(cluster.Brokers, runtime.NewSaramaConfig("reader-test"))
+	client, err := sarama.NewClient(cluster.Brokers, kafka.NewSaramaConfig("reader-test"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/hotness"
-	"github.com/recoflow/recoflow/functions/runtime"
+	"github.com/recoflow/recoflow/functions/kafka"
 )
 
 // Source is the CloudEvent source of the popularity records the function writes.
@@ -93,7 +93,7 @@ func decodeChangelog(ctx context.Context, rec *sarama.Record) (hotness.ItemState
 	attrs, binary := binaryAttributes(rec.Headers)
 	eventType, data := string(attrs.eventType), rec.Value
 	if !binary {
-		e, err := runtime.DecodeRecord(ctx, &sarama.ConsumerMessage{Key: rec.Key, Value: rec.Value, Headers: rec.Headers})
+		e, err := kafka.DecodeRecord(ctx, &sarama.ConsumerMessage{Key: rec.Key, Value: rec.Value, Headers: rec.Headers})
 		if err != nil {
 			return hotness.ItemState{}, fmt.Errorf("decode popularity record: %w", err)
 		}
@@ -179,7 +179,7 @@ func interaction(ctx context.Context, msg *sarama.ConsumerMessage) (hotness.Inte
 
 // interactionFromEvent decodes a clean record of any content mode with the sdk.
 func interactionFromEvent(ctx context.Context, msg *sarama.ConsumerMessage) (hotness.Interaction, error) {
-	e, err := runtime.DecodeRecord(ctx, msg)
+	e, err := kafka.DecodeRecord(ctx, msg)
 	if err != nil {
 		return hotness.Interaction{}, fmt.Errorf("decode clean record: %w", err)
 	}

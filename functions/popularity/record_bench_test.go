@@ -8,8 +8,8 @@ import (
 
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/hotness"
+	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/popularity/popularitytest"
-	"github.com/recoflow/recoflow/functions/runtime"
 )
 
 // BenchmarkInteraction measures reading one clean record, the processor's per-event decoding.
@@ -17,7 +17,7 @@ func BenchmarkInteraction(b *testing.B) {
 	events := popularitytest.NewGenerator(1, 1000, time.Now()).Events(1000)
 	msgs := make([]*sarama.ConsumerMessage, len(events))
 	for i := range events {
-		pm, err := runtime.NewSink(nil, "clean").Record(b.Context(), &events[i])
+		pm, err := kafka.NewSink(nil, "clean").Record(b.Context(), &events[i])
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/hotness"
-	"github.com/recoflow/recoflow/functions/runtime"
+	"github.com/recoflow/recoflow/functions/kafka"
 )
 
 // asRecord turns a produced message into the record a fetch returns.
@@ -101,7 +101,7 @@ func TestDecodeChangelogRejectsOtherRecords(t *testing.T) {
 	e.SetType(event.TypeLiked)
 	e.SetSubject("x")
 	_ = e.SetData(cloudevents.ApplicationJSON, event.Interaction{UserID: "u", ItemID: "x"})
-	msg, err := runtime.NewSink(nil, "pop").Record(t.Context(), &e)
+	msg, err := kafka.NewSink(nil, "pop").Record(t.Context(), &e)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestInteractionReadsCleanEvents(t *testing.T) {
 	e.SetTime(at)
 	e.SetExtension(event.ExtensionSegment, "25-34.f")
 	_ = e.SetData(cloudevents.ApplicationJSON, event.Interaction{UserID: "u", ItemID: "item-1", Category: "books", Rating: &stars})
-	msg, err := runtime.NewSink(nil, "clean").Record(t.Context(), &e)
+	msg, err := kafka.NewSink(nil, "clean").Record(t.Context(), &e)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,8 @@ import (
 	"errors"
 
 	"github.com/recoflow/recoflow/functions/config"
-	"github.com/recoflow/recoflow/functions/runtime"
+	"github.com/recoflow/recoflow/functions/health"
+	"github.com/recoflow/recoflow/functions/serve"
 )
 
 // Run runs the popularity function with cfg until ctx ends, in cfg.Mode: scoring runs the
@@ -16,8 +17,8 @@ import (
 // popularity topic up to where it ended at start (serving); after that the view keeps answering
 // from memory whatever Kafka does. On shutdown the processor commits what it has processed and
 // leaves its group. Run returns ErrFenced when a newer instance of the same name took over.
-func Run(ctx context.Context, cfg config.Popularity, opts runtime.Options) error {
-	fn, err := runtime.New("popularity", cfg.Common, opts)
+func Run(ctx context.Context, cfg config.Popularity, opts serve.Options) error {
+	fn, err := serve.New("popularity", cfg.Common, opts)
 	if err != nil {
 		return err
 	}
@@ -37,7 +38,7 @@ func Run(ctx context.Context, cfg config.Popularity, opts runtime.Options) error
 		parts = append(parts, view)
 		notReady = append(notReady, errors.New("view: catching up with the popularity topic"))
 	}
-	fn.AddReadiness(runtime.ReadinessFunc(func() error {
+	fn.AddReadiness(health.ReadinessFunc(func() error {
 		var errs []error
 		for i, p := range parts {
 			if !p.Ready() {

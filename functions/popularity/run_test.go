@@ -14,10 +14,11 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/kafka"
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 	"github.com/recoflow/recoflow/functions/popularity"
 	"github.com/recoflow/recoflow/functions/popularity/popularitytest"
-	"github.com/recoflow/recoflow/functions/runtime"
-	"github.com/recoflow/recoflow/functions/runtime/kafkatest"
+	"github.com/recoflow/recoflow/functions/serve"
 )
 
 func get(url string) (int, string, error) {
@@ -36,7 +37,7 @@ func get(url string) (int, string, error) {
 func TestRunIsReadyOnceStateIsRestored(t *testing.T) {
 	cluster := popularitytest.NewCluster(t, 1)
 	cfg := cluster.Config("ready")
-	kafka := runtime.NewSaramaConfig("test-writer")
+	kafka := kafka.NewSaramaConfig("test-writer")
 	kafka.Producer.Transaction.ID = "some-other-writer"
 	writer, err := sarama.NewSyncProducer(cluster.Brokers, kafka)
 	if err != nil {
@@ -55,8 +56,8 @@ func TestRunIsReadyOnceStateIsRestored(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	opts := runtime.Options{Listener: ln, Logger: slog.New(slog.DiscardHandler)}
-	popularitytest.Start(t, runtime.ComponentFunc(func(ctx context.Context) error { return popularity.Run(ctx, cfg, opts) }))
+	opts := serve.Options{Listener: ln, Logger: slog.New(slog.DiscardHandler)}
+	popularitytest.Start(t, serve.ComponentFunc(func(ctx context.Context) error { return popularity.Run(ctx, cfg, opts) }))
 
 	kafkatest.Eventually(t, 20*time.Second, func() error {
 		code, body, err := get(base + "/readyz")

@@ -11,12 +11,12 @@ import (
 
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/ingest"
-	"github.com/recoflow/recoflow/functions/runtime"
+	"github.com/recoflow/recoflow/functions/kafka"
 )
 
 // producerLoad produces the records ingest would store straight to the raw topic, with a sarama
-// AsyncProducer set up like ingest's: runtime.NewSaramaConfig (idempotent, acks=all, one request
-// in flight per broker) and ingest's MaxMessageBytes. Records are encoded by runtime.Sink, the
+// AsyncProducer set up like ingest's: kafka.NewSaramaConfig (idempotent, acks=all, one request
+// in flight per broker) and ingest's MaxMessageBytes. Records are encoded by kafka.Sink, the
 // encoder ingest itself uses, so they have the same key, headers and size. Its throughput is
 // the ceiling that batch ingest is measured against.
 type producerLoad struct {
@@ -41,11 +41,11 @@ type producerLoad struct {
 // run produces until ctx ends or the budget is spent, then waits for every record's
 // acknowledgement. Connecting to Kafka must succeed within connectTimeout.
 func (l *producerLoad) run(ctx context.Context, connectTimeout time.Duration) error {
-	cfg := runtime.NewSaramaConfig(runtime.ClientID("", "loadgen-producer"))
+	cfg := kafka.NewSaramaConfig(kafka.ClientID("", "loadgen-producer"))
 	ingest.ProducerConfig(cfg, config.DefaultIngest())
 	connectCtx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
-	client, err := runtime.Connect(connectCtx, l.brokers, cfg, slog.New(slog.DiscardHandler))
+	client, err := kafka.Connect(connectCtx, l.brokers, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func (l *producerLoad) run(ctx context.Context, connectTimeout time.Duration) er
 	})
 
 	// The sink is used only to encode records; it never sends.
-	sink := runtime.NewSink(nil, l.topic)
+	sink := kafka.NewSink(nil, l.topic)
 	var workers sync.WaitGroup
 	errs := make(chan error, l.workers)
 	for i := range l.workers {
@@ -91,7 +91,7 @@ func (l *producerLoad) run(ctx context.Context, connectTimeout time.Duration) er
 }
 
 // work is one worker's loop: it hands records to producer while a slot is free.
-func (l *producerLoad) work(ctx context.Context, gen *Generator, sink *runtime.Sink, producer sarama.AsyncProducer, slots chan struct{}) error {
+func (l *producerLoad) work(ctx context.Context, gen *Generator, sink *kafka.Sink, producer sarama.AsyncProducer, slots chan struct{}) error {
 	for ctx.Err() == nil {
 		if l.budget.take(1) == 0 {
 			return nil

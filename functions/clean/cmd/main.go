@@ -9,15 +9,15 @@ import (
 
 	"github.com/recoflow/recoflow/functions/clean"
 	"github.com/recoflow/recoflow/functions/config"
-	"github.com/recoflow/recoflow/functions/runtime"
+	"github.com/recoflow/recoflow/functions/serve"
 )
 
 func main() {
-	os.Exit(runtime.Main(func(ctx context.Context) error {
+	os.Exit(serve.Main(func(ctx context.Context) error {
 		cfg := config.DefaultClean()
-		if err := runtime.ParseSettings("clean", &cfg, os.Args[1:], os.LookupEnv); err != nil {
+		if err := serve.ParseSettings("clean", &cfg, os.Args[1:], os.LookupEnv); err != nil {
 			return err
 		}
-		return clean.Run(ctx, cfg, runtime.Options{})
+		return clean.Run(ctx, cfg, serve.Options{})
 	}))
 }

@@ -9,15 +9,15 @@ import (
 
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/ingest"
-	"github.com/recoflow/recoflow/functions/runtime"
+	"github.com/recoflow/recoflow/functions/serve"
 )
 
 func main() {
-	os.Exit(runtime.Main(func(ctx context.Context) error {
+	os.Exit(serve.Main(func(ctx context.Context) error {
 		cfg := config.DefaultIngest()
-		if err := runtime.ParseSettings("ingest", &cfg, os.Args[1:], os.LookupEnv); err != nil {
+		if err := serve.ParseSettings("ingest", &cfg, os.Args[1:], os.LookupEnv); err != nil {
 			return err
 		}
-		return ingest.Run(ctx, cfg, runtime.Options{})
+		return ingest.Run(ctx, cfg, serve.Options{})
 	}))
 }

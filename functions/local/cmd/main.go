@@ -10,11 +10,11 @@ import (
 	"strings"
 
 	"github.com/recoflow/recoflow/functions/local"
-	"github.com/recoflow/recoflow/functions/runtime"
+	"github.com/recoflow/recoflow/functions/serve"
 )
 
 func main() {
-	os.Exit(runtime.Main(func(ctx context.Context) error {
+	os.Exit(serve.Main(func(ctx context.Context) error {
 		cfg := local.DefaultConfig()
 		fs := flag.NewFlagSet("local", flag.ContinueOnError)
 		fs.StringVar(&cfg.Kafka, "kafka", cfg.Kafka, "host:port of an existing Kafka to use instead of the embedded broker")

@@ -24,7 +24,7 @@ import (
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/hotness"
-	"github.com/recoflow/recoflow/functions/runtime"
+	"github.com/recoflow/recoflow/functions/kafka"
 )
 
 // Cluster is an embedded Kafka broker holding the pipeline's topics.
@@ -47,7 +47,7 @@ func NewCluster(t testing.TB, partitions int32, opts ...kfake.Opt) *Cluster {
 	t.Cleanup(kc.Close)
 	c := &Cluster{Cluster: kc, Brokers: kc.ListenAddrs()}
 
-	admin, err := sarama.NewClusterAdmin(c.Brokers, runtime.NewSaramaConfig("popularitytest-admin"))
+	admin, err := sarama.NewClusterAdmin(c.Brokers, kafka.NewSaramaConfig("popularitytest-admin"))
 	if err != nil {
 		t.Fatalf("connect to kafka: %v", err)
 	}
@@ -92,18 +92,18 @@ func FastGroups(c *sarama.Config) {
 // mode, keyed by item id, acknowledged by all replicas.
 type Publisher struct {
 	client   sarama.Client
-	producer *runtime.Producer
-	sink     *runtime.Sink
+	producer *kafka.Producer
+	sink     *kafka.Sink
 }
 
 // NewPublisher connects a Publisher to the cluster; it is closed when the test ends.
 func (c *Cluster) NewPublisher(t testing.TB) *Publisher {
 	t.Helper()
-	client, err := sarama.NewClient(c.Brokers, runtime.NewSaramaConfig("popularitytest-publisher"))
+	client, err := sarama.NewClient(c.Brokers, kafka.NewSaramaConfig("popularitytest-publisher"))
 	if err != nil {
 		t.Fatalf("connect to kafka: %v", err)
 	}
-	producer, err := runtime.NewProducer(client)
+	producer, err := kafka.NewProducer(client)
 	if err != nil {
 		t.Fatalf("start producer: %v", err)
 	}
@@ -111,7 +111,7 @@ func (c *Cluster) NewPublisher(t testing.TB) *Publisher {
 		_ = producer.Close()
 		_ = client.Close()
 	})
-	return &Publisher{client: client, producer: producer, sink: runtime.NewSink(producer, event.DefaultTopic(event.TopicClean))}
+	return &Publisher{client: client, producer: producer, sink: kafka.NewSink(producer, event.DefaultTopic(event.TopicClean))}
 }
 
 // Stream publishes batches of generated events in the background until stop is called, adding

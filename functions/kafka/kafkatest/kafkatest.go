@@ -15,7 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/recoflow/recoflow/functions/event"
-	"github.com/recoflow/recoflow/functions/runtime"
+	"github.com/recoflow/recoflow/functions/kafka"
 )
 
 // Partitions is the partition count of the topics NewCluster creates.
@@ -56,7 +56,7 @@ func Client(t testing.TB, c *kfake.Cluster) sarama.Client {
 // dial returns a sarama client to c with the functions' configuration; the caller closes it.
 func dial(t testing.TB, c *kfake.Cluster) sarama.Client {
 	t.Helper()
-	cfg := runtime.NewSaramaConfig("kafkatest")
+	cfg := kafka.NewSaramaConfig("kafkatest")
 	// Fetch without lingering: a test reads what is there and closes the consumer.
 	cfg.Consumer.MaxWaitTime = 5 * time.Millisecond
 	client, err := sarama.NewClient(c.ListenAddrs(), cfg)
@@ -69,7 +69,7 @@ func dial(t testing.TB, c *kfake.Cluster) sarama.Client {
 // Produce writes msgs to c and fails the test unless Kafka acknowledges them.
 func Produce(t testing.TB, c *kfake.Cluster, msgs ...*sarama.ProducerMessage) {
 	t.Helper()
-	producer, err := sarama.NewSyncProducer(c.ListenAddrs(), runtime.NewSaramaConfig("kafkatest-producer"))
+	producer, err := sarama.NewSyncProducer(c.ListenAddrs(), kafka.NewSaramaConfig("kafkatest-producer"))
 	if err != nil {
 		t.Fatalf("kafka producer: %v", err)
 	}

@@ -1,4 +1,4 @@
-package runtime_test
+package serve_test
 
 import (
 	"context"
@@ -15,18 +15,18 @@ import (
 	"time"
 
 	"github.com/recoflow/recoflow/functions/config"
-	"github.com/recoflow/recoflow/functions/runtime"
-	"github.com/recoflow/recoflow/functions/runtime/kafkatest"
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
+	"github.com/recoflow/recoflow/functions/serve"
 )
 
 // newFunction returns a Function listening on a random loopback port, and its base URL.
-func newFunction(t *testing.T, common config.Common) (*runtime.Function, string) {
+func newFunction(t *testing.T, common config.Common) (*serve.Function, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	fn, err := runtime.New("test", common, runtime.Options{
+	fn, err := serve.New("test", common, serve.Options{
 		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Listener:      ln,
 		ProbeInterval: 20 * time.Millisecond,
@@ -79,7 +79,7 @@ func TestFunctionHealthReadinessAndOrderlyShutdown(t *testing.T) {
 	}
 	fn.OnShutdown(func() error { record("first registered closed"); return nil })
 	fn.OnShutdown(func() error { record("last registered closed"); return nil })
-	fn.Go(runtime.ComponentFunc(func(ctx context.Context) error {
+	fn.Go(serve.ComponentFunc(func(ctx context.Context) error {
 		<-ctx.Done()
 		record("component finished")
 		return nil
@@ -124,7 +124,7 @@ func TestFunctionStops(t *testing.T) {
 	defer close(stuck)
 	tests := []struct {
 		name      string
-		component runtime.ComponentFunc
+		component serve.ComponentFunc
 		cancel    bool
 		want      string
 	}{

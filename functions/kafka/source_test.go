@@ -1,4 +1,4 @@
-package runtime_test
+package kafka_test
 
 import (
 	"context"
@@ -15,16 +15,16 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/recoflow/recoflow/functions/runtime"
-	"github.com/recoflow/recoflow/functions/runtime/kafkatest"
+	"github.com/recoflow/recoflow/functions/kafka"
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 )
 
 const group = "test-group"
 
 // copyTo is a processor that copies each record's value to topic, or to the topic the value
 // names after "to:".
-func copyTo(topic string) runtime.Processor {
-	return runtime.ProcessorFunc(func(_ context.Context, m *sarama.ConsumerMessage) []*sarama.ProducerMessage {
+func copyTo(topic string) kafka.Processor {
+	return kafka.ProcessorFunc(func(_ context.Context, m *sarama.ConsumerMessage) []*sarama.ProducerMessage {
 		to := topic
 		if v := string(m.Value); len(v) > 3 && v[:3] == "to:" {
 			to = v[3:]
@@ -35,25 +35,25 @@ func copyTo(topic string) runtime.Processor {
 
 // runSource runs a Source of group over "in" until the returned stop is called; stop waits for
 // the graceful shutdown and fails the test if it fails.
-func runSource(t *testing.T, c *kfake.Cluster, p runtime.Processor, reg prometheus.Registerer) (stop func()) {
+func runSource(t *testing.T, c *kfake.Cluster, p kafka.Processor, reg prometheus.Registerer) (stop func()) {
 	t.Helper()
-	consumer, err := sarama.NewClient(c.ListenAddrs(), runtime.NewSaramaConfig("source-test-consumer"))
+	consumer, err := sarama.NewClient(c.ListenAddrs(), kafka.NewSaramaConfig("source-test-consumer"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Give up inside the producer quickly, so that the Source's own retries are exercised.
-	cfg := runtime.NewSaramaConfig("source-test-producer")
+	cfg := kafka.NewSaramaConfig("source-test-producer")
 	cfg.Producer.Retry.Max = 1
 	producerClient, err := sarama.NewClient(c.ListenAddrs(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	producer, err := runtime.NewProducer(producerClient)
+	producer, err := kafka.NewProducer(producerClient)
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	src := runtime.NewSource(consumer, group, []string{"in"}, p, producer, reg, log)
+	src := kafka.NewSource(consumer, group, []string{"in"}, p, producer, reg, log)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- src.Run(ctx) }()
@@ -84,7 +84,7 @@ func produceValues(t *testing.T, c *kfake.Cluster, key string, values ...string)
 
 // produce writes values to "in", spread over five keys, one at a time.
 func produce(c *kfake.Cluster, key string, values ...string) error {
-	producer, err := sarama.NewSyncProducer(c.ListenAddrs(), runtime.NewSaramaConfig("source-test-producer"))
+	producer, err := sarama.NewSyncProducer(c.ListenAddrs(), kafka.NewSaramaConfig("source-test-producer"))
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package runtime
+package serve
 
 import (
 	"context"
@@ -17,6 +17,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/health"
+	"github.com/recoflow/recoflow/functions/kafka"
 )
 
 // Component is a long-running part of a function, such as a consumer or a probe. Run works until
@@ -60,7 +62,7 @@ type Function struct {
 	opts    Options
 	api     *http.ServeMux
 	mu      sync.Mutex
-	checks  []Readiness
+	checks  []health.Readiness
 	parts   []Component
 	closers []func() error
 	probing bool
@@ -81,7 +83,7 @@ func New(name string, common config.Common, opts Options) (*Function, error) {
 	return &Function{
 		Name:     name,
 		Logger:   log.With("function", name),
-		Registry: NewRegistry(),
+		Registry: health.NewRegistry(),
 		common:   common,
 		opts:     opts,
 		api:      http.NewServeMux(),
@@ -91,14 +93,14 @@ func New(name string, common config.Common, opts Options) (*Function, error) {
 // SaramaConfig returns NewSaramaConfig for one of the function's Kafka clients, named after the
 // instance, the function and role (such as "producer").
 func (f *Function) SaramaConfig(role string) *sarama.Config {
-	return NewSaramaConfig(ClientID(f.common.InstanceID, f.Name+"-"+role))
+	return kafka.NewSaramaConfig(kafka.ClientID(f.common.InstanceID, f.Name+"-"+role))
 }
 
 // Connect opens a Kafka client with cfg, retrying until Kafka answers or ctx ends. The client is
 // closed when the function stops, after every component and the HTTP server. The first client
 // also feeds /readyz: the function is not ready while Kafka does not answer it.
 func (f *Function) Connect(ctx context.Context, cfg *sarama.Config) (sarama.Client, error) {
-	client, err := Connect(ctx, f.common.Brokers, cfg, f.Logger)
+	client, err := kafka.Connect(ctx, f.common.Brokers, cfg, f.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +110,7 @@ func (f *Function) Connect(ctx context.Context, cfg *sarama.Config) (sarama.Clie
 	f.probing = true
 	f.mu.Unlock()
 	if !probing {
-		probe := NewKafkaProbe(client, f.opts.ProbeInterval, f.Registry, f.Logger)
+		probe := kafka.NewProbe(client, f.opts.ProbeInterval, f.Registry, f.Logger)
 		f.AddReadiness(probe)
 		f.Go(probe)
 	}
@@ -126,7 +128,7 @@ func (f *Function) Go(c Component) {
 }
 
 // AddReadiness adds a condition to /readyz.
-func (f *Function) AddReadiness(r Readiness) {
+func (f *Function) AddReadiness(r health.Readiness) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.checks = append(f.checks, r)
@@ -211,7 +213,7 @@ func (f *Function) serve(ctx context.Context, ln net.Listener) error {
 
 // routes joins the health endpoints and the function's API.
 func (f *Function) routes() http.Handler {
-	mux := healthMux(f.Registry, func() []Readiness {
+	mux := health.Handler(f.Registry, func() []health.Readiness {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		return slices.Clone(f.checks)

@@ -1,20 +1,22 @@
-package runtime
+// Package problem writes RFC 9457 problem details, the one form in which every recoflow HTTP
+// edge refuses a request.
+package problem
 
 import (
 	"encoding/json"
 	"net/http"
 )
 
-// ProblemContentType is the media type of RFC 9457 problem details.
-const ProblemContentType = "application/problem+json"
+// ContentType is the media type of RFC 9457 problem details.
+const ContentType = "application/problem+json"
 
-// ProblemTypePrefix starts the type URI of every recoflow problem; a stable code follows, such
+// TypePrefix starts the type URI of every recoflow problem; a stable code follows, such
 // as an event.Reason.
-const ProblemTypePrefix = "urn:recoflow:problem:"
+const TypePrefix = "urn:recoflow:problem:"
 
 // Problem is an RFC 9457 problem detail: what the HTTP edge answers when it refuses a request.
 type Problem struct {
-	// Type is a URI naming the kind of problem: ProblemTypePrefix and Code, or "about:blank".
+	// Type is a URI naming the kind of problem: TypePrefix and Code, or "about:blank".
 	Type string `json:"type"`
 	// Title is a short summary of the kind of problem.
 	Title string `json:"title"`
@@ -32,24 +34,24 @@ type Problem struct {
 	Index *int `json:"index,omitempty"`
 }
 
-// NewProblem returns the Problem of the given status and stable code with a detail message. The
+// New returns the Problem of the given status and stable code with a detail message. The
 // title is the status text.
-func NewProblem(status int, code, detail string) Problem {
+func New(status int, code, detail string) Problem {
 	p := Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Code: code}
 	if code != "" {
-		p.Type = ProblemTypePrefix + code
+		p.Type = TypePrefix + code
 	}
 	return p
 }
 
-// WriteProblem answers with p as application/problem+json.
-func WriteProblem(w http.ResponseWriter, p Problem) {
+// Write answers with p as application/problem+json.
+func Write(w http.ResponseWriter, p Problem) {
 	body, err := json.Marshal(p)
 	if err != nil {
 		http.Error(w, p.Detail, p.Status)
 		return
 	}
-	w.Header().Set("Content-Type", ProblemContentType)
+	w.Header().Set("Content-Type", ContentType)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(p.Status)
 	_, _ = w.Write(append(body, '\n'))

@@ -1,4 +1,4 @@
-package runtime_test
+package kafka_test
 
 import (
 	"testing"
@@ -7,7 +7,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/recoflow/recoflow/functions/event"
-	"github.com/recoflow/recoflow/functions/runtime"
+	"github.com/recoflow/recoflow/functions/kafka"
 )
 
 func TestDeadLetter(t *testing.T) {
@@ -21,7 +21,7 @@ func TestDeadLetter(t *testing.T) {
 			{Key: []byte("trace"), Value: []byte("abc")},
 		},
 	}
-	out := runtime.DeadLetter(in, "dlq", event.ReasonDataNotJSON, "data is not JSON")
+	out := kafka.DeadLetter(in, "dlq", event.ReasonDataNotJSON, "data is not JSON")
 
 	if out.Topic != "dlq" || !out.Timestamp.Equal(at) {
 		t.Errorf("topic %q, timestamp %v; want dlq, %v", out.Topic, out.Timestamp, at)

@@ -1,4 +1,4 @@
-package runtime_test
+package kafka_test
 
 import (
 	"context"
@@ -13,13 +13,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/recoflow/recoflow/functions/event"
-	"github.com/recoflow/recoflow/functions/runtime"
-	"github.com/recoflow/recoflow/functions/runtime/kafkatest"
+	"github.com/recoflow/recoflow/functions/kafka"
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 )
 
-func newProducer(t *testing.T, c *kfake.Cluster) *runtime.Producer {
+func newProducer(t *testing.T, c *kfake.Cluster) *kafka.Producer {
 	t.Helper()
-	p, err := runtime.NewProducer(kafkatest.Client(t, c))
+	p, err := kafka.NewProducer(kafkatest.Client(t, c))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func likedEvent(id, item string) cloudevents.Event {
 
 func TestSinkWritesBinaryModeKeyedBySubject(t *testing.T) {
 	c := kafkatest.NewCluster(t, "out")
-	sink := runtime.NewSink(newProducer(t, c), "out")
+	sink := kafka.NewSink(newProducer(t, c), "out")
 
 	if res := sink.SendEvents(context.Background(), likedEvent("e1", "i1"), likedEvent("e2", "i2")); !cloudevents.IsACK(res) {
 		t.Fatalf("SendEvents: %v", res)
@@ -73,7 +73,7 @@ func TestSinkWritesBinaryModeKeyedBySubject(t *testing.T) {
 		if want := `{"user_id":"u","item_id":"` + item + `"}`; string(r.Value) != want {
 			t.Errorf("event %s: value %s, want the data %s", id, r.Value, want)
 		}
-		e, err := runtime.DecodeRecord(context.Background(), r)
+		e, err := kafka.DecodeRecord(context.Background(), r)
 		if err != nil || e.ID() != id {
 			t.Errorf("record does not decode back to event %s: %v", id, err)
 		}
@@ -108,7 +108,7 @@ func TestSinkResults(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := kafkatest.NewCluster(t, "out")
-			sink := runtime.NewSink(newProducer(t, c), "out")
+			sink := kafka.NewSink(newProducer(t, c), "out")
 			fault := c.Fault(tt.fault)
 			ctx, cancel := context.WithTimeout(context.Background(), tt.timeout)
 			defer cancel()
@@ -139,7 +139,7 @@ func TestProducerRefusesSendsAfterClose(t *testing.T) {
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Send(context.Background(), &sarama.ProducerMessage{Topic: "out", Value: sarama.StringEncoder("after")}); !errors.Is(err, runtime.ErrProducerClosed) {
+	if err := p.Send(context.Background(), &sarama.ProducerMessage{Topic: "out", Value: sarama.StringEncoder("after")}); !errors.Is(err, kafka.ErrProducerClosed) {
 		t.Fatalf("send after close: %v, want ErrProducerClosed", err)
 	}
 	if n := len(kafkatest.Records(t, c, "out")); n != 1 {

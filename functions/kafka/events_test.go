@@ -1,4 +1,4 @@
-package runtime_test
+package kafka_test
 
 import (
 	"context"
@@ -13,8 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/recoflow/recoflow/functions/event"
-	"github.com/recoflow/recoflow/functions/runtime"
-	"github.com/recoflow/recoflow/functions/runtime/kafkatest"
+	"github.com/recoflow/recoflow/functions/kafka"
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 )
 
 func binaryRecord(headers map[string]string, value string) *sarama.ConsumerMessage {
@@ -31,13 +31,13 @@ var liked = map[string]string{
 }
 
 func TestEventProcessor(t *testing.T) {
-	pass := runtime.EventHandlerFunc(func(_ context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
+	pass := kafka.EventHandlerFunc(func(_ context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
 		e.SetExtension("seen", "yes")
 		return &e, nil
 	})
 	tests := []struct {
 		name    string
-		handler runtime.EventHandler
+		handler kafka.EventHandler
 		record  *sarama.ConsumerMessage
 		// wantTopic is the topic of the one expected output; "" expects none.
 		wantTopic  string
@@ -46,23 +46,23 @@ func TestEventProcessor(t *testing.T) {
 		{name: "binary event passes", handler: pass, record: binaryRecord(liked, `{"user_id":"u","item_id":"i1"}`), wantTopic: "clean"},
 		{name: "structured event passes", handler: pass, record: binaryRecord(map[string]string{"content-type": "application/cloudevents+json"},
 			`{"specversion":"1.0","id":"e2","source":"test","type":"`+event.TypeLiked+`","subject":"i1","data":{"user_id":"u","item_id":"i1"}}`), wantTopic: "clean"},
-		{name: "handler drops", handler: runtime.EventHandlerFunc(func(context.Context, cloudevents.Event) (*cloudevents.Event, error) { return nil, nil }),
+		{name: "handler drops", handler: kafka.EventHandlerFunc(func(context.Context, cloudevents.Event) (*cloudevents.Event, error) { return nil, nil }),
 			record: binaryRecord(liked, `{}`)},
 		{name: "no cloudevent headers", handler: pass, record: binaryRecord(map[string]string{"x": "y"}, `hello`),
 			wantTopic: "dlq", wantReason: event.ReasonNotCloudEvent},
 		{name: "unreadable structured event", handler: pass, record: binaryRecord(map[string]string{"content-type": "application/cloudevents+json"}, `{"specversion":`),
 			wantTopic: "dlq", wantReason: event.ReasonNotCloudEvent},
-		{name: "contract violation", handler: runtime.EventHandlerFunc(func(context.Context, cloudevents.Event) (*cloudevents.Event, error) {
+		{name: "contract violation", handler: kafka.EventHandlerFunc(func(context.Context, cloudevents.Event) (*cloudevents.Event, error) {
 			return nil, fmt.Errorf("checking: %w", &event.Error{Reason: event.ReasonTooOld, Field: "time", Message: "old"})
 		}), record: binaryRecord(liked, `{}`), wantTopic: "dlq", wantReason: event.ReasonTooOld},
-		{name: "other failure", handler: runtime.EventHandlerFunc(func(context.Context, cloudevents.Event) (*cloudevents.Event, error) {
+		{name: "other failure", handler: kafka.EventHandlerFunc(func(context.Context, cloudevents.Event) (*cloudevents.Event, error) {
 			return nil, errors.New("bug")
 		}), record: binaryRecord(liked, `{}`), wantTopic: "dlq", wantReason: event.ReasonProcessingFailed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			reg := prometheus.NewRegistry()
-			p := runtime.NewEventProcessor(tt.handler, runtime.NewSink(nil, "clean"), "dlq", reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			p := kafka.NewEventProcessor(tt.handler, kafka.NewSink(nil, "clean"), "dlq", reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			out := p.Process(context.Background(), tt.record)
 			if tt.wantTopic == "" {
 				if len(out) != 0 {
@@ -94,7 +94,7 @@ func TestEventProcessor(t *testing.T) {
 }
 
 func TestDecodeRecordKeepsTheEventUnchanged(t *testing.T) {
-	e, err := runtime.DecodeRecord(context.Background(), binaryRecord(liked, `{"user_id":"u","item_id":"i1"}`))
+	e, err := kafka.DecodeRecord(context.Background(), binaryRecord(liked, `{"user_id":"u","item_id":"i1"}`))
 	if err != nil {
 		t.Fatal(err)
 	}

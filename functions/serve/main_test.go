@@ -1,4 +1,4 @@
-package runtime_test
+package serve_test
 
 import (
 	"bytes"
@@ -9,7 +9,8 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/recoflow/recoflow/functions/config"
-	"github.com/recoflow/recoflow/functions/runtime"
+	"github.com/recoflow/recoflow/functions/kafka"
+	"github.com/recoflow/recoflow/functions/serve"
 )
 
 func TestParseSettings(t *testing.T) {
@@ -31,7 +32,7 @@ func TestParseSettings(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := config.DefaultIngest()
 			lookup := func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok }
-			err := runtime.ParseSettings("ingest", &cfg, tt.args, lookup)
+			err := serve.ParseSettings("ingest", &cfg, tt.args, lookup)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want one mentioning %q", err, tt.wantErr)
@@ -59,7 +60,7 @@ func TestNewLogger(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.level+"/"+tt.format, func(t *testing.T) {
 			var buf bytes.Buffer
-			log, err := runtime.NewLogger(&buf, tt.level, tt.format)
+			log, err := serve.NewLogger(&buf, tt.level, tt.format)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
 			}
@@ -75,7 +76,7 @@ func TestNewLogger(t *testing.T) {
 }
 
 func TestSaramaConfigIsIdempotentOnKafka4(t *testing.T) {
-	cfg := runtime.NewSaramaConfig("id")
+	cfg := kafka.NewSaramaConfig("id")
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("invalid sarama config: %v", err)
 	}
@@ -85,7 +86,7 @@ func TestSaramaConfigIsIdempotentOnKafka4(t *testing.T) {
 	if !cfg.Version.IsAtLeast(sarama.V4_0_0_0) {
 		t.Errorf("version %s, want Kafka 4.x", cfg.Version)
 	}
-	if got := runtime.ClientID("clean-0", "consumer"); got != "clean-0-consumer" {
+	if got := kafka.ClientID("clean-0", "consumer"); got != "clean-0-consumer" {
 		t.Errorf("ClientID = %q", got)
 	}
 }

@@ -12,11 +12,11 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/kafka"
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 	"github.com/recoflow/recoflow/functions/popularity"
 	"github.com/recoflow/recoflow/functions/popularity/popularitytest"
-	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/serve"
-	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 )
 
 // startMode runs popularity with cfg in mode on a random port and returns its base URL.

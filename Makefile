@@ -27,6 +27,10 @@ test: envtest tools ## Run every test: unit, Kafka end-to-end (embedded broker),
 envtest: ## Build kube-apiserver and etcd for envtest into bin/k8s (cached).
 	hack/envtest-assets.sh
 
+.PHONY: e2e
+e2e: ## Run the e2e suite on a real one-node Kubernetes started on this machine (root; see README).
+	hack/cluster/e2e.sh $(E2E_FLAGS)
+
 .PHONY: bench
 bench: ## Run the in-process benchmarks that docs/benchmarks.md reports (a few minutes).
 	go test -run '^$$' -bench 'WindowSeen' -benchtime 3000000x -cpu 1 ./functions/dedupe/
@@ -49,7 +53,7 @@ manifests: generate tools ## Copy generated files into the chart and render mani
 	hack/render-manifests.sh
 
 .PHONY: dryrun
-dryrun: envtest tools ## Server-side dry run of the chart, manifests and render output against upstream Strimzi/KEDA CRDs.
+dryrun: envtest tools ## Server-side dry run of the chart, manifests and render output against upstream Strimzi/KEDA/Prometheus Operator CRDs.
 	go run ./hack/dryrun -upstream-crds ../shared/reference/crds
 
 .PHONY: tools

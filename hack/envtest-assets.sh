@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # Builds the kube-apiserver and etcd binaries that envtest runs on, from Go modules, into bin/k8s.
-# The build takes a few minutes cold; later runs reuse the binaries while hack/envtest/go.sum is
+# The build takes a few minutes cold; later runs reuse the binaries while hack/k8s/go.sum is
 # unchanged.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out="$root/bin/k8s"
 stamp="$out/.built-from"
-want=$(sha256sum "$root/hack/envtest/go.mod" "$root/hack/envtest/go.sum" | sha256sum | cut -d' ' -f1)
+want=$(cat "$root/hack/k8s/go.mod" "$root/hack/k8s/go.sum" | sha256sum | cut -d' ' -f1)
 if [[ -x "$out/kube-apiserver" && -x "$out/etcd" && "$(cat "$stamp" 2>/dev/null)" == "$want" ]]; then
   exit 0
 fi
 echo "envtest: building kube-apiserver and etcd into $out (a few minutes the first time)" >&2
 mkdir -p "$out"
-k8s_version=$(sed -n 's/^\tk8s.io\/kubernetes v//p' "$root/hack/envtest/go.mod")
+k8s_version=$(sed -n 's/^\tk8s.io\/kubernetes v//p' "$root/hack/k8s/go.mod")
 version_pkg=k8s.io/component-base/version
-(cd "$root/hack/envtest" && go build -trimpath -o "$out/" \
+(cd "$root/hack/k8s" && go build -trimpath -o "$out/" \
   -ldflags "-X $version_pkg.gitVersion=v$k8s_version -X $version_pkg.gitMajor=${k8s_version%%.*} -X $version_pkg.gitMinor=$(cut -d. -f2 <<<"$k8s_version")" \
   ./etcd ./kube-apiserver)
 echo "$want" > "$stamp"

@@ -35,8 +35,9 @@ type pipeline struct {
 	ingestURL string
 	client    *http.Client
 
-	mu     sync.Mutex
-	cleans []func() // stop functions of the running clean replicas
+	mu            sync.Mutex
+	cleansStarted int
+	cleans        []func() // stop functions of the running clean replicas
 }
 
 // startPipeline starts a broker on a random port, creates the topics as `make run` does, and
@@ -116,6 +117,11 @@ func (p *pipeline) startClean(t *testing.T) {
 	cfg := config.DefaultClean()
 	cfg.Common = p.common
 	ln := p.listen(t)
+	p.mu.Lock()
+	// Replicas have names of their own, as pods do: a transactional id is one replica's.
+	cfg.InstanceID = fmt.Sprintf("clean-%d", p.cleansStarted)
+	p.cleansStarted++
+	p.mu.Unlock()
 	stop := p.run(t, "clean", func(ctx context.Context) error { return clean.Run(ctx, cfg, p.options(ln)) })
 	p.mu.Lock()
 	p.cleans = append(p.cleans, stop)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/popularity"
 	"github.com/recoflow/recoflow/functions/popularity/popularitytest"
 )
@@ -72,27 +74,23 @@ func waitGroupEmpty(t *testing.T, cluster *popularitytest.Cluster, group string)
 	}
 }
 
-// popChild is a running popularity processor child process (see TestPopularityChildProcess).
-type popChild struct {
+// child is a running function child process (see TestPopularityChildProcess and
+// TestCleanChildProcess), which kills itself at the point its spec names.
+type child struct {
 	cmd     *exec.Cmd
-	output  *popOutput
+	output  *lockedBuffer
 	started time.Time
 	exited  chan struct{}
 	ended   time.Time
 }
 
-// startPopChild starts a processor child for cfg that kills itself as spec says.
-func startPopChild(t *testing.T, cfg config.Popularity, spec string) *popChild {
+// startChild runs the test binary's test named test as a child process with the environment
+// env added, and returns it. The child is killed when the test ends.
+func startChild(t *testing.T, test string, env ...string) *child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestPopularityChildProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(),
-		popChildEnv+"="+spec,
-		config.EnvKafkaBrokers+"="+strings.Join(cfg.Brokers, ","),
-		config.EnvInstanceID+"="+cfg.InstanceID,
-		config.EnvConsumerGroup+"="+cfg.Group,
-		config.EnvPopularityFlushInterval+"="+cfg.FlushInterval.String(),
-	)
-	c := &popChild{cmd: cmd, output: &popOutput{}, exited: make(chan struct{})}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env...)
+	c := &child{cmd: cmd, output: &lockedBuffer{}, exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = c.output, c.output
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start child: %v", err)
@@ -110,9 +108,21 @@ func startPopChild(t *testing.T, cfg config.Popularity, spec string) *popChild {
 	return c
 }
 
+// startPopChild starts a processor child for cfg that kills itself as spec says.
+func startPopChild(t *testing.T, cfg config.Popularity, spec string) *child {
+	t.Helper()
+	return startChild(t, "TestPopularityChildProcess",
+		popChildEnv+"="+spec,
+		config.EnvKafkaBrokers+"="+strings.Join(cfg.Brokers, ","),
+		config.EnvInstanceID+"="+cfg.InstanceID,
+		config.EnvConsumerGroup+"="+cfg.Group,
+		config.EnvPopularityFlushInterval+"="+cfg.FlushInterval.String(),
+	)
+}
+
 // waitKilled waits for the child to die of SIGKILL and fails the test if it does not within
 // timeout or exits any other way.
-func (c *popChild) waitKilled(t *testing.T, timeout time.Duration) {
+func (c *child) waitKilled(t *testing.T, timeout time.Duration) {
 	t.Helper()
 	select {
 	case <-c.exited:
@@ -126,30 +136,52 @@ func (c *popChild) waitKilled(t *testing.T, timeout time.Duration) {
 }
 
 // lived returns how long the child ran; it is valid once the child has exited.
-func (c *popChild) lived() time.Duration { return c.ended.Sub(c.started) }
+func (c *child) lived() time.Duration { return c.ended.Sub(c.started) }
 
-// popOutput collects a child's output while it runs.
-type popOutput struct {
+// killAt returns the transaction hook of a child that kills itself, without any cleanup, the
+// nth time it reaches stage, as spec "<stage>:<n>" says ("never" never does).
+func killAt(spec string) func(context.Context, kafka.Stage) error {
+	stage, nth := kafka.Stage(""), 0
+	if name, n, found := strings.Cut(spec, ":"); found {
+		stage = kafka.Stage(name)
+		nth, _ = strconv.Atoi(n)
+	}
+	var reached int
+	return func(_ context.Context, s kafka.Stage) error {
+		if s != stage {
+			return nil
+		}
+		if reached++; reached == nth {
+			fmt.Fprintf(os.Stderr, "child: killing myself at %s\n", spec)
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			select {}
+		}
+		return nil
+	}
+}
+
+// lockedBuffer collects output written from several goroutines.
+type lockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (o *popOutput) Write(p []byte) (int, error) {
+func (o *lockedBuffer) Write(p []byte) (int, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.b.Write(p)
 }
 
-// popOutputLines is how many of a child's last output lines a failure shows. The child logs at
+// outputLines is how many of a child's last output lines a failure shows. A child logs at
 // debug level, two lines per flush, so this covers its last few seconds.
-const popOutputLines = 150
+const outputLines = 150
 
-// String returns the last popOutputLines lines of output.
-func (o *popOutput) String() string {
+// String returns the last outputLines lines of output.
+func (o *lockedBuffer) String() string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	lines := strings.SplitAfter(o.b.String(), "\n")
-	if n := len(lines) - popOutputLines; n > 0 {
+	if n := len(lines) - outputLines; n > 0 {
 		return fmt.Sprintf("[%d earlier lines left out]\n%s", n, strings.Join(lines[n:], ""))
 	}
 	return o.b.String()

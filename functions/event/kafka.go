@@ -17,6 +17,9 @@ const (
 	HeaderDLQPartition = "recoflow_dlq_partition"
 	// HeaderDLQOffset is the offset the record had, in decimal.
 	HeaderDLQOffset = "recoflow_dlq_offset"
+	// HeaderRedrivenFrom marks a raw record that `kubectl recoflow dlq redrive` put back from the
+	// dead-letter topic, naming the dead letter as topic/partition@offset.
+	HeaderRedrivenFrom = "recoflow_redriven_from"
 )
 
 // TopicRole names the part a Kafka topic plays in the pipeline.

@@ -33,12 +33,16 @@ const (
 	// ReasonProcessingFailed marks a record a function could not process for a reason other than
 	// the event breaking the contract, such as a bug; the record is kept for inspection and replay.
 	ReasonProcessingFailed Reason = "processing_failed"
+	// ReasonUnproducible marks a record whose outputs Kafka refused, after bounded retries, for a
+	// reason that retrying does not cure, such as a record larger than the topic accepts.
+	ReasonUnproducible Reason = "unproducible"
 )
 
 // Reasons lists every rejection reason, for metrics and documentation.
 var Reasons = []Reason{
 	ReasonNotCloudEvent, ReasonMissingField, ReasonInvalidField, ReasonUnknownType, ReasonSubjectMismatch,
 	ReasonInvalidRating, ReasonDataNotJSON, ReasonTimeInFuture, ReasonTooOld, ReasonProcessingFailed,
+	ReasonUnproducible,
 }
 
 // Error says why an event breaks the contract and which field is at fault.

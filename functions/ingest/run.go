@@ -20,25 +20,32 @@ func ProducerConfig(c *sarama.Config, cfg config.Ingest) {
 	c.Producer.MaxMessageBytes = max(c.Producer.MaxMessageBytes, int(cfg.MaxBodyBytes)+recordOverhead)
 }
 
-// Run runs the ingest function with cfg until ctx ends: it connects to Kafka, serves the API on
-// cfg.HTTPAddr (or opts.Listener) beside /healthz, /readyz and /metrics, and on shutdown lets
-// the requests in flight finish before it closes the producer.
+// Run runs the ingest function with cfg until ctx ends: it serves the API on cfg.HTTPAddr (or
+// opts.Listener) beside /healthz, /readyz and /metrics from the start, connects to Kafka in the
+// background (retrying until Kafka answers; /readyz fails and requests get 503 until then), and
+// on shutdown lets the requests in flight finish before it closes the producer.
 func Run(ctx context.Context, cfg config.Ingest, opts serve.Options) error {
 	fn, err := serve.New("ingest", cfg.Common, opts)
 	if err != nil {
 		return err
 	}
-	producerConfig := fn.SaramaConfig("producer")
-	ProducerConfig(producerConfig, cfg)
-	client, err := fn.Connect(ctx, producerConfig)
-	if err != nil {
-		return err
-	}
-	producer, err := kafka.NewProducer(client)
-	if err != nil {
-		return fn.Abort(err)
-	}
-	fn.OnShutdown(producer.Close)
-	fn.Handle("/", NewHandler(cfg, kafka.NewSink(producer, cfg.Topics.Raw), fn.Registry, fn.Logger))
+	sink := kafka.NewSink(nil, cfg.Topics.Raw)
+	fn.AddReadiness(sink)
+	fn.Handle("/", NewHandler(cfg, sink, fn.Registry, fn.Logger))
+	fn.Go(serve.ComponentFunc(func(ctx context.Context) error {
+		producerConfig := fn.SaramaConfig("producer")
+		ProducerConfig(producerConfig, cfg)
+		client, err := fn.Connect(ctx, producerConfig)
+		if err != nil {
+			return nil // ctx ended before Kafka answered
+		}
+		producer, err := kafka.NewProducer(client)
+		if err != nil {
+			return err
+		}
+		fn.OnShutdown(producer.Close)
+		sink.Attach(producer)
+		return nil
+	}))
 	return fn.Run(ctx)
 }

@@ -15,6 +15,20 @@ import (
 	"github.com/recoflow/recoflow/functions/event"
 )
 
+// Processor turns one consumed record into the records to produce for it: none, one or several,
+// on any topics, including the dead-letter topic. It must not keep msg.
+type Processor interface {
+	Process(ctx context.Context, msg *sarama.ConsumerMessage) []*sarama.ProducerMessage
+}
+
+// ProcessorFunc adapts a function to a Processor.
+type ProcessorFunc func(ctx context.Context, msg *sarama.ConsumerMessage) []*sarama.ProducerMessage
+
+// Process calls f.
+func (f ProcessorFunc) Process(ctx context.Context, msg *sarama.ConsumerMessage) []*sarama.ProducerMessage {
+	return f(ctx, msg)
+}
+
 // EventHandler is a function over CloudEvents, in the shape of a Knative function: it returns
 // the event to emit, nil to emit nothing, or an error to dead-letter its input. Handle owns e
 // and may change it. An error that is (or wraps) an *event.Error dead-letters the record with
@@ -33,20 +47,20 @@ func (f EventHandlerFunc) Handle(ctx context.Context, e cloudevents.Event) (*clo
 
 // EventProcessor is the Processor that runs an EventHandler over Kafka records. It decodes each
 // record as a CloudEvent in binary or structured content mode, hands it to the handler, and
-// encodes the handler's event for the output sink. Records that are not CloudEvents and records
+// encodes the handler's event for the output topic. Records that are not CloudEvents and records
 // the handler rejects go to the dead-letter topic unchanged, with headers saying why (see
 // DeadLetter); nothing is dropped silently.
 type EventProcessor struct {
 	handler      EventHandler
-	out          *Sink
+	out          string
 	deadLetter   string
 	log          *slog.Logger
 	deadLettered *prometheus.CounterVec
 }
 
-// NewEventProcessor returns an EventProcessor that sends handler's events to out and rejected
-// records to the deadLetter topic. Its metrics are registered on reg.
-func NewEventProcessor(handler EventHandler, out *Sink, deadLetter string, reg prometheus.Registerer, log *slog.Logger) *EventProcessor {
+// NewEventProcessor returns an EventProcessor that sends handler's events to the out topic and
+// rejected records to the deadLetter topic. Its metrics are registered on reg.
+func NewEventProcessor(handler EventHandler, out, deadLetter string, reg prometheus.Registerer, log *slog.Logger) *EventProcessor {
 	p := &EventProcessor{
 		handler:    handler,
 		out:        out,
@@ -77,7 +91,7 @@ func (p *EventProcessor) Process(ctx context.Context, msg *sarama.ConsumerMessag
 	if out == nil {
 		return nil
 	}
-	record, err := p.out.Record(ctx, out)
+	record, err := EncodeEvent(ctx, p.out, out)
 	if err != nil {
 		return p.reject(msg, err)
 	}

@@ -62,7 +62,7 @@ func TestEventProcessor(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			reg := prometheus.NewRegistry()
-			p := kafka.NewEventProcessor(tt.handler, kafka.NewSink(nil, "clean"), "dlq", reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			p := kafka.NewEventProcessor(tt.handler, "clean", "dlq", reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			out := p.Process(context.Background(), tt.record)
 			if tt.wantTopic == "" {
 				if len(out) != 0 {

@@ -50,14 +50,19 @@ func NewSaramaConfig(clientID string) *sarama.Config {
 
 // ClientID returns the Kafka client id of one client of a function replica: the instance id (the
 // host name when it is empty) followed by the client's role, such as "clean-7f9c-consumer".
-func ClientID(instanceID, role string) string {
-	if instanceID == "" {
-		instanceID, _ = os.Hostname()
+func ClientID(instance, role string) string {
+	return instanceID(instance) + "-" + role
+}
+
+// instanceID returns id, or the host name when id is empty, or "recoflow" when that is unknown.
+func instanceID(id string) string {
+	if id == "" {
+		id, _ = os.Hostname()
 	}
-	if instanceID == "" {
-		return "recoflow-" + role
+	if id == "" {
+		return "recoflow"
 	}
-	return instanceID + "-" + role
+	return id
 }
 
 // Connect opens a sarama client to brokers, retrying with backoff while no broker answers, until

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/IBM/sarama"
 	"github.com/cloudevents/sdk-go/protocol/kafka_sarama/v2"
@@ -25,16 +26,44 @@ const subjectHeader = "ce_subject"
 // a Kafka error is a NACK (cloudevents.IsNACK), and a send that never got an answer, such as one
 // that timed out, is undelivered (cloudevents.IsUndelivered). The Kafka error stays reachable
 // with errors.Is and errors.As.
+//
+// A Sink made before Kafka is reachable takes its producer later (Attach): until then every
+// send is undelivered and Ready says why.
 type Sink struct {
-	producer *Producer
+	producer atomic.Pointer[Producer]
 	topic    string
 }
 
 var _ protocol.Sender = (*Sink)(nil)
 
-// NewSink returns a Sink that writes to topic through producer.
+// NewSink returns a Sink that writes to topic through producer, which may be nil until Attach.
 func NewSink(producer *Producer, topic string) *Sink {
-	return &Sink{producer: producer, topic: topic}
+	s := &Sink{topic: topic}
+	s.producer.Store(producer)
+	return s
+}
+
+// errNotConnected is the result of a send before the sink has a producer.
+var errNotConnected = errors.New("kafka: not connected yet")
+
+// Attach gives the sink its producer, once Kafka is reachable.
+func (s *Sink) Attach(producer *Producer) { s.producer.Store(producer) }
+
+// Ready implements health.Readiness: the sink is ready once it has a producer.
+func (s *Sink) Ready() error {
+	if s.producer.Load() == nil {
+		return errNotConnected
+	}
+	return nil
+}
+
+// send sends msgs through the sink's producer.
+func (s *Sink) send(ctx context.Context, msgs ...*sarama.ProducerMessage) error {
+	p := s.producer.Load()
+	if p == nil {
+		return errNotConnected
+	}
+	return p.Send(ctx, msgs...)
 }
 
 // Topic returns the topic the sink writes to.
@@ -42,11 +71,16 @@ func (s *Sink) Topic() string { return s.topic }
 
 // Record encodes e as a record for the sink's topic, keyed by its subject.
 func (s *Sink) Record(ctx context.Context, e *cloudevents.Event) (*sarama.ProducerMessage, error) {
-	return s.record(ctx, binding.ToMessage(e))
+	return EncodeEvent(ctx, s.topic, e)
 }
 
-func (s *Sink) record(ctx context.Context, m binding.Message, transformers ...binding.Transformer) (*sarama.ProducerMessage, error) {
-	msg := &sarama.ProducerMessage{Topic: s.topic}
+// EncodeEvent encodes e as a record for topic in binary content mode, keyed by its subject.
+func EncodeEvent(ctx context.Context, topic string, e *cloudevents.Event) (*sarama.ProducerMessage, error) {
+	return encode(ctx, topic, binding.ToMessage(e))
+}
+
+func encode(ctx context.Context, topic string, m binding.Message, transformers ...binding.Transformer) (*sarama.ProducerMessage, error) {
+	msg := &sarama.ProducerMessage{Topic: topic}
 	// The key is the subject, not the partitionkey extension kafka_sarama would otherwise use.
 	if err := kafka_sarama.WriteProducerMessage(kafka_sarama.WithSkipKeyMapping(ctx), m, msg, transformers...); err != nil {
 		return nil, fmt.Errorf("encode cloudevent for kafka: %w", err)
@@ -64,11 +98,11 @@ func (s *Sink) record(ctx context.Context, m binding.Message, transformers ...bi
 // protocol.Sender.
 func (s *Sink) Send(ctx context.Context, m binding.Message, transformers ...binding.Transformer) (err error) {
 	defer func() { _ = m.Finish(err) }()
-	msg, err := s.record(ctx, m, transformers...)
+	msg, err := encode(ctx, s.topic, m, transformers...)
 	if err != nil {
 		return err
 	}
-	return result(s.producer.Send(ctx, msg))
+	return result(s.send(ctx, msg))
 }
 
 // SendEvents writes events and waits until Kafka acknowledged every one of them. Its result is
@@ -82,7 +116,7 @@ func (s *Sink) SendEvents(ctx context.Context, events ...cloudevents.Event) prot
 		}
 		msgs[i] = msg
 	}
-	return result(s.producer.Send(ctx, msgs...))
+	return result(s.send(ctx, msgs...))
 }
 
 // result turns a producer error into an sdk result: a broker's answer is a NACK, anything

@@ -25,6 +25,9 @@ type Metrics struct {
 	TrackedItems prometheus.Gauge
 	// ViewLag is how many changelog offsets the served view is behind the last stable offsets.
 	ViewLag prometheus.Gauge
+	// Freshness observes, for each item update the view applies, the time from the item's newest
+	// event time until the view serves it.
+	Freshness prometheus.Histogram
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -68,10 +71,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: ns, Subsystem: sub, Name: "view_lag_records",
 			Help: "Changelog offsets the served view is behind the last stable offsets.",
 		}),
+		Freshness: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: ns, Subsystem: sub, Name: "freshness_seconds",
+			Help:    "Time from an item's newest event time until the served view shows it.",
+			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60, 300},
+		}),
 	}
 	m.Transactions.WithLabelValues("committed")
 	m.Transactions.WithLabelValues("aborted")
 	reg.MustRegister(m.EventsApplied, m.EventsSkipped, m.FlushDuration, m.Transactions, m.RecordsWritten,
-		m.RestoredRecords, m.ChangelogSkipped, m.TrackedItems, m.ViewLag)
+		m.RestoredRecords, m.ChangelogSkipped, m.TrackedItems, m.ViewLag, m.Freshness)
 	return m
 }

@@ -20,18 +20,13 @@ import (
 )
 
 // Stage names a point in a flush, where Options.Hook is called.
-type Stage string
+type Stage = kafka.Stage
 
 // The stages of a flush, in order.
 const (
-	// StageFlush is reached when a flush has taken its snapshot of changed items and consumed
-	// offsets and has sent nothing yet.
-	StageFlush Stage = "flush"
-	// StageProduced is reached when the changed items are written inside the open transaction and
-	// nothing is committed yet.
-	StageProduced Stage = "produced"
-	// StageCommitted is reached right after the transaction committed.
-	StageCommitted Stage = "committed"
+	StageFlush     = kafka.StageFlush
+	StageProduced  = kafka.StageProduced
+	StageCommitted = kafka.StageCommitted
 )
 
 // ErrFenced is returned by Processor.Run when another instance with the same transactional id

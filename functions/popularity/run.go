@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/freshness"
 	"github.com/recoflow/recoflow/functions/health"
 	"github.com/recoflow/recoflow/functions/serve"
 )
@@ -35,6 +36,7 @@ func Run(ctx context.Context, cfg config.Popularity, opts serve.Options) error {
 		view := NewView(cfg, o)
 		fn.Go(view)
 		fn.Handle("/v1/", NewHandler(view, cfg.TopNMax, nil))
+		fn.Handle(freshness.Path, NewFreshnessHandler(view, nil))
 		parts = append(parts, view)
 		notReady = append(notReady, errors.New("view: catching up with the popularity topic"))
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/freshness"
 	"github.com/recoflow/recoflow/functions/hotness"
 )
 
@@ -31,12 +32,15 @@ type View struct {
 
 	mu    sync.RWMutex
 	board *hotness.Board
+
+	freshness *freshness.Window
 }
 
 // NewView returns an empty View for cfg. Run fills it.
 func NewView(cfg config.Popularity, opts Options) *View {
 	opts = opts.withDefaults()
-	return &View{cfg: cfg, opts: opts, log: opts.Logger.With("component", "view"), board: hotness.NewBoard(scoring(cfg))}
+	return &View{cfg: cfg, opts: opts, log: opts.Logger.With("component", "view"), board: hotness.NewBoard(scoring(cfg)),
+		freshness: freshness.NewWindow(freshness.DefaultWindow, freshness.DefaultSlots)}
 }
 
 // Ready reports whether the view has read the changelog up to where it ended when Run started.
@@ -106,6 +110,9 @@ func (v *View) Run(ctx context.Context) error {
 			return fmt.Errorf("follow %s: %w", topic, err)
 		}
 		v.apply(states)
+		if v.ready.Load() {
+			v.observeFreshness(states, time.Now())
+		}
 		v.opts.Metrics.ViewLag.Set(float64(r.lag()))
 		if !v.ready.Load() && r.caughtUp(ends) {
 			v.ready.Store(true)

@@ -45,6 +45,12 @@ type Options struct {
 	Listener net.Listener
 	// ProbeInterval is how often Kafka's reachability is checked for /readyz; zero means 5s.
 	ProbeInterval time.Duration
+	// Sarama, when set, adjusts every Kafka client configuration of a transactional function,
+	// after the function's own settings. Tests use it for shorter group timeouts.
+	Sarama func(*sarama.Config)
+	// TransactionHook, when set, is called at each stage of every transaction of a
+	// transactional function (see kafka.TransactorConfig.Hook). It exists for fault injection.
+	TransactionHook func(context.Context, kafka.Stage) error
 }
 
 // Function is the shell a recoflow function runs in: its Kafka clients, its HTTP server with
@@ -66,6 +72,9 @@ type Function struct {
 	parts   []Component
 	closers []func() error
 	probing bool
+	// running and runCtx are set once Run has started the components.
+	running *errgroup.Group
+	runCtx  context.Context
 }
 
 // New returns the Function name with the shared settings common.
@@ -120,10 +129,15 @@ func (f *Function) Connect(ctx context.Context, cfg *sarama.Config) (sarama.Clie
 // Handle registers an API route on the function's HTTP server, with http.ServeMux patterns.
 func (f *Function) Handle(pattern string, h http.Handler) { f.api.Handle(pattern, h) }
 
-// Go adds a component to run with the function.
+// Go adds a component to run with the function; once Run has started, it starts at once.
 func (f *Function) Go(c Component) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.running != nil {
+		ctx := f.runCtx
+		f.running.Go(func() error { return c.Run(ctx) })
+		return
+	}
 	f.parts = append(f.parts, c)
 }
 
@@ -156,15 +170,16 @@ func (f *Function) Run(ctx context.Context) error {
 			return fmt.Errorf("listen on %s: %w", f.common.HTTPAddr, err)
 		}
 	}
+	g, gctx := errgroup.WithContext(ctx)
+	// The HTTP server starts first: /healthz answers while the components connect to Kafka.
+	g.Go(func() error { return f.serve(gctx, ln) })
 	f.mu.Lock()
 	parts := slices.Clone(f.parts)
+	f.running, f.runCtx = g, gctx
 	f.mu.Unlock()
-
-	g, gctx := errgroup.WithContext(ctx)
 	for _, c := range parts {
 		g.Go(func() error { return c.Run(gctx) })
 	}
-	g.Go(func() error { return f.serve(gctx, ln) })
 	f.Logger.Info("function started", "http", ln.Addr().String())
 
 	done := make(chan error, 1)

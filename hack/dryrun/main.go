@@ -1,6 +1,6 @@
 // Command dryrun checks that a real Kubernetes API server accepts everything recoflow ships, without a
 // cluster: it starts kube-apiserver and etcd (envtest, binaries from bin/k8s), installs the upstream
-// Strimzi and KEDA CRDs and the recoflow CRD, and runs `kubectl apply --dry-run=server` on the Helm
+// Strimzi, KEDA and Prometheus Operator CRDs and the recoflow CRD, and runs `kubectl apply --dry-run=server` on the Helm
 // chart's output (default values, and with the development Kafka and the example pipeline), on
 // manifests/install.yaml, manifests/kafka/ and manifests/samples/, and on what `render` makes of each
 // sample. Every check runs even when an earlier one fails; the exit status is 1 when any failed.
@@ -34,7 +34,7 @@ const samplesNamespace = "recoflow-samples"
 
 // config is what the command line sets.
 type config struct {
-	upstreamCRDs string // folder with strimzi/ and keda/ CRDs
+	upstreamCRDs string // folder with strimzi/, keda/ and prometheus-operator/ CRDs
 	assets       string // folder with kube-apiserver and etcd
 	helm         string // helm binary
 	kubectl      string // kubectl binary
@@ -43,7 +43,7 @@ type config struct {
 
 func main() {
 	var cfg config
-	flag.StringVar(&cfg.upstreamCRDs, "upstream-crds", "../shared/reference/crds", "folder holding the upstream strimzi/ and keda/ CRDs")
+	flag.StringVar(&cfg.upstreamCRDs, "upstream-crds", "../shared/reference/crds", "folder holding the upstream strimzi/, keda/ and prometheus-operator/ CRDs")
 	flag.StringVar(&cfg.assets, "assets", envOr("KUBEBUILDER_ASSETS", "bin/k8s"), "folder holding the kube-apiserver and etcd binaries")
 	flag.StringVar(&cfg.helm, "helm", "bin/helm", "helm binary")
 	flag.StringVar(&cfg.kubectl, "kubectl", "kubectl", "kubectl binary")
@@ -66,7 +66,7 @@ type check struct {
 
 // run starts the API server, runs every check and reports each on out.
 func run(ctx context.Context, cfg config, out io.Writer) error {
-	for _, dir := range []string{"strimzi", "keda"} {
+	for _, dir := range []string{"strimzi", "keda", "prometheus-operator"} {
 		if _, err := os.Stat(filepath.Join(cfg.upstreamCRDs, dir)); err != nil {
 			return fmt.Errorf("upstream CRDs: %w", err)
 		}
@@ -82,6 +82,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		CRDDirectoryPaths: []string{
 			filepath.Join(cfg.upstreamCRDs, "strimzi"),
 			filepath.Join(cfg.upstreamCRDs, "keda"),
+			filepath.Join(cfg.upstreamCRDs, "prometheus-operator"),
 			filepath.Join("operator", "config", "crd"),
 		},
 		ErrorIfCRDPathMissing: true,
@@ -149,6 +150,9 @@ func checks(cfg config, tmp string) ([]check, []string, error) {
 		{name: "helm template charts/recoflow (default values)", namespace: namespace, render: helmTemplate()},
 		{name: "helm template charts/recoflow (kafka.create, examplePipeline.enabled)", namespace: namespace,
 			render: helmTemplate("kafka.create=true", "examplePipeline.enabled=true")},
+		{name: "helm template charts/recoflow (metrics.serviceMonitor, monitoring.*: Prometheus Operator and Grafana objects)", namespace: namespace,
+			render: helmTemplate("metrics.serviceMonitor.enabled=true", "monitoring.podMonitor.enabled=true",
+				"monitoring.rules.enabled=true", "monitoring.dashboard.enabled=true")},
 		{name: "manifests/install.yaml", namespace: namespace, render: readFile("manifests/install.yaml")},
 		{name: "manifests/kafka/kafka.yaml", namespace: samplesNamespace, render: readFile("manifests/kafka/kafka.yaml")},
 	}

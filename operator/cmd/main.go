@@ -191,6 +191,7 @@ func manage(ctx context.Context, args []string, stderr io.Writer) error {
 		Recorder:                mgr.GetEventRecorder(controller.ControllerName),
 		Images:                  o.images,
 		MaxConcurrentReconciles: o.maxConcurrentReconciles,
+		Freshness:               controller.HTTPFreshness{},
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return err

@@ -79,47 +79,54 @@ func Produce(t testing.TB, c *kfake.Cluster, msgs ...*sarama.ProducerMessage) {
 	}
 }
 
-// Records returns every record in topic now, partition by partition, each in offset order. Tests
-// may poll it: it holds no connection once it returns.
+// Records returns every committed record in topic now (read_committed, as the functions read),
+// partition by partition, each in offset order. Tests may poll it: it holds no connection once
+// it returns.
 func Records(t testing.TB, c *kfake.Cluster, topic string) []*sarama.ConsumerMessage {
 	t.Helper()
-	client := dial(t, c)
-	defer client.Close()
-	consumer, err := sarama.NewConsumerFromClient(client)
+	records, err := ReadCommitted(c.ListenAddrs(), topic)
 	if err != nil {
-		t.Fatalf("kafka consumer: %v", err)
-	}
-	defer consumer.Close()
-	partitions, err := client.Partitions(topic)
-	if err != nil {
-		t.Fatalf("partitions of %s: %v", topic, err)
-	}
-	var records []*sarama.ConsumerMessage
-	for _, p := range partitions {
-		end, err := client.GetOffset(topic, p, sarama.OffsetNewest)
-		if err != nil {
-			t.Fatalf("end offset of %s/%d: %v", topic, p, err)
-		}
-		if end == 0 {
-			continue
-		}
-		pc, err := consumer.ConsumePartition(topic, p, sarama.OffsetOldest)
-		if err != nil {
-			t.Fatalf("consume %s/%d: %v", topic, p, err)
-		}
-		timeout := time.After(10 * time.Second)
-		for done := false; !done; {
-			select {
-			case m := <-pc.Messages():
-				records = append(records, m)
-				done = m.Offset+1 >= end
-			case <-timeout:
-				t.Fatalf("reading %s/%d: offset %d not reached in 10s", topic, p, end)
-			}
-		}
-		_ = pc.Close()
+		t.Fatal(err)
 	}
 	return records
+}
+
+// ReadCommitted returns every committed record in topic on brokers now, partition by
+// partition, each in offset order, within 10 seconds.
+func ReadCommitted(brokers []string, topic string) ([]*sarama.ConsumerMessage, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := kafka.NewLogReader(brokers, "kafkatest", topic, 10*time.Millisecond)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	partitions, err := r.TopicPartitions(ctx, topic)
+	if err != nil {
+		return nil, err
+	}
+	ends, err := r.Offsets(ctx, partitions, kafka.OffsetEnd, true)
+	if err != nil {
+		return nil, fmt.Errorf("end offsets of %s: %w", topic, err)
+	}
+	from := make(map[int32]int64, len(partitions))
+	for _, p := range partitions {
+		from[p] = 0
+	}
+	r.Add(from)
+	var records []*sarama.ConsumerMessage
+	for !r.CaughtUp(ends) {
+		if err := r.Poll(ctx, func(m *sarama.ConsumerMessage) error {
+			if m.Offset < ends[m.Partition] {
+				records = append(records, m)
+			}
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("reading %s up to %v: %w", topic, ends, err)
+		}
+	}
+	slices.SortStableFunc(records, func(a, b *sarama.ConsumerMessage) int { return int(a.Partition - b.Partition) })
+	return records, nil
 }
 
 // WaitCommitted waits until group has committed, on every partition of topic, the offset at the

@@ -11,6 +11,9 @@ const (
 	ConditionFunctionsAvailable = "FunctionsAvailable"
 	// ConditionScalingReady is True when the chosen autoscaler is installed and its objects exist.
 	ConditionScalingReady = "ScalingReady"
+	// ConditionFreshnessMet is True when the measured 99th percentile of the time from an event
+	// until popularity serves it is within spec.popularity.freshnessObjective.
+	ConditionFreshnessMet = "FreshnessMet"
 )
 
 // Condition reasons of a RecommendationPipeline. Reasons are CamelCase words a person and a
@@ -49,4 +52,14 @@ const (
 	ReasonHPAScaling = "HPAScaling"
 	// ReasonScalingDisabled says scaling.mode is None: every function runs replicas.min.
 	ReasonScalingDisabled = "ScalingDisabled"
+
+	// ReasonWithinObjective says the measured freshness is within the objective.
+	ReasonWithinObjective = "WithinObjective"
+	// ReasonObjectiveMissed says the measured freshness is above the objective.
+	ReasonObjectiveMissed = "ObjectiveMissed"
+	// ReasonNoRecentEvents says popularity served no new event in the last minute, so there is
+	// nothing to measure.
+	ReasonNoRecentEvents = "NoRecentEvents"
+	// ReasonNotMeasured says the freshness could not be read from popularity; the message says why.
+	ReasonNotMeasured = "NotMeasured"
 )

@@ -21,6 +21,7 @@ const (
 	DefaultPollingInterval     Duration       = "30s"
 	DefaultCooldownPeriod      Duration       = "5m"
 	DefaultDeletionPolicy      DeletionPolicy = DeletionRetain
+	DefaultFreshnessObjective  Duration       = "2s"
 )
 
 // Default fills every unset field that has a default with that default, as the API server does
@@ -37,6 +38,9 @@ func (p *RecommendationPipeline) Default() {
 	s.Clean.FunctionSpec.Default()
 	s.Popularity.FunctionSpec.Default()
 	s.Popularity.Serving.Default()
+	if s.Popularity.FreshnessObjective == "" {
+		s.Popularity.FreshnessObjective = DefaultFreshnessObjective
+	}
 	if s.Scaling.Mode == "" {
 		s.Scaling.Mode = DefaultScalingMode
 	}

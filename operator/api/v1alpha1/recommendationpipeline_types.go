@@ -236,6 +236,13 @@ type PopularitySpec struct {
 	// transaction. When unset, the function's default (1s) applies.
 	// +optional
 	FlushInterval Duration `json:"flushInterval,omitempty"`
+
+	// freshnessObjective is the longest the 99th percentile of the time from an event's time
+	// until popularity serves it may be. The operator measures that percentile over the last
+	// minute, reports it in status.freshness and sets the FreshnessMet condition.
+	// +optional
+	// +kubebuilder:default="2s"
+	FreshnessObjective Duration `json:"freshnessObjective,omitempty"`
 }
 
 // ScalingSpec chooses and tunes the functions' autoscaler.
@@ -332,6 +339,23 @@ type RecommendationPipelineStatus struct {
 	// endpoints are the in-cluster URLs of the functions that serve HTTP.
 	// +optional
 	Endpoints Endpoints `json:"endpoints,omitempty"`
+
+	// freshness is how fresh popularity's rankings were when last measured; unset while they
+	// cannot be measured.
+	// +optional
+	Freshness *FreshnessStatus `json:"freshness,omitempty"`
+}
+
+// FreshnessStatus is the measured freshness of a pipeline's rankings.
+type FreshnessStatus struct {
+	// p99 is the 99th percentile, over the last minute, of the time from an event's time until
+	// popularity served the item it changed, rounded up by at most 10%; such as 850ms.
+	// +optional
+	P99 string `json:"p99,omitempty"`
+
+	// objective is the spec.popularity.freshnessObjective p99 was compared with.
+	// +optional
+	Objective Duration `json:"objective,omitempty"`
 }
 
 // TopicStatus reports one KafkaTopic.
@@ -389,6 +413,8 @@ type Endpoints struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
 // +kubebuilder:printcolumn:name="Partitions",type=integer,JSONPath=`.spec.topics.partitions`
+// +kubebuilder:printcolumn:name="Fresh",type=string,JSONPath=`.status.conditions[?(@.type=="FreshnessMet")].status`
+// +kubebuilder:printcolumn:name="P99",type=string,JSONPath=`.status.freshness.p99`
 // +kubebuilder:printcolumn:name="Ingest URL",type=string,JSONPath=`.status.endpoints.ingest`
 // +kubebuilder:printcolumn:name="Replicas",type=string,JSONPath=`.status.functions[*].replicas`,priority=1
 // +kubebuilder:printcolumn:name="States",type=string,JSONPath=`.status.functions[*].state`,priority=1

@@ -6,6 +6,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -48,6 +49,10 @@ type PipelineReconciler struct {
 	Images manifests.Images
 	// MaxConcurrentReconciles is how many pipelines are reconciled at once; 0 means 1.
 	MaxConcurrentReconciles int
+	// Freshness reads how fresh a pipeline's rankings are; nil leaves freshness unreported.
+	Freshness FreshnessReader
+	// FreshnessInterval is how often freshness is measured; 0 means DefaultFreshnessInterval.
+	FreshnessInterval time.Duration
 
 	// cache reads children, typed or not, from the manager's informers.
 	cache client.Reader

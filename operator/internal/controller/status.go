@@ -32,6 +32,7 @@ const (
 func (r *PipelineReconciler) report(ctx context.Context, p *v1alpha1.RecommendationPipeline, pl plan, o outcome) (ctrl.Result, error) {
 	before := p.DeepCopy()
 	setStatus(p, pl, o)
+	remeasure := r.reportFreshness(ctx, p)
 	if !equality.Semantic.DeepEqual(before.Status, p.Status) {
 		err := r.Client.Status().Patch(ctx, p, client.MergeFrom(before))
 		if client.IgnoreNotFound(err) != nil {
@@ -47,9 +48,10 @@ func (r *PipelineReconciler) report(ctx context.Context, p *v1alpha1.Recommendat
 		ready := meta.FindStatusCondition(p.Status.Conditions, v1alpha1.ConditionReady)
 		res.RequeueAfter = retryAfter(time.Since(ready.LastTransitionTime.Time))
 	}
-	if pl.recheck && (res.RequeueAfter == 0 || crdSettle < res.RequeueAfter) {
-		res.RequeueAfter = crdSettle
+	if pl.recheck {
+		res.RequeueAfter = sooner(res.RequeueAfter, crdSettle)
 	}
+	res.RequeueAfter = sooner(res.RequeueAfter, remeasure)
 	return res, nil
 }
 

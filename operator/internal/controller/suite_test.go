@@ -162,7 +162,8 @@ func startCluster(t testing.TB, crdDirs ...string) *cluster {
 	if err != nil {
 		t.Fatalf("new manager: %v", err)
 	}
-	r := &controller.PipelineReconciler{Images: testImages, MaxConcurrentReconciles: 4}
+	r := &controller.PipelineReconciler{Images: testImages, MaxConcurrentReconciles: 4,
+		Freshness: testFreshness, FreshnessInterval: 2 * time.Second}
 	if err := r.SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 )
@@ -33,30 +35,31 @@ func copyTo(topic string) kafka.Processor {
 	})
 }
 
-// runSource runs a Source of group over "in" until the returned stop is called; stop waits for
-// the graceful shutdown and fails the test if it fails.
-func runSource(t *testing.T, c *kfake.Cluster, p kafka.Processor, reg prometheus.Registerer) (stop func()) {
+// statelessTask runs a Processor as a Task that keeps no state.
+type statelessTask struct{ kafka.Processor }
+
+func (statelessTask) Restore(context.Context, int32, int64) error { return nil }
+func (statelessTask) Flush(context.Context, int32) ([]*sarama.ProducerMessage, error) {
+	return nil, nil
+}
+func (statelessTask) Forget([]int32, bool) {}
+
+// runTransactor runs a Transactor of group over "in" until the returned stop is called; stop
+// waits for the graceful shutdown and fails the test if it fails. adjust may change the
+// configuration.
+func runTransactor(t *testing.T, c *kfake.Cluster, p kafka.Processor, reg prometheus.Registerer, adjust ...func(*kafka.TransactorConfig)) (tx *kafka.Transactor, stop func()) {
 	t.Helper()
-	consumer, err := sarama.NewClient(c.ListenAddrs(), kafka.NewSaramaConfig("source-test-consumer"))
-	if err != nil {
-		t.Fatal(err)
+	cfg := kafka.TransactorConfig{
+		Name: "test", Brokers: c.ListenAddrs(), InstanceID: "test-0", Group: group, Topic: "in",
+		DeadLetter: "dlq", FlushInterval: 20 * time.Millisecond,
 	}
-	// Give up inside the producer quickly, so that the Source's own retries are exercised.
-	cfg := kafka.NewSaramaConfig("source-test-producer")
-	cfg.Producer.Retry.Max = 1
-	producerClient, err := sarama.NewClient(c.ListenAddrs(), cfg)
-	if err != nil {
-		t.Fatal(err)
+	for _, a := range adjust {
+		a(&cfg)
 	}
-	producer, err := kafka.NewProducer(producerClient)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.DiscardHandler)
-	src := kafka.NewSource(consumer, group, []string{"in"}, p, producer, reg, log)
+	tx = kafka.NewTransactor(cfg, statelessTask{p}, reg, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- src.Run(ctx) }()
+	go func() { done <- tx.Run(ctx) }()
 	stopped := false
 	stop = func() {
 		if stopped {
@@ -65,14 +68,11 @@ func runSource(t *testing.T, c *kfake.Cluster, p kafka.Processor, reg prometheus
 		stopped = true
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("source stopped with %v", err)
+			t.Errorf("transactor stopped with %v", err)
 		}
-		_ = producer.Close()
-		_ = producerClient.Close()
-		_ = consumer.Close()
 	}
 	t.Cleanup(stop)
-	return stop
+	return tx, stop
 }
 
 func produceValues(t *testing.T, c *kfake.Cluster, key string, values ...string) {
@@ -115,12 +115,12 @@ func numbered(prefix string, n int) []string {
 	return out
 }
 
-func TestSourceDeliversEveryRecordAndCommits(t *testing.T) {
-	c := kafkatest.NewCluster(t, "in", "out")
+func TestTransactorDeliversEveryRecordOnceAndCommits(t *testing.T) {
+	c := kafkatest.NewCluster(t, "in", "out", "dlq")
 	want := numbered("v", 500)
 	produceValues(t, c, "k", want...)
 	reg := prometheus.NewRegistry()
-	runSource(t, c, copyTo("out"), reg)
+	runTransactor(t, c, copyTo("out"), reg)
 
 	kafkatest.WaitCommitted(t, c, group, "in", 20*time.Second)
 	got := values(kafkatest.Records(t, c, "out"))
@@ -132,8 +132,8 @@ func TestSourceDeliversEveryRecordAndCommits(t *testing.T) {
 	}
 }
 
-func TestSourceNeverCommitsPastAnUnacknowledgedRecord(t *testing.T) {
-	c := kafkatest.NewCluster(t, "in", "out", "slow")
+func TestTransactorNeverCommitsPastAnUnwrittenRecordAndReportsTheStall(t *testing.T) {
+	c := kafkatest.NewCluster(t, "in", "out", "slow", "dlq")
 	// One partition: the same key for every record.
 	msgs := make([]*sarama.ProducerMessage, 10)
 	for i := range msgs {
@@ -146,49 +146,91 @@ func TestSourceNeverCommitsPastAnUnacknowledgedRecord(t *testing.T) {
 	kafkatest.Produce(t, c, msgs...)
 	partition := kafkatest.Records(t, c, "in")[0].Partition
 
-	// The broker refuses writes to "slow" until the fault is removed: record 3's output is
-	// retried while records 4 to 9 are stored.
+	// The broker refuses writes to "slow" until the fault is removed: every transaction holding
+	// record 3's output fails, so nothing from record 3 on is committed or visible.
 	fault := c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "slow", Err: kerr.NotEnoughReplicas, Count: -1})
 	reg := prometheus.NewRegistry()
-	runSource(t, c, copyTo("out"), reg)
+	tx, _ := runTransactor(t, c, copyTo("out"), reg, func(cfg *kafka.TransactorConfig) { cfg.StallAfter = 300 * time.Millisecond })
 
 	admin, err := sarama.NewClusterAdminFromClient(kafkatest.Client(t, c))
 	if err != nil {
 		t.Fatal(err)
 	}
 	kafkatest.Eventually(t, 20*time.Second, func() error {
-		if n := len(kafkatest.Records(t, c, "out")); n != 9 {
-			return fmt.Errorf("out holds %d records, want the 9 whose outputs are not blocked", n)
+		if n := metricValue(t, reg, "recoflow_transactions_total", "aborted"); n < 1 {
+			return fmt.Errorf("aborted transactions = %v, want at least 1", n)
 		}
-		if n := metricValue(t, reg, "recoflow_produce_retries_total", ""); n < 1 {
-			return fmt.Errorf("retries metric = %v, want at least 1", n)
+		if err := tx.Ready(); err == nil {
+			return errors.New("ready while record 3 cannot be written")
 		}
-		return committed(admin, partition, 3)
+		if n := metricValue(t, reg, "recoflow_transactions_stalled", ""); n != 1 {
+			return fmt.Errorf("stalled metric = %v, want 1", n)
+		}
+		return nil
 	})
+	if got := values(kafkatest.Records(t, c, "out")); len(got) > 3 {
+		t.Errorf("out holds %v while record 3 is not written, want at most the 3 before it", got)
+	}
+	if err := committedAtMost(admin, partition, 3); err != nil {
+		t.Error(err)
+	}
 	fault.Remove()
 	kafkatest.WaitCommitted(t, c, group, "in", 20*time.Second)
 	if got := values(kafkatest.Records(t, c, "slow")); len(got) != 1 {
 		t.Errorf("slow holds %v, want the retried record once", got)
 	}
+	if got := values(kafkatest.Records(t, c, "out")); len(got) != 9 {
+		t.Errorf("out holds %v, want each of the 9 other records once", got)
+	}
+	kafkatest.Eventually(t, 5*time.Second, tx.Ready)
 }
 
-// committed checks that group's committed offset on partition p of "in" is want.
-func committed(admin sarama.ClusterAdmin, p int32, want int64) error {
+// committedAtMost checks that group's committed offset on partition p of "in" is at most max.
+func committedAtMost(admin sarama.ClusterAdmin, p int32, limit int64) error {
 	offsets, err := admin.ListConsumerGroupOffsets(group, map[string][]int32{"in": {p}})
 	if err != nil {
 		return err
 	}
-	if b := offsets.GetBlock("in", p); b == nil || b.Offset != want {
-		return fmt.Errorf("committed offset %v, want %d", b, want)
+	if b := offsets.GetBlock("in", p); b != nil && b.Offset > limit {
+		return fmt.Errorf("committed offset %d, want at most %d", b.Offset, limit)
 	}
 	return nil
 }
 
-func TestSourceRestartLosesNothing(t *testing.T) {
-	c := kafkatest.NewCluster(t, "in", "out")
+func TestTransactorDeadLettersARecordKafkaRefusesAfterBoundedRetries(t *testing.T) {
+	c := kafkatest.NewCluster(t, "in", "out", "dlq")
+	produceValues(t, c, "k", "a", "huge", "b")
+	// The processor makes an output larger than any record the producer may send of "huge".
+	grow := kafka.ProcessorFunc(func(_ context.Context, m *sarama.ConsumerMessage) []*sarama.ProducerMessage {
+		v := m.Value
+		if string(v) == "huge" {
+			v = make([]byte, 2<<20)
+		}
+		return []*sarama.ProducerMessage{{Topic: "out", Key: sarama.ByteEncoder(m.Key), Value: sarama.ByteEncoder(v)}}
+	})
+	reg := prometheus.NewRegistry()
+	runTransactor(t, c, grow, reg)
+	kafkatest.WaitCommitted(t, c, group, "in", 30*time.Second)
+	if got := values(kafkatest.Records(t, c, "out")); fmt.Sprint(got) != "[a b]" {
+		t.Errorf("out holds %v, want [a b] once each", got)
+	}
+	dead := kafkatest.Records(t, c, "dlq")
+	if len(dead) != 1 || string(dead[0].Value) != "huge" || kafkatest.Header(dead[0], event.HeaderDLQReason) != string(event.ReasonUnproducible) {
+		t.Fatalf("dlq holds %d records (%v), want the original \"huge\" once with reason %s", len(dead), values(dead), event.ReasonUnproducible)
+	}
+	if msg := kafkatest.Header(dead[0], event.HeaderDLQMessage); !strings.Contains(msg, "larger than") {
+		t.Errorf("dead-letter message %q does not say why", msg)
+	}
+	if n := metricValue(t, reg, "recoflow_records_unproducible_total", ""); n != 1 {
+		t.Errorf("unproducible metric = %v, want 1", n)
+	}
+}
+
+func TestTransactorRestartLosesNothingAndRepeatsNothing(t *testing.T) {
+	c := kafkatest.NewCluster(t, "in", "out", "dlq")
 	first, second := numbered("a", 300), numbered("b", 300)
 	produceValues(t, c, "k", first...)
-	stop := runSource(t, c, copyTo("out"), prometheus.NewRegistry())
+	_, stop := runTransactor(t, c, copyTo("out"), prometheus.NewRegistry())
 	kafkatest.Eventually(t, 20*time.Second, func() error {
 		if len(kafkatest.Records(t, c, "out")) == 0 {
 			return errors.New("nothing processed yet")
@@ -199,7 +241,7 @@ func TestSourceRestartLosesNothing(t *testing.T) {
 	produced := make(chan error, 1)
 	go func() { produced <- produce(c, "k", second...) }()
 	stop()
-	runSource(t, c, copyTo("out"), prometheus.NewRegistry())
+	runTransactor(t, c, copyTo("out"), prometheus.NewRegistry())
 	if err := <-produced; err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Builds everything the e2e cluster runs into bin/ from Go modules, each part cached behind a stamp of
+# the inputs it is built from (later runs take seconds):
+#   bin/k8s      etcd, kube-apiserver (shared with envtest), kubelet, kube-controller-manager,
+#                kube-scheduler, kube-proxy                         (hack/k8s; hack/cluster/build-k8s.sh)
+#   bin/cluster  KEDA v2.20.2 operator, metrics API server and admission webhooks (hack/cluster/keda),
+#                metrics-server v0.8.0 (hack/cluster/metrics-server), CoreDNS v1.15.0 (hack/cluster/coredns),
+#                keda.yaml (KEDA's own config/default rendered with the local image names)
+# Everything that goes into an image is static (CGO_ENABLED=0); the node binaries run on the host and are
+# built exactly like envtest's so that both builds share the Go build cache. One build at a time: the
+# machine has two cores.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+here="$root/hack/cluster"
+out="$root/bin/cluster"
+mkdir -p "$out"
+
+timed() {
+  local start=$SECONDS
+  "$@"
+  echo "build: ${*: -1} took $((SECONDS - start))s" >&2
+}
+
+# fresh NAME FILES... is true when the stamp of NAME matches the hash of FILES.
+fresh() {
+  local name=$1
+  shift
+  [[ "$(cat "$out/.$name.built-from" 2>/dev/null)" == "$(cat "$@" | sha256sum | cut -d' ' -f1)" ]]
+}
+stamp() {
+  local name=$1
+  shift
+  cat "$@" | sha256sum | cut -d' ' -f1 >"$out/.$name.built-from"
+}
+
+# gobuild MODULE_DIR OUT PACKAGE builds one static binary for an image.
+gobuild() {
+  (cd "$1" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$2" "$3")
+}
+
+timed "$here/build-k8s.sh"
+
+keda_version=$(sed -n 's/^require github.com\/kedacore\/keda\/v2 v//p' "$here/keda/go.mod")
+if ! fresh keda "$here/keda/go.mod" "$here/keda/go.sum" "$0"; then
+  echo "build: KEDA v$keda_version operator, metrics API server and admission webhooks (about 10 minutes the first time)" >&2
+  # version.Version is what KEDA reports as its version (and in its metrics).
+  ld="-s -w -X github.com/kedacore/keda/v2/version.Version=$keda_version"
+  for cmd in operator:keda adapter:keda-adapter webhooks:keda-admission-webhooks; do
+    (cd "$here/keda" && export CGO_ENABLED=0 && timed go build -trimpath -ldflags "$ld" -o "$out/${cmd#*:}" \
+      "github.com/kedacore/keda/v2/cmd/${cmd%%:*}")
+  done
+  keda_config="$(cd "$here/keda" && go list -m -f '{{.Dir}}' github.com/kedacore/keda/v2)/config/default"
+  kubectl kustomize "$keda_config" |
+    sed -e "s#ghcr.io/kedacore/keda:main#localhost/keda:$keda_version#" \
+      -e "s#ghcr.io/kedacore/keda-metrics-apiserver:main#localhost/keda-metrics-apiserver:$keda_version#" \
+      -e "s#ghcr.io/kedacore/keda-admission-webhooks:main#localhost/keda-admission-webhooks:$keda_version#" \
+      -e "s#imagePullPolicy: Always#imagePullPolicy: IfNotPresent#" >"$out/keda.yaml"
+  stamp keda "$here/keda/go.mod" "$here/keda/go.sum" "$0"
+fi
+
+if ! fresh metrics-server "$here/metrics-server/go.mod" "$here/metrics-server/go.sum" "$0"; then
+  timed gobuild "$here/metrics-server" "$out/metrics-server" sigs.k8s.io/metrics-server/cmd/metrics-server
+  # metrics-server's own manifests; the kubelet's serving certificate is self-signed.
+  ms_config="$(cd "$here/metrics-server" && go list -m -f '{{.Dir}}' sigs.k8s.io/metrics-server)/manifests/base"
+  kubectl kustomize "$ms_config" |
+    sed -e "s#image: gcr.io/k8s-staging-metrics-server/metrics-server:master#image: localhost/metrics-server:e2e#" \
+      -e "s#- --kubelet-use-node-status-port#- --kubelet-use-node-status-port\\n        - --kubelet-insecure-tls#" \
+      -e "s#imagePullPolicy: IfNotPresent#imagePullPolicy: Never#" >"$out/metrics-server.yaml"
+  stamp metrics-server "$here/metrics-server/go.mod" "$here/metrics-server/go.sum" "$0"
+fi
+
+if ! fresh coredns "$here/coredns/go.mod" "$here/coredns/go.sum" "$here/coredns/main.go"; then
+  timed gobuild "$here/coredns" "$out/coredns" .
+  stamp coredns "$here/coredns/go.mod" "$here/coredns/go.sum" "$here/coredns/main.go"
+fi

@@ -1,0 +1,238 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"text/template"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/config"
+
+	"github.com/recoflow/recoflow/operator/api/v1alpha1"
+)
+
+// env is what the whole suite shares: a client of the cluster and where things are.
+var env struct {
+	c client.Client
+	// root is the repository's root.
+	root string
+	// upstreamCRDs holds Strimzi's and KEDA's CRDs (../shared/reference/crds in CI).
+	upstreamCRDs string
+	// registry and tag of the recoflow images hack/cluster/images.sh assembled.
+	registry, tag string
+}
+
+func TestMain(m *testing.M) {
+	if err := setup(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e setup:", err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+func setup() error {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		return err
+	}
+	env.root = root
+	// Relative to the repository's root, like .ci/run's UPSTREAM_CRDS.
+	env.upstreamCRDs = envOr("UPSTREAM_CRDS", "../shared/reference/crds")
+	if !filepath.IsAbs(env.upstreamCRDs) {
+		env.upstreamCRDs = filepath.Join(root, env.upstreamCRDs)
+	}
+	env.registry = envOr("E2E_IMAGE_REGISTRY", "localhost:5001")
+	chart, err := os.ReadFile(filepath.Join(root, "charts/recoflow/Chart.yaml"))
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Split(string(chart), "\n") {
+		if v, ok := strings.CutPrefix(line, "appVersion:"); ok {
+			env.tag = strings.Trim(strings.TrimSpace(v), `"`)
+		}
+	}
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return err
+	}
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		return err
+	}
+	cfg, err := config.GetConfig()
+	if err != nil {
+		return err
+	}
+	env.c, err = client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	// Strimzi's CRDs, as a cluster with the Strimzi operator has them.
+	_, err = run(context.Background(), nil, "kubectl", "apply", "--server-side", "-f", filepath.Join(env.upstreamCRDs, "strimzi"))
+	return err
+}
+
+func envOr(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
+}
+
+// run runs a command with stdin and returns its output; the error carries the output.
+func run(ctx context.Context, stdin []byte, name string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = env.root
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out.String())
+	}
+	return out.String(), nil
+}
+
+// must runs a command and fails the test if it fails.
+func must(t *testing.T, stdin []byte, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	out, err := run(ctx, stdin, name, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// applyTemplate renders testdata/NAME with data and applies it.
+func applyTemplate(t *testing.T, name string, data any) {
+	t.Helper()
+	tmpl, err := template.ParseFiles(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := tmpl.Execute(&buf, data); err != nil {
+		t.Fatal(err)
+	}
+	must(t, buf.Bytes(), "kubectl", "apply", "--server-side", "-f", "-")
+}
+
+// eventually polls check until it returns nil, and fails the test with check's last error when
+// it has not within timeout.
+func eventually(t *testing.T, timeout time.Duration, what string, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s: %v", what, timeout, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// restrictedNamespace creates a namespace that enforces the "restricted" Pod Security Standard, and
+// deletes it when the test ends.
+func restrictedNamespace(t *testing.T, name string) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
+		"pod-security.kubernetes.io/enforce": "restricted",
+		"pod-security.kubernetes.io/warn":    "restricted",
+	}}}
+	if err := env.c.Create(context.Background(), ns); err != nil {
+		t.Fatalf("create namespace %s: %v", name, err)
+	}
+	t.Cleanup(func() { deleteNamespace(t, name, 2*time.Minute) })
+	return name
+}
+
+// deleteNamespace deletes a namespace and waits until it is gone.
+func deleteNamespace(t *testing.T, name string, timeout time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if err := env.c.Delete(ctx, ns); err != nil && !apierrors.IsNotFound(err) {
+		t.Errorf("delete namespace %s: %v", name, err)
+		return
+	}
+	eventually(t, timeout, "namespace "+name+" deleted", func() error {
+		err := env.c.Get(ctx, client.ObjectKey{Name: name}, ns)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("still %s: %v", ns.Status.Phase, ns.Status.Conditions)
+	})
+}
+
+// kafkaStandin is a Kafka cluster of the stand-ins: the Kafka and KafkaNodePool come from the chart
+// or from the test, the broker and Topic Operator from testdata/standin.yaml.
+type kafkaStandin struct {
+	Namespace, Cluster string
+	// BrokerReplicas is 0 for a Kafka that is not reachable yet.
+	BrokerReplicas int
+}
+
+// deployKafkaStandin starts the broker and the Topic Operator stand-in of a Kafka cluster.
+func deployKafkaStandin(t *testing.T, k kafkaStandin) {
+	t.Helper()
+	applyTemplate(t, "standin.yaml", k)
+}
+
+// pipeline returns the pipeline namespace/name.
+func pipeline(t *testing.T, namespace, name string) *v1alpha1.RecommendationPipeline {
+	t.Helper()
+	p := &v1alpha1.RecommendationPipeline{}
+	if err := env.c.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: name}, p); err != nil {
+		t.Fatalf("get pipeline %s/%s: %v", namespace, name, err)
+	}
+	return p
+}
+
+// waitPipelineReady waits until the pipeline's status says Ready for its current generation.
+func waitPipelineReady(t *testing.T, namespace, name string, timeout time.Duration) {
+	t.Helper()
+	eventually(t, timeout, fmt.Sprintf("pipeline %s/%s Ready", namespace, name), func() error {
+		p := &v1alpha1.RecommendationPipeline{}
+		if err := env.c.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: name}, p); err != nil {
+			return err
+		}
+		return readyError(p)
+	})
+}
+
+// readyError is nil when p is Ready for its generation, otherwise it says what its status says.
+func readyError(p *v1alpha1.RecommendationPipeline) error {
+	ready := meta.FindStatusCondition(p.Status.Conditions, v1alpha1.ConditionReady)
+	if ready != nil && ready.Status == metav1.ConditionTrue && ready.ObservedGeneration == p.Generation {
+		return nil
+	}
+	var b strings.Builder
+	for _, c := range p.Status.Conditions {
+		fmt.Fprintf(&b, "%s=%s (%s: %s; generation %d/%d) ", c.Type, c.Status, c.Reason, c.Message, c.ObservedGeneration, p.Generation)
+	}
+	return errors.New(b.String())
+}

@@ -1,0 +1,46 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestPlainManifests installs the operator from manifests/install.yaml (with the local images in
+// place of ghcr.io/recoflow, as a kustomize images: entry would) and runs a pipeline on it.
+func TestPlainManifests(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(env.root, "manifests/install.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	install := []byte(strings.ReplaceAll(string(b), "ghcr.io/recoflow/", env.registry+"/"))
+	must(t, install, "kubectl", "apply", "--server-side", "-f", "-")
+	t.Cleanup(func() {
+		// The namespace and the operator go; the CRD stays for the other tests, as helm leaves it.
+		ctx := context.Background()
+		for _, kind := range []string{"deployment", "service", "serviceaccount"} {
+			_, _ = run(ctx, nil, "kubectl", "-n", "recoflow-system", "delete", kind, "--all", "--wait")
+		}
+		_, _ = run(ctx, nil, "kubectl", "delete", "clusterrolebinding,clusterrole", "-l", "app.kubernetes.io/part-of=recoflow", "--wait")
+		deleteNamespace(t, "recoflow-system", 2*time.Minute)
+	})
+	must(t, nil, "kubectl", "-n", "recoflow-system", "rollout", "status", "deployment", "--timeout=3m")
+
+	const namespace = "e2e-manifests"
+	s := &scenario{t: t, namespace: namespace, cluster: "events"}
+	restrictedNamespace(t, namespace)
+	s.startKafka(1)
+	s.applyKafka()
+	s.applyPipeline("plain", "  scaling: {mode: None}\n")
+	t.Cleanup(func() {
+		_, _ = run(context.Background(), nil, "kubectl", "-n", namespace, "delete", "recommendationpipelines", "--all", "--wait", "--timeout=1m")
+	})
+	waitPipelineReady(t, namespace, "plain", 4*time.Minute)
+	ingest := sendLikesInEveryMode(t, serviceURL(t, namespace, "plain-ingest"), "plain")
+	waitCounts(t, serviceURL(t, namespace, "plain-popularity"), ingest.accepted, 2*time.Minute)
+}

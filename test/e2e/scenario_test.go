@@ -1,0 +1,132 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+	"text/template"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/recoflow/recoflow/operator/api/v1alpha1"
+)
+
+// scenario is a namespace with a Kafka cluster of the stand-ins and an operator installed by the
+// chart as release <namespace>.
+type scenario struct {
+	t         *testing.T
+	namespace string
+	cluster   string
+}
+
+// newScenario creates a restricted namespace with a Kafka cluster of brokers brokers (0: not
+// reachable yet) and installs the operator into it. Cleanup deletes the pipelines while the
+// operator still runs, then uninstalls it.
+func newScenario(t *testing.T, namespace string, brokers int, sets ...string) *scenario {
+	t.Helper()
+	s := &scenario{t: t, namespace: namespace, cluster: "events"}
+	restrictedNamespace(t, namespace)
+	s.startKafka(brokers)
+	s.applyKafka()
+	installRelease(t, namespace, namespace, sets...)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		err := env.c.DeleteAllOf(ctx, &v1alpha1.RecommendationPipeline{}, client.InNamespace(namespace))
+		if err != nil && !apierrors.IsNotFound(err) {
+			t.Errorf("delete pipelines: %v", err)
+		}
+		eventually(t, time.Minute, "pipelines deleted", func() error {
+			var list v1alpha1.RecommendationPipelineList
+			if err := env.c.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+				return err
+			}
+			if n := len(list.Items); n > 0 {
+				return fmt.Errorf("%d left", n)
+			}
+			return nil
+		})
+		if _, err := run(ctx, nil, helm(), "uninstall", namespace, "--namespace", namespace, "--wait"); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
+}
+
+// installRelease installs the chart as release into namespace with the local images.
+func installRelease(t *testing.T, release, namespace string, sets ...string) {
+	t.Helper()
+	args := []string{"install", release, "charts/recoflow", "--namespace", namespace, "--wait", "--timeout", "3m",
+		"--set", "image.registry=" + env.registry, "--set", "image.pullPolicy=IfNotPresent"}
+	for _, s := range sets {
+		args = append(args, "--set", s)
+	}
+	must(t, nil, helm(), args...)
+}
+
+// startKafka runs the broker with replicas pods (0: not reachable) and the Topic Operator stand-in.
+func (s *scenario) startKafka(replicas int) {
+	deployKafkaStandin(s.t, kafkaStandin{Namespace: s.namespace, Cluster: s.cluster, BrokerReplicas: replicas})
+}
+
+// applyKafka creates the Kafka and KafkaNodePool the way manifests/kafka/kafka.yaml does, one broker.
+func (s *scenario) applyKafka() {
+	applyTemplate(s.t, "kafka.yaml", s)
+}
+
+// pipelineSpec is the spec of a test pipeline, in YAML under spec:.
+const pipelineTemplate = `apiVersion: recoflow.dev/v1alpha1
+kind: RecommendationPipeline
+metadata:
+  name: {{.Name}}
+  namespace: {{.Namespace}}
+spec:
+  kafka:
+    clusterRef:
+      name: {{.Cluster}}
+  topics:
+    partitions: 3
+    replicas: 1
+  deletionPolicy: Delete
+{{.Extra}}`
+
+// applyPipeline creates or updates a pipeline; extra is YAML indented under spec.
+func (s *scenario) applyPipeline(name, extra string) {
+	s.t.Helper()
+	tmpl := template.Must(template.New("pipeline").Parse(pipelineTemplate))
+	var buf bytes.Buffer
+	data := map[string]string{"Name": name, "Namespace": s.namespace, "Cluster": s.cluster, "Extra": extra}
+	if err := tmpl.Execute(&buf, data); err != nil {
+		s.t.Fatal(err)
+	}
+	must(s.t, buf.Bytes(), "kubectl", "apply", "--server-side", "--field-manager=e2e", "-f", "-")
+}
+
+// deployment returns a Deployment of the scenario.
+func (s *scenario) deployment(name string) *appsv1.Deployment {
+	s.t.Helper()
+	d := &appsv1.Deployment{}
+	if err := env.c.Get(context.Background(), client.ObjectKey{Namespace: s.namespace, Name: name}, d); err != nil {
+		s.t.Fatalf("get deployment %s: %v", name, err)
+	}
+	return d
+}
+
+// pods returns the pods of a function of a pipeline.
+func (s *scenario) pods(pipeline, role string) []corev1.Pod {
+	s.t.Helper()
+	var pods corev1.PodList
+	err := env.c.List(context.Background(), &pods, client.InNamespace(s.namespace), client.MatchingLabels{
+		"recoflow.dev/pipeline": pipeline, "app.kubernetes.io/component": role,
+	})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return pods.Items
+}

@@ -1,0 +1,101 @@
+package kafka
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/IBM/sarama"
+)
+
+// skipFetchBytes bounds one look at a partition's tail; a longer run of aborted records is
+// skipped over several flushes.
+const skipFetchBytes = 1 << 20
+
+// undeliveredTail returns the offset up to which the partition of topic, from offset from on, holds
+// only records a read_committed consumer is never given: transaction markers and the records of
+// aborted transactions. It is from itself when a record a consumer would be given comes first.
+//
+// A consumer that commits the offset after the last record it was given stays behind every
+// commit marker that follows it, so its group never shows zero lag (end minus committed) even
+// when it has read everything, and a lag-based autoscaler such as KEDA never scales it to zero.
+// Committing past such a tail loses nothing, since nothing in it would ever be given.
+func undeliveredTail(client sarama.Client, topic string, partition int32, from int64) (int64, error) {
+	broker, err := client.Leader(topic, partition)
+	if err != nil {
+		return from, fmt.Errorf("leader of %s/%d: %w", topic, partition, err)
+	}
+	req := &sarama.FetchRequest{Version: 4, MaxWaitTime: 0, MinBytes: 0, MaxBytes: skipFetchBytes, Isolation: sarama.ReadCommitted}
+	req.AddBlock(topic, partition, from, skipFetchBytes, -1)
+	resp, err := broker.Fetch(req)
+	if err != nil {
+		return from, fmt.Errorf("fetch %s/%d from %d: %w", topic, partition, from, err)
+	}
+	block := resp.GetBlock(topic, partition)
+	if block == nil {
+		return from, fmt.Errorf("fetch %s/%d: no answer for the partition", topic, partition)
+	}
+	if block.Err != sarama.ErrNoError {
+		return from, fmt.Errorf("fetch %s/%d from %d: %w", topic, partition, from, block.Err)
+	}
+	aborted := slices.Clone(block.AbortedTransactions)
+	slices.SortFunc(aborted, func(a, b *sarama.AbortedTransaction) int { return int(a.FirstOffset - b.FirstOffset) })
+	open := map[int64]bool{} // producers inside an aborted transaction
+	pos := from
+	for _, records := range block.RecordsSet {
+		b := records.RecordBatch
+		if b == nil {
+			return pos, nil // a legacy message set: not transactional, so delivered
+		}
+		last := b.FirstOffset + int64(b.LastOffsetDelta)
+		for len(aborted) > 0 && aborted[0].FirstOffset <= last {
+			open[aborted[0].ProducerID] = true
+			aborted = aborted[1:]
+		}
+		if last < pos {
+			continue
+		}
+		switch {
+		case b.Control:
+			// A commit or abort marker ends its producer's transaction.
+			delete(open, b.ProducerID)
+		case b.IsTransactional && open[b.ProducerID]:
+			// Records of an aborted transaction.
+		default:
+			return pos, nil
+		}
+		pos = last + 1
+	}
+	// Only what the broker calls stable is settled: an open transaction may still commit.
+	return min(pos, max(block.LastStableOffset, from)), nil
+}
+
+// skipUndelivered moves an idle partition's next offset past the markers and aborted records at
+// the end of what it has read (see undeliveredTail), so that the next transaction commits it. A
+// partition is idle when it has nothing uncommitted and its log goes on past next.
+func (s *txnSession) skipUndelivered(part *claimState) {
+	client := s.t.reader
+	part.mu.Lock()
+	next, idle := part.next, part.next == part.committed && part.end != nil && part.end() > part.next
+	part.mu.Unlock()
+	if !idle || client == nil {
+		return
+	}
+	from := next
+	if from < 0 { // nothing read yet: the claim starts at the oldest offset
+		oldest, err := client.GetOffset(s.t.cfg.Topic, part.id, sarama.OffsetOldest)
+		if err != nil {
+			return
+		}
+		from = oldest
+	}
+	to, err := undeliveredTail(client, s.t.cfg.Topic, part.id, from)
+	if err != nil {
+		s.t.log.DebugContext(s.ctx, "cannot look past the partition's transaction markers", "partition", part.id, "error", err)
+		return
+	}
+	part.mu.Lock()
+	if part.next == next && to > max(next, 0) {
+		part.next = to
+	}
+	part.mu.Unlock()
+}

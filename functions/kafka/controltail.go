@@ -69,32 +69,45 @@ func undeliveredTail(client sarama.Client, topic string, partition int32, from i
 	return min(pos, max(block.LastStableOffset, from)), nil
 }
 
-// skipUndelivered moves an idle partition's next offset past the markers and aborted records at
-// the end of what it has read (see undeliveredTail), so that the next transaction commits it. A
-// partition is idle when it has nothing uncommitted and its log goes on past next.
-func (s *txnSession) skipUndelivered(part *claimState) {
-	client := s.t.reader
-	part.mu.Lock()
-	next, idle := part.next, part.next == part.committed && part.end != nil && part.end() > part.next
-	part.mu.Unlock()
-	if !idle || client == nil {
-		return
+// SkipUndelivered returns the offset a consumer of partition of topic may commit once it has
+// committed everything up to next and the partition's log ends at end: the offset past the
+// markers and aborted records that follow next when nothing else does (see undeliveredTail), and
+// next otherwise. A next below zero means nothing was read yet, from the oldest offset on.
+func SkipUndelivered(client sarama.Client, topic string, partition int32, next, end int64) (int64, error) {
+	if end <= next {
+		return next, nil
 	}
 	from := next
-	if from < 0 { // nothing read yet: the claim starts at the oldest offset
-		oldest, err := client.GetOffset(s.t.cfg.Topic, part.id, sarama.OffsetOldest)
+	if from < 0 {
+		oldest, err := client.GetOffset(topic, partition, sarama.OffsetOldest)
 		if err != nil {
-			return
+			return next, fmt.Errorf("oldest offset of %s/%d: %w", topic, partition, err)
 		}
 		from = oldest
 	}
-	to, err := undeliveredTail(client, s.t.cfg.Topic, part.id, from)
-	if err != nil {
-		s.t.log.DebugContext(s.ctx, "cannot look past the partition's transaction markers", "partition", part.id, "error", err)
+	to, err := undeliveredTail(client, topic, partition, from)
+	if err != nil || to <= max(next, 0) {
+		return next, err
+	}
+	return to, nil
+}
+
+// skipUndelivered moves an idle partition's next offset past the markers and aborted records at
+// the end of what it has read, so that the next transaction commits it (see SkipUndelivered). A
+// partition is idle when it has nothing uncommitted.
+func (s *txnSession) skipUndelivered(part *claimState) {
+	part.mu.Lock()
+	next, idle := part.next, part.next == part.committed && part.end != nil
+	part.mu.Unlock()
+	if !idle || s.t.reader == nil {
 		return
 	}
+	to, err := SkipUndelivered(s.t.reader, s.t.cfg.Topic, part.id, next, part.end())
+	if err != nil {
+		s.t.log.DebugContext(s.ctx, "cannot look past the partition's transaction markers", "partition", part.id, "error", err)
+	}
 	part.mu.Lock()
-	if part.next == next && to > max(next, 0) {
+	if part.next == next {
 		part.next = to
 	}
 	part.mu.Unlock()

@@ -174,6 +174,8 @@ type partition struct {
 	next int64
 	// committed is the offset committed with the state: next as of the last successful flush.
 	committed int64
+	// end returns the partition's end offset as last fetched.
+	end func() int64
 }
 
 func (pt *partition) apply(in hotness.Interaction, offset int64, valid bool) {
@@ -292,6 +294,9 @@ func (s *session) ConsumeClaim(_ sarama.ConsumerGroupSession, claim sarama.Consu
 		}
 		return err
 	}
+	part.mu.Lock()
+	part.end = claim.HighWaterMarkOffset
+	part.mu.Unlock()
 	s.mu.Lock()
 	s.parts[part.id] = part
 	s.mu.Unlock()
@@ -413,6 +418,7 @@ func (s *session) snapshot() snapshot {
 	s.mu.Unlock()
 	snap := snapshot{states: map[int32][]hotness.ItemState{}, offsets: map[*partition]int64{}}
 	for _, part := range parts {
+		s.skipUndelivered(part)
 		part.mu.Lock()
 		if part.next != part.committed {
 			snap.offsets[part] = part.next
@@ -428,6 +434,28 @@ func (s *session) snapshot() snapshot {
 		part.mu.Unlock()
 	}
 	return snap
+}
+
+// skipUndelivered moves an idle partition's next offset past the transaction markers and aborted
+// records that end the clean topic's partition, which clean's transactions leave and no consumer
+// is given: committed, the group's lag reaches zero and KEDA can scale scoring to zero.
+func (s *session) skipUndelivered(part *partition) {
+	part.mu.Lock()
+	next, end := part.next, part.end
+	idle := next == part.committed && end != nil
+	part.mu.Unlock()
+	if !idle {
+		return
+	}
+	to, err := kafka.SkipUndelivered(s.restorer, s.p.cfg.Topics.Clean, part.id, next, end())
+	if err != nil {
+		s.p.log.DebugContext(s.ctx, "cannot look past the partition's transaction markers", "partition", part.id, "error", err)
+	}
+	part.mu.Lock()
+	if part.next == next {
+		part.next = to
+	}
+	part.mu.Unlock()
 }
 
 // flush commits the state of every item changed since the last flush, and the offsets consumed,

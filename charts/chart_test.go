@@ -204,14 +204,14 @@ func TestOperatorDeploymentDefaults(t *testing.T) {
 	})
 
 	t.Run("flags", func(t *testing.T) {
-		for _, want := range []string{"--leader-elect", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081", "--log-level=info"} {
+		for _, want := range []string{"--leader-elect", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081", "--log-level=info", "--cluster-domain=cluster.local"} {
 			if !slices.Contains(c.Args, want) {
 				t.Errorf("args %q lack %q", c.Args, want)
 			}
 		}
 		for _, a := range c.Args {
-			if strings.HasPrefix(a, "--watch-namespaces") {
-				t.Errorf("by default the operator watches every namespace, but args have %q", a)
+			if strings.HasPrefix(a, "--watch-namespaces") || strings.HasPrefix(a, "--image-pull-secrets") {
+				t.Errorf("by default the operator watches every namespace and pulls without secrets, but args have %q", a)
 			}
 		}
 	})
@@ -325,6 +325,20 @@ func TestNonDefaultValues(t *testing.T) {
 			_, c := operatorContainer(t, objs)
 			if want := "recoflow-operator:" + appVersion(t); c.Image != want {
 				t.Errorf("image = %q, want %q", c.Image, want)
+			}
+		},
+	}, {
+		name: "pull secrets and cluster domain",
+		set:  []string{"imagePullSecrets[0].name=registry-a", "imagePullSecrets[1].name=registry-b", "clusterDomain=corp.example"},
+		check: func(t *testing.T, objs objects) {
+			d, c := operatorContainer(t, objs)
+			for _, want := range []string{"--image-pull-secrets=registry-a,registry-b", "--cluster-domain=corp.example"} {
+				if !slices.Contains(c.Args, want) {
+					t.Errorf("args %q lack %q", c.Args, want)
+				}
+			}
+			if got := d.Spec.Template.Spec.ImagePullSecrets; len(got) != 2 || got[0].Name != "registry-a" {
+				t.Errorf("the operator's own pod pulls with %v, want registry-a and registry-b", got)
 			}
 		},
 	}, {
@@ -556,6 +570,7 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		{set: "examplePipeline.scalingMode=Fast", want: "value must be one of"},
 		{set: "examplePipeline.partitions=0", want: "minimum"},
 		{set: "kafka.name=Not_A_Name", want: "does not match pattern"},
+		{set: "clusterDomain=Cluster_Local", want: "does not match pattern"},
 		{set: "operator.resources.requests.cpu=lots", want: "/operator/resources/requests/cpu"},
 	}
 	for _, tt := range tests {

@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -55,7 +56,7 @@ type options struct {
 	probeAddr               string
 	leaderElect             bool
 	watchNamespaces         []string
-	images                  manifests.Images
+	functions               functionDefaults
 	maxConcurrentReconciles int
 	kubeAPIQPS              float64
 	kubeAPIBurst            int
@@ -79,7 +80,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.kubeAPIQPS, "kube-api-qps", 50, "requests per second the operator may send to the API server")
 	fs.IntVar(&o.kubeAPIBurst, "kube-api-burst", 100, "requests the operator may send to the API server in a burst above kube-api-qps")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "lowest level logged: debug, info, warn or error")
-	imageFlags(fs, &o.images)
+	o.functions.bind(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: recoflow-operator [flags]\n       recoflow-operator render -f pipeline.yaml [flags]\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -93,12 +94,36 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	return o, nil
 }
 
-// imageFlags binds the default function images to fs; the manager and render share them.
-func imageFlags(fs *flag.FlagSet, images *manifests.Images) {
+// functionDefaults are what the functions of pipelines that name none get: images, image pull
+// secrets, and the cluster's DNS domain. The manager and render share their flags.
+type functionDefaults struct {
+	images           manifests.Images
+	imagePullSecrets []corev1.LocalObjectReference
+	clusterDomain    string
+}
+
+// bind binds the defaults to flags of fs.
+func (d *functionDefaults) bind(fs *flag.FlagSet) {
 	def := manifests.DefaultImages()
-	fs.StringVar(&images.Ingest, "ingest-image", def.Ingest, "image of ingest in pipelines that name none")
-	fs.StringVar(&images.Clean, "clean-image", def.Clean, "image of clean in pipelines that name none")
-	fs.StringVar(&images.Popularity, "popularity-image", def.Popularity, "image of popularity in pipelines that name none")
+	fs.StringVar(&d.images.Ingest, "ingest-image", def.Ingest, "image of ingest in pipelines that name none")
+	fs.StringVar(&d.images.Clean, "clean-image", def.Clean, "image of clean in pipelines that name none")
+	fs.StringVar(&d.images.Popularity, "popularity-image", def.Popularity, "image of popularity in pipelines that name none")
+	fs.Func("image-pull-secrets", "comma-separated Secrets, in each pipeline's namespace, to pull the function images of pipelines that name none with", func(s string) error {
+		d.imagePullSecrets = nil
+		for _, name := range splitList(s) {
+			d.imagePullSecrets = append(d.imagePullSecrets, corev1.LocalObjectReference{Name: name})
+		}
+		return nil
+	})
+	fs.StringVar(&d.clusterDomain, "cluster-domain", manifests.DefaultClusterDomain, "DNS domain of the cluster's Service names, as in <service>.<namespace>.svc.<domain>")
+}
+
+// params returns the builders' parameters of pipeline p scaled by autoscaler a.
+func (d functionDefaults) params(p *v1alpha1.RecommendationPipeline, a manifests.Autoscaler) manifests.Params {
+	return manifests.Params{
+		Pipeline: p, Images: d.images, Autoscaler: a,
+		ImagePullSecrets: d.imagePullSecrets, ClusterDomain: d.clusterDomain,
+	}
 }
 
 // splitList splits a comma-separated list, dropping blanks.
@@ -133,6 +158,8 @@ func (o options) managerOptions(scheme *runtime.Scheme) ctrl.Options {
 		LeaderElection:                o.leaderElect,
 		LeaderElectionID:              LeaderElectionID,
 		LeaderElectionReleaseOnCancel: true,
+		// Cache only the children the operator made, not every Deployment of the cluster.
+		NewCache: controller.NewCache,
 	}
 	if len(o.watchNamespaces) > 0 {
 		opts.Cache.DefaultNamespaces = make(map[string]cache.Config, len(o.watchNamespaces))
@@ -189,7 +216,9 @@ func manage(ctx context.Context, args []string, stderr io.Writer) error {
 		Client:                  mgr.GetClient(),
 		Scheme:                  mgr.GetScheme(),
 		Recorder:                mgr.GetEventRecorder(controller.ControllerName),
-		Images:                  o.images,
+		Images:                  o.functions.images,
+		ImagePullSecrets:        o.functions.imagePullSecrets,
+		ClusterDomain:           o.functions.clusterDomain,
 		MaxConcurrentReconciles: o.maxConcurrentReconciles,
 		Freshness:               controller.HTTPFreshness{},
 	}

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
@@ -22,7 +23,10 @@ func TestManagerOptions(t *testing.T) {
 		{
 			name: "defaults",
 			check: func(t *testing.T, o options) {
-				want := options{metricsAddr: ":8080", probeAddr: ":8081", images: manifests.DefaultImages(), maxConcurrentReconciles: 4, kubeAPIQPS: 50, kubeAPIBurst: 100, logLevel: slog.LevelInfo}
+				want := options{
+					metricsAddr: ":8080", probeAddr: ":8081", maxConcurrentReconciles: 4, kubeAPIQPS: 50, kubeAPIBurst: 100, logLevel: slog.LevelInfo,
+					functions: functionDefaults{images: manifests.DefaultImages(), clusterDomain: "cluster.local"},
+				}
 				if !reflect.DeepEqual(o, want) {
 					t.Errorf("options = %+v, want %+v", o, want)
 				}
@@ -39,11 +43,21 @@ func TestManagerOptions(t *testing.T) {
 			},
 		},
 		{
+			name: "pull secrets and cluster domain",
+			args: []string{"--image-pull-secrets", "registry-a, registry-b", "--cluster-domain", "corp.example"},
+			check: func(t *testing.T, o options) {
+				want := []corev1.LocalObjectReference{{Name: "registry-a"}, {Name: "registry-b"}}
+				if !reflect.DeepEqual(o.functions.imagePullSecrets, want) || o.functions.clusterDomain != "corp.example" {
+					t.Errorf("pull secrets %v, cluster domain %q; want %v, corp.example", o.functions.imagePullSecrets, o.functions.clusterDomain, want)
+				}
+			},
+		},
+		{
 			name: "images, log level and API rate limit",
 			args: []string{"--ingest-image", "i:1", "--clean-image", "c:1", "--popularity-image", "p:1", "--log-level", "debug", "--kube-api-qps", "20", "--kube-api-burst", "40"},
 			check: func(t *testing.T, o options) {
-				if want := (manifests.Images{Ingest: "i:1", Clean: "c:1", Popularity: "p:1"}); o.images != want || o.logLevel != slog.LevelDebug {
-					t.Errorf("images = %+v, log level %s; want %+v, debug", o.images, o.logLevel, want)
+				if want := (manifests.Images{Ingest: "i:1", Clean: "c:1", Popularity: "p:1"}); o.functions.images != want || o.logLevel != slog.LevelDebug {
+					t.Errorf("images = %+v, log level %s; want %+v, debug", o.functions.images, o.logLevel, want)
 				}
 				if o.kubeAPIQPS != 20 || o.kubeAPIBurst != 40 {
 					t.Errorf("API rate limit = %v/%d, want 20/40", o.kubeAPIQPS, o.kubeAPIBurst)

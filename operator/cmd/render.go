@@ -28,8 +28,8 @@ func render(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	file := fs.String("f", "", `file of one or more RecommendationPipelines, "-" for standard input (required)`)
 	scaling := fs.String("scaling", "auto", "autoscaler to render: keda, hpa, none, or auto for what spec.scaling.mode says, with Auto meaning KEDA")
 	namespace := fs.String("namespace", "", `namespace of pipelines that name none (default "default")`)
-	var images manifests.Images
-	imageFlags(fs, &images)
+	var defaults functionDefaults
+	defaults.bind(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: recoflow-operator render -f pipeline.yaml [flags]\n\n"+
 			"Prints, as YAML, the objects the operator creates for each pipeline in the file.\n\nFlags:\n")
@@ -74,7 +74,7 @@ func render(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		if autoscaler == "" {
 			autoscaler, _ = manifests.ResolveAutoscaler(p.Spec.Scaling.Mode, true)
 		}
-		desired, err := manifests.Desired(manifests.Params{Pipeline: p, Images: images, Autoscaler: autoscaler})
+		desired, err := manifests.Desired(defaults.params(p, autoscaler))
 		if err != nil {
 			return fmt.Errorf("render %s/%s: %w", p.Namespace, p.Name, err)
 		}

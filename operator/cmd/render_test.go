@@ -19,7 +19,7 @@ func TestRenderSamples(t *testing.T) {
 		args           []string
 	}{
 		// The minimal sample says scaling Auto, which render takes to mean KEDA.
-		{"pipeline-minimal.yaml", "minimal-keda", nil},
+		{"pipeline-minimal.yaml", "minimal-keda", []string{"--namespace", "recoflow"}},
 		{"pipeline-full.yaml", "full-keda", nil},
 		{"pipeline-full.yaml", "full-hpa", []string{"--scaling", "hpa"}},
 	}

@@ -9,7 +9,9 @@ const (
 	ConditionTopicsReady = "TopicsReady"
 	// ConditionFunctionsAvailable is True when every function's Deployment is available.
 	ConditionFunctionsAvailable = "FunctionsAvailable"
-	// ConditionScalingReady is True when the chosen autoscaler is installed and its objects exist.
+	// ConditionScalingReady is True when the chosen autoscaler is installed and reports every one
+	// of its objects able to scale: KEDA each ScaledObject Ready, the HPA controller each
+	// HorizontalPodAutoscaler AbleToScale and ScalingActive.
 	ConditionScalingReady = "ScalingReady"
 	// ConditionFreshnessMet is True when the measured 99th percentile of the time from an event
 	// until popularity serves it is within spec.popularity.freshnessObjective.
@@ -50,6 +52,9 @@ const (
 	ReasonKEDAScaling = "KEDAScaling"
 	// ReasonHPAScaling says HorizontalPodAutoscalers scale the functions on CPU.
 	ReasonHPAScaling = "HPAScaling"
+	// ReasonAutoscalerNotReady says KEDA or the HPA controller has not (yet) reported an
+	// autoscaler of the pipeline able to scale; the message says which, and why in their words.
+	ReasonAutoscalerNotReady = "AutoscalerNotReady"
 	// ReasonScalingDisabled says scaling.mode is None: every function runs replicas.min.
 	ReasonScalingDisabled = "ScalingDisabled"
 

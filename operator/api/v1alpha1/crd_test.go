@@ -179,9 +179,11 @@ func TestCRDAdmission(t *testing.T) {
 		{name: "negative fractional weight", obj: set(minimal(), "spec.popularity.weights.unliked", "-0.5")},
 		{
 			name: "min in-sync above replicas",
-			obj:  set(minimal(), "spec.topics.minInSyncReplicas", int64(4)),
+			obj:  set(set(minimal(), "spec.topics.replicas", int64(3)), "spec.topics.minInSyncReplicas", int64(4)),
 			want: "minInSyncReplicas cannot exceed replicas",
 		},
+		// Without replicas, the operator checks min in-sync against the replicas it derives.
+		{name: "min in-sync without replicas", obj: set(minimal(), "spec.topics.minInSyncReplicas", int64(2))},
 		{name: "unknown scaling mode", obj: set(minimal(), "spec.scaling.mode", "Magic"), want: "Unsupported value"},
 		{
 			name: "consumers scale to zero with KEDA",

@@ -8,7 +8,9 @@ import (
 // Defaults of the spec, the same values the +kubebuilder:default markers give the CRD (a test
 // checks that the two agree).
 const (
-	DefaultPartitions          int32          = 6
+	DefaultPartitions int32 = 6
+	// DefaultTopicReplicas is the replicas of each partition when spec.topics.replicas is unset;
+	// the operator uses fewer on a Kafka cluster with fewer brokers.
 	DefaultTopicReplicas       int32          = 3
 	DefaultRetention           Duration       = "168h"
 	DefaultDeadLetterRetention Duration       = "336h"
@@ -62,9 +64,6 @@ func (p *RecommendationPipeline) Default() {
 func (t *TopicsSpec) Default() {
 	if t.Partitions == 0 {
 		t.Partitions = DefaultPartitions
-	}
-	if t.Replicas == 0 {
-		t.Replicas = DefaultTopicReplicas
 	}
 	if t.Retention == "" {
 		t.Retention = DefaultRetention

@@ -42,6 +42,13 @@ type RecommendationPipelineSpec struct {
 	// +kubebuilder:default={}
 	Scaling ScalingSpec `json:"scaling,omitempty"`
 
+	// imagePullSecrets name Secrets in the pipeline's namespace that hold the credentials of the
+	// registry of the function images. When empty, the operator's --image-pull-secrets apply.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	ImagePullSecrets []corev1.LocalObjectReference `json:"imagePullSecrets,omitempty"`
+
 	// deletionPolicy says what happens to the Kafka topics, and the data in them, when the
 	// pipeline is deleted: Retain leaves them in place, Delete removes them with the pipeline.
 	// +optional
@@ -78,7 +85,7 @@ type ClusterReference struct {
 }
 
 // TopicsSpec sizes the pipeline's Kafka topics.
-// +kubebuilder:validation:XValidation:rule="!has(self.minInSyncReplicas) || self.minInSyncReplicas <= self.replicas",message="minInSyncReplicas cannot exceed replicas: no write could ever be acknowledged"
+// +kubebuilder:validation:XValidation:rule="!has(self.minInSyncReplicas) || !has(self.replicas) || self.minInSyncReplicas <= self.replicas",message="minInSyncReplicas cannot exceed replicas: no write could ever be acknowledged"
 type TopicsSpec struct {
 	// partitions is the partition count of every topic. It bounds how far the clean and popularity
 	// functions can scale out, and it can grow but never shrink.
@@ -89,9 +96,10 @@ type TopicsSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self >= oldSelf",message="partitions cannot decrease: Kafka cannot remove partitions from a topic"
 	Partitions int32 `json:"partitions,omitempty"`
 
-	// replicas is how many brokers hold a copy of each partition.
+	// replicas is how many brokers hold a copy of each partition. When unset, 3, or the number of
+	// brokers of the Kafka cluster when it has fewer (read from its KafkaNodePools), so that a
+	// single-broker development cluster works unchanged.
 	// +optional
-	// +kubebuilder:default=3
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=32767
 	Replicas int32 `json:"replicas,omitempty"`
@@ -106,8 +114,10 @@ type TopicsSpec struct {
 	// +kubebuilder:default="336h"
 	DeadLetterRetention Duration `json:"deadLetterRetention,omitempty"`
 
-	// minInSyncReplicas is how many copies must acknowledge a write. When unset, the cluster's
-	// default applies.
+	// minInSyncReplicas is how many copies must have a write before Kafka acknowledges it to
+	// ingest, which produces with acks=all. When unset, one less than replicas, at most 2 and at
+	// least 1: with 3 replicas an acknowledged write survives the loss of a broker, and one
+	// broker may be down without stopping writes.
 	// +optional
 	// +kubebuilder:validation:Minimum=1
 	MinInSyncReplicas *int32 `json:"minInSyncReplicas,omitempty"`
@@ -132,7 +142,8 @@ type FunctionSpec struct {
 	Replicas ReplicaRange `json:"replicas,omitempty"`
 
 	// resources are the compute requests and limits of the function's container. The CPU request
-	// is what the HPA's utilisation target is measured against.
+	// is what the autoscalers' utilisation target is measured against: when it is left out, the
+	// operator sets it to the CPU limit, or else to 100m.
 	// +optional
 	// +kubebuilder:default={requests:{cpu:"100m",memory:"128Mi"}}
 	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
@@ -367,6 +378,11 @@ type TopicStatus struct {
 	// ready is whether Strimzi reports the topic Ready.
 	// +optional
 	Ready bool `json:"ready"`
+
+	// message says why the topic is not ready, with Strimzi's reason and message when Strimzi
+	// reports one, such as a replication factor the cluster's brokers cannot satisfy.
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // FunctionStatus reports one function's Deployment.

@@ -23,9 +23,10 @@ import (
 // The CustomResourceDefinitions of the optional APIs, whose changes make the operator look again
 // at what the cluster serves.
 const (
-	crdKafkaTopics   = "kafkatopics.kafka.strimzi.io"
-	crdKafkas        = "kafkas.kafka.strimzi.io"
-	crdScaledObjects = "scaledobjects.keda.sh"
+	crdKafkaTopics    = "kafkatopics.kafka.strimzi.io"
+	crdKafkas         = "kafkas.kafka.strimzi.io"
+	crdKafkaNodePools = "kafkanodepools.kafka.strimzi.io"
+	crdScaledObjects  = "scaledobjects.keda.sh"
 )
 
 // absentRecheck is how long the operator trusts that the cluster does not serve a kind before it
@@ -163,7 +164,7 @@ func (a *optionalAPIs) crdHandler(pipelines func(context.Context) []reconcile.Re
 // isOptionalCRD reports whether obj is the CRD of an optional kind.
 func isOptionalCRD(obj client.Object) bool {
 	switch obj.GetName() {
-	case crdKafkaTopics, crdKafkas, crdScaledObjects:
+	case crdKafkaTopics, crdKafkas, crdKafkaNodePools, crdScaledObjects:
 		return true
 	}
 	return false

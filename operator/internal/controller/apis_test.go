@@ -71,7 +71,7 @@ func TestStrimziAndKEDAInstalledLater(t *testing.T) {
 			if err := wantChildren(c, auto, map[schema.GroupVersionKind]int{manifests.KafkaTopicGVK: 4, deploymentGVK: perRole, hpaGVK: perRole}); err != nil {
 				return err
 			}
-			return wantCondition(c, auto, v1alpha1.ConditionScalingReady, metav1.ConditionTrue, v1alpha1.ReasonHPAScaling)
+			return wantScaling(c, auto, v1alpha1.ReasonHPAScaling)
 		})
 		eventually(t, waitFor, func() error {
 			if err := wantChildren(c, keda, map[schema.GroupVersionKind]int{deploymentGVK: perRole, hpaGVK: 0}); err != nil {
@@ -89,7 +89,7 @@ func TestStrimziAndKEDAInstalledLater(t *testing.T) {
 				if err := wantChildren(c, p, map[schema.GroupVersionKind]int{manifests.ScaledObjectGVK: perRole, hpaGVK: 0}); err != nil {
 					return err
 				}
-				return wantCondition(c, p, v1alpha1.ConditionScalingReady, metav1.ConditionTrue, v1alpha1.ReasonKEDAScaling)
+				return wantScaling(c, p, v1alpha1.ReasonKEDAScaling)
 			})
 		}
 		var hpas autoscalingv2.HorizontalPodAutoscalerList

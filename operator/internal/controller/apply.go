@@ -7,16 +7,13 @@ import (
 	"reflect"
 	"strings"
 
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
@@ -44,11 +41,18 @@ type outcome struct {
 	err error
 }
 
-// apply makes every desired child exist as desired and owned by p, then deletes p's autoscalers
-// that are no longer desired, such as its HorizontalPodAutoscalers once KEDA scales it.
+// apply deletes p's children that are no longer desired, such as its HorizontalPodAutoscalers
+// once KEDA scales it, then makes every desired child exist as desired and owned by p.
+//
+// Pruning comes first: two autoscalers must never target one Deployment, and KEDA's admission
+// webhook refuses a ScaledObject for a Deployment that an HPA still scales.
 func (r *PipelineReconciler) apply(ctx context.Context, p *v1alpha1.RecommendationPipeline, pl plan) outcome {
 	o := outcome{live: make(map[string]client.Object, len(pl.desired))}
 	var errs []error
+	if err := r.prune(ctx, p, pl); err != nil {
+		// Apply what can be: every other child is independent of what is left to prune.
+		errs = append(errs, err)
+	}
 	for _, desired := range pl.desired {
 		live, err := r.applyOne(ctx, p, desired)
 		if err != nil {
@@ -57,72 +61,65 @@ func (r *PipelineReconciler) apply(ctx context.Context, p *v1alpha1.Recommendati
 		}
 		o.live[childKey(desired)] = live
 	}
-	// Prune only once every desired child is in place: an autoscaler goes when its successor is
-	// there.
-	if len(errs) == 0 {
-		errs = append(errs, r.prune(ctx, p, pl))
-	}
 	o.err = errors.Join(errs...)
 	return o
 }
 
-// applyOne creates desired, or updates the live object with the fields the operator owns when
-// they differ from desired. It writes nothing when they do not.
+// applyOne applies desired with server-side apply as FieldManager, owned by owner, unless the
+// live object already is what that apply would make it: at steady state it writes nothing. Fields
+// the operator applied before and no longer desires are removed by the apply; fields other
+// managers own, such as the replica count an autoscaler sets, are left alone. It returns the
+// object as the API server last returned it, typed like desired.
 func (r *PipelineReconciler) applyOne(ctx context.Context, owner *v1alpha1.RecommendationPipeline, desired client.Object) (client.Object, error) {
-	key := client.ObjectKeyFromObject(desired)
-	live := newLike(desired)
-	err := r.cache.Get(ctx, key, live)
-	if apierrors.IsNotFound(err) {
-		created := desired.DeepCopyObject().(client.Object)
-		if err := controllerutil.SetControllerReference(owner, created, r.Scheme); err != nil {
-			return nil, err
-		}
-		err = r.Client.Create(ctx, created)
-		if !apierrors.IsAlreadyExists(err) {
-			return created, err
-		}
-		// The cache has not seen the object yet: update what the API server has.
-		err = r.apiReader.Get(ctx, key, live)
+	owned := desired.DeepCopyObject().(client.Object)
+	if err := controllerutil.SetControllerReference(owner, owned, r.Scheme); err != nil {
+		return nil, err
 	}
+	applied, err := intent(owned)
 	if err != nil {
 		return nil, err
 	}
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		before := live.DeepCopyObject()
-		if err := controllerutil.SetControllerReference(owner, live, r.Scheme); err != nil {
-			return err
-		}
-		mutate(live, desired)
-		if equality.Semantic.DeepEqual(before, live) {
-			return nil
-		}
-		err := r.Client.Update(ctx, live)
-		if apierrors.IsConflict(err) {
-			// Someone else changed it, or the cache was behind: start again from the API server.
-			if err := r.apiReader.Get(ctx, key, live); err != nil {
-				return err
-			}
-		}
-		return err
-	})
-	return live, err
+	live := newLike(desired)
+	switch err := r.cache.Get(ctx, client.ObjectKeyFromObject(desired), live); {
+	case err == nil && upToDate(live, applied):
+		return live, nil
+	case err != nil && !apierrors.IsNotFound(err):
+		return nil, err
+	}
+	err = r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(applied),
+		client.FieldOwner(FieldManager), client.ForceOwnership)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := desired.(*unstructured.Unstructured); ok {
+		return applied, nil
+	}
+	out := newLike(desired)
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(applied.Object, out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
-// prune deletes p's autoscalers that are no longer desired. Only autoscalers come and go with the
-// spec; every other child is always desired, and KafkaTopics, which hold data, are never pruned.
+// prune deletes p's children that are no longer desired, of every child kind the cluster serves
+// but those that hold data: KafkaTopics are never pruned.
 func (r *PipelineReconciler) prune(ctx context.Context, p *v1alpha1.RecommendationPipeline, pl plan) error {
 	keep := make(map[string]bool, len(pl.desired))
 	for _, d := range pl.desired {
 		keep[childKey(d)] = true
 	}
-	lists := []client.ObjectList{&autoscalingv2.HorizontalPodAutoscalerList{}}
-	if pl.kedaServed {
-		lists = append(lists, listOf(manifests.ScaledObjectGVK))
-	}
 	var pruned []string
 	var errs []error
-	for _, list := range lists {
-		err := r.cache.List(ctx, list, client.InNamespace(p.Namespace), client.MatchingLabels(manifests.OwnedLabels(p.Name)))
+	for _, k := range childKinds() {
+		if k.retained {
+			continue
+		}
+		list, err := r.childList(k)
+		if err != nil || list == nil {
+			errs = append(errs, err)
+			continue
+		}
+		err = r.cache.List(ctx, list, client.InNamespace(p.Namespace), client.MatchingLabels(manifests.OwnedLabels(p.Name)))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("list children to prune: %w", err))
 			continue
@@ -147,6 +144,23 @@ func (r *PipelineReconciler) prune(ctx context.Context, p *v1alpha1.Recommendati
 		r.Recorder.Eventf(p, nil, corev1.EventTypeNormal, ReasonPruned, "Prune", "Deleted %s: no longer desired", strings.Join(pruned, ", "))
 	}
 	return errors.Join(errs...)
+}
+
+// childList returns an empty list of kind k to read into, or nil when the cluster does not serve
+// the kind, so that there is nothing of it to prune.
+func (r *PipelineReconciler) childList(k childKind) (client.ObjectList, error) {
+	if k.object == nil {
+		served, err := r.optionalAvailable(k.gvk)
+		if err != nil || !served {
+			return nil, err
+		}
+		return listOf(k.gvk), nil
+	}
+	obj, err := r.Scheme.New(k.gvk.GroupVersion().WithKind(k.gvk.Kind + "List"))
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", k.gvk.Kind, err)
+	}
+	return obj.(client.ObjectList), nil
 }
 
 // newLike returns an empty object of obj's kind to read into.

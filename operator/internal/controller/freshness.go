@@ -34,9 +34,13 @@ type HTTPFreshness struct {
 	Client *http.Client
 }
 
-// ReadFreshness gets freshness.Path from p's popularity Service.
+// ReadFreshness gets freshness.Path from p's popularity Service, at the URL of p's
+// status.endpoints (fully qualified in the cluster's domain).
 func (h HTTPFreshness) ReadFreshness(ctx context.Context, p *v1alpha1.RecommendationPipeline) (freshness.Report, error) {
-	return GetFreshness(ctx, h.Client, manifests.Endpoints(p).Popularity)
+	if p.Status.Endpoints.Popularity == "" {
+		return freshness.Report{}, fmt.Errorf("popularity of %s has no endpoint yet", p.Name)
+	}
+	return GetFreshness(ctx, h.Client, p.Status.Endpoints.Popularity)
 }
 
 // GetFreshness gets freshness.Path from the popularity function at base, such as

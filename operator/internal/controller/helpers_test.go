@@ -9,6 +9,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -97,8 +98,75 @@ func makeReady(t testing.TB, c *cluster, p *v1alpha1.RecommendationPipeline) {
 		if err := markDeploymentsAvailable(c, p); err != nil {
 			return err
 		}
+		if err := markAutoscalersReady(c, p); err != nil {
+			return err
+		}
 		return wantCondition(c, p, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonReconciled)
 	})
+}
+
+// markAutoscalersReady reports p's ScaledObjects Ready, as KEDA does, and its
+// HorizontalPodAutoscalers able to scale, as the HPA controller does.
+func markAutoscalersReady(c *cluster, p *v1alpha1.RecommendationPipeline) error {
+	ctx := context.Background()
+	scaledObjects, err := children(c, p, manifests.ScaledObjectGVK)
+	if err != nil && !meta.IsNoMatchError(err) {
+		return err
+	}
+	for _, so := range scaledObjects {
+		if ready, _ := conditionStatus(so, "Ready"); ready == "True" {
+			continue
+		}
+		now := time.Now().UTC().Format(time.RFC3339)
+		so.Object["status"] = map[string]any{"conditions": []any{
+			map[string]any{"type": "Ready", "status": "True", "reason": "ScaledObjectReady", "message": "ScaledObject is defined correctly and is ready for scaling", "lastTransitionTime": now},
+			map[string]any{"type": "Active", "status": "False", "reason": "ScalerNotActive", "message": "Scaling is not performed because triggers are not active", "lastTransitionTime": now},
+		}}
+		if err := c.admin.Status().Update(ctx, so); err != nil {
+			return err
+		}
+	}
+	var hpas autoscalingv2.HorizontalPodAutoscalerList
+	if err := c.admin.List(ctx, &hpas, client.InNamespace(p.Namespace), client.MatchingLabels(manifests.OwnedLabels(p.Name))); err != nil {
+		return err
+	}
+	for i := range hpas.Items {
+		if err := markHPA(c, &hpas.Items[i], corev1.ConditionTrue, "ValidMetricFound", "the HPA was able to compute the replica count"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// markHPA sets the HPA's ScalingActive condition as the HPA controller would, and AbleToScale True.
+func markHPA(c *cluster, h *autoscalingv2.HorizontalPodAutoscaler, active corev1.ConditionStatus, reason, message string) error {
+	for _, cond := range h.Status.Conditions {
+		if cond.Type == autoscalingv2.ScalingActive && cond.Status == active && cond.Reason == reason {
+			return nil
+		}
+	}
+	now := metav1.Now()
+	h.Status = autoscalingv2.HorizontalPodAutoscalerStatus{
+		CurrentReplicas: 1, DesiredReplicas: 1,
+		Conditions: []autoscalingv2.HorizontalPodAutoscalerCondition{
+			{Type: autoscalingv2.AbleToScale, Status: corev1.ConditionTrue, Reason: "ReadyForNewScale", LastTransitionTime: now},
+			{Type: autoscalingv2.ScalingActive, Status: active, Reason: reason, Message: message, LastTransitionTime: now},
+		},
+	}
+	return c.admin.Status().Update(context.Background(), h)
+}
+
+// conditionStatus returns the status and reason of the condition typ of an object another
+// controller reports on.
+func conditionStatus(u *unstructured.Unstructured, typ string) (status, reason string) {
+	conditions, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conditions {
+		if c, _ := c.(map[string]any); c["type"] == typ {
+			status, _ = c["status"].(string)
+			reason, _ = c["reason"].(string)
+		}
+	}
+	return status, reason
 }
 
 // markTopicsReady reports p's KafkaTopics Ready, as Strimzi's topic operator does.

@@ -13,9 +13,11 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -54,10 +56,10 @@ func TestCreateMakesEveryChildAndReportsReadiness(t *testing.T) {
 			topicName string
 			config    map[string]any
 		}{
-			"shop-raw":        {"shop.interactions.raw", map[string]any{"cleanup.policy": "delete", "retention.ms": int64(7 * 24 * time.Hour / time.Millisecond)}},
-			"shop-clean":      {"shop.interactions.clean", map[string]any{"cleanup.policy": "delete", "retention.ms": int64(7 * 24 * time.Hour / time.Millisecond)}},
-			"shop-dlq":        {"shop.interactions.dlq", map[string]any{"cleanup.policy": "delete", "retention.ms": int64(14 * 24 * time.Hour / time.Millisecond)}},
-			"shop-popularity": {"shop.popularity", map[string]any{"cleanup.policy": "compact"}},
+			"shop-raw":        {"shop.interactions.raw", map[string]any{"cleanup.policy": "delete", "retention.ms": int64(7 * 24 * time.Hour / time.Millisecond), "min.insync.replicas": int64(2)}},
+			"shop-clean":      {"shop.interactions.clean", map[string]any{"cleanup.policy": "delete", "retention.ms": int64(7 * 24 * time.Hour / time.Millisecond), "min.insync.replicas": int64(2)}},
+			"shop-dlq":        {"shop.interactions.dlq", map[string]any{"cleanup.policy": "delete", "retention.ms": int64(14 * 24 * time.Hour / time.Millisecond), "min.insync.replicas": int64(2)}},
+			"shop-popularity": {"shop.popularity", map[string]any{"cleanup.policy": "compact", "min.insync.replicas": int64(2)}},
 		}
 		topics, _ := children(c, p, manifests.KafkaTopicGVK)
 		for _, topic := range topics {
@@ -90,7 +92,7 @@ func TestCreateMakesEveryChildAndReportsReadiness(t *testing.T) {
 			if ctr.Image != image {
 				t.Errorf("%s image = %s, want %s", name, ctr.Image, image)
 			}
-			if got := envValue(ctr.Env, config.EnvKafkaBrokers); got != "kafka-kafka-bootstrap:9092" {
+			if got := envValue(ctr.Env, config.EnvKafkaBrokers); got != "kafka-kafka-bootstrap."+p.Namespace+".svc.cluster.local:9092" {
 				t.Errorf("%s %s = %q, want the Strimzi bootstrap Service", name, config.EnvKafkaBrokers, got)
 			}
 		}
@@ -114,6 +116,15 @@ func TestCreateMakesEveryChildAndReportsReadiness(t *testing.T) {
 	t.Run("deployments available", func(t *testing.T) {
 		eventually(t, waitFor, func() error {
 			if err := markDeploymentsAvailable(c, p); err != nil {
+				return err
+			}
+			return wantCondition(c, p, v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonAutoscalerNotReady)
+		})
+		if err := wantMessage(c, p, v1alpha1.ConditionScalingReady, "ScaledObject shop-ingest: waiting for KEDA to report it ready. ScaledObject shop-clean: waiting for KEDA to report it ready. ScaledObject shop-popularity: waiting for KEDA to report it ready."); err != nil {
+			t.Error(err)
+		}
+		eventually(t, waitFor, func() error {
+			if err := markAutoscalersReady(c, p); err != nil {
 				return err
 			}
 			return wantCondition(c, p, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonReconciled)
@@ -197,6 +208,15 @@ func TestSteadyStateMakesNoWrites(t *testing.T) {
 	}
 }
 
+// wantScaling plays KEDA and the HPA controller for p's autoscalers and checks that ScalingReady
+// then says reason.
+func wantScaling(c *cluster, p *v1alpha1.RecommendationPipeline, reason string) error {
+	if err := markAutoscalersReady(c, p); err != nil {
+		return err
+	}
+	return wantCondition(c, p, v1alpha1.ConditionScalingReady, metav1.ConditionTrue, reason)
+}
+
 // quiet waits until the operator has stopped reconciling p.
 func quiet(t *testing.T, c *cluster, p *v1alpha1.RecommendationPipeline) {
 	t.Helper()
@@ -277,13 +297,76 @@ func TestSpecChangesReachChildren(t *testing.T) {
 			},
 		},
 		{
+			name: "limits and min in-sync replicas set",
+			change: func(p *v1alpha1.RecommendationPipeline) {
+				p.Spec.Ingest.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("512Mi")}
+				p.Spec.Topics.MinInSyncReplicas = ptr.To[int32](1)
+			},
+			want: func() error {
+				ctr, err := container(c, p, "change-ingest")
+				if err != nil {
+					return err
+				}
+				if _, ok := ctr.Resources.Limits[corev1.ResourceMemory]; !ok {
+					return fmt.Errorf("ingest limits %v, want 512Mi of memory", ctr.Resources.Limits)
+				}
+				return wantTopicReplicas(c, p, 3, 1)
+			},
+		},
+		{
+			// Server-side apply removes what the operator applied before and no longer desires.
+			name: "extra environment, limits and min in-sync replicas removed",
+			change: func(p *v1alpha1.RecommendationPipeline) {
+				p.Spec.Ingest.Env = nil
+				p.Spec.Ingest.Resources.Limits = nil
+				p.Spec.Topics.MinInSyncReplicas = nil
+			},
+			want: func() error {
+				ctr, err := container(c, p, "change-ingest")
+				if err != nil {
+					return err
+				}
+				if len(ctr.Resources.Limits) > 0 || envValue(ctr.Env, "EXTRA") != "" {
+					return fmt.Errorf("ingest limits %v, EXTRA=%q; want both gone", ctr.Resources.Limits, envValue(ctr.Env, "EXTRA"))
+				}
+				return wantTopicReplicas(c, p, 3, 2)
+			},
+		},
+		{
+			name: "resources without a CPU request",
+			change: func(p *v1alpha1.RecommendationPipeline) {
+				p.Spec.Ingest.Resources = corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")}}
+			},
+			want: func() error {
+				ctr, err := container(c, p, "change-ingest")
+				if err != nil {
+					return err
+				}
+				if cpu, ok := ctr.Resources.Requests[corev1.ResourceCPU]; !ok || cpu.String() != "100m" {
+					return fmt.Errorf("ingest requests %v, want the default CPU request of 100m", ctr.Resources.Requests)
+				}
+				return wantScaling(c, p, v1alpha1.ReasonKEDAScaling)
+			},
+		},
+		{
 			name:   "HPA instead of KEDA",
 			change: func(p *v1alpha1.RecommendationPipeline) { p.Spec.Scaling.Mode = v1alpha1.ScalingHPA },
 			want: func() error {
 				if err := wantChildren(c, p, map[schema.GroupVersionKind]int{hpaGVK: perRole, manifests.ScaledObjectGVK: 0}); err != nil {
 					return err
 				}
-				return wantCondition(c, p, v1alpha1.ConditionScalingReady, metav1.ConditionTrue, v1alpha1.ReasonHPAScaling)
+				return wantScaling(c, p, v1alpha1.ReasonHPAScaling)
+			},
+		},
+		{
+			// KEDA's webhook refuses a ScaledObject for a Deployment an HPA still scales.
+			name:   "KEDA instead of HPA",
+			change: func(p *v1alpha1.RecommendationPipeline) { p.Spec.Scaling.Mode = v1alpha1.ScalingKEDA },
+			want: func() error {
+				if err := wantChildren(c, p, map[schema.GroupVersionKind]int{hpaGVK: 0, manifests.ScaledObjectGVK: 3}); err != nil {
+					return err
+				}
+				return wantScaling(c, p, v1alpha1.ReasonKEDAScaling)
 			},
 		},
 		{
@@ -399,13 +482,15 @@ func TestChildrenAreRestored(t *testing.T) {
 			},
 		},
 		{
-			name: "edited Service port",
+			// A port is a key of the Service's ports: changing it makes another port, which
+			// server-side apply leaves to its manager. Its target port is a value the operator owns.
+			name: "edited Service target port",
 			edit: func() error {
 				var s corev1.Service
 				if err := c.admin.Get(ctx, key("restore-popularity"), &s); err != nil {
 					return err
 				}
-				s.Spec.Ports[0].Port = 9999
+				s.Spec.Ports[0].TargetPort = intstr.FromInt32(9999)
 				return c.admin.Update(ctx, &s)
 			},
 			want: func() error {
@@ -413,8 +498,8 @@ func TestChildrenAreRestored(t *testing.T) {
 				if err := c.admin.Get(ctx, key("restore-popularity"), &s); err != nil {
 					return err
 				}
-				if s.Spec.Ports[0].Port != manifests.ServicePort {
-					return fmt.Errorf("port %d", s.Spec.Ports[0].Port)
+				if len(s.Spec.Ports) != 1 || s.Spec.Ports[0].Port != manifests.ServicePort || s.Spec.Ports[0].TargetPort.StrVal != manifests.PortName {
+					return fmt.Errorf("ports %+v", s.Spec.Ports)
 				}
 				return nil
 			},

@@ -3,9 +3,12 @@ package controller
 import (
 	"context"
 	"fmt"
+	"math"
+	"slices"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -24,8 +27,6 @@ type plan struct {
 	desired []client.Object
 	// kedaMissing is set when scaling.mode is KEDA and the cluster does not serve ScaledObjects.
 	kedaMissing bool
-	// kedaServed is set when the cluster serves ScaledObjects, which may then need pruning.
-	kedaServed bool
 	// recheck is set when a kind was found not served just after its CRD changed: the plan may
 	// be out of date as soon as the API server catches up.
 	recheck bool
@@ -72,12 +73,49 @@ func (r *PipelineReconciler) plan(ctx context.Context, p *v1alpha1.Recommendatio
 	if err != nil {
 		return plan{}, err
 	}
+	brokers, err := r.brokers(ctx, p)
+	if err != nil {
+		return plan{}, err
+	}
 	autoscaler, ok := manifests.ResolveAutoscaler(p.Spec.Scaling.Mode, keda)
-	params := manifests.Params{Pipeline: p, Images: r.Images, Autoscaler: autoscaler}
+	params := manifests.Params{
+		Pipeline: p, Images: r.Images, Autoscaler: autoscaler, Brokers: brokers,
+		ClusterDomain: r.ClusterDomain, ImagePullSecrets: r.ImagePullSecrets,
+	}
 	desired, err := manifests.Desired(params)
 	if err != nil {
 		// The CRD's validation admits no spec the builders refuse; say so if one slips through.
 		return plan{blocked: &blocker{v1alpha1.ReasonApplyFailed, err.Error()}}, nil
 	}
-	return plan{params: params, desired: desired, kedaMissing: !ok, kedaServed: keda, recheck: recheck}, nil
+	return plan{params: params, desired: desired, kedaMissing: !ok, recheck: recheck}, nil
+}
+
+// brokers returns how many brokers the pipeline's Kafka cluster has: the replicas of its
+// KafkaNodePools with the broker role. It is 0 when the cluster serves no KafkaNodePools or the
+// Kafka has none, and the builders then assume a cluster large enough for the defaults.
+func (r *PipelineReconciler) brokers(ctx context.Context, p *v1alpha1.RecommendationPipeline) (int32, error) {
+	served, err := r.optionalAvailable(manifests.KafkaNodePoolGVK)
+	if err != nil || !served {
+		return 0, err
+	}
+	pools := listOf(manifests.KafkaNodePoolGVK)
+	err = r.cache.List(ctx, pools, client.InNamespace(p.Namespace),
+		client.MatchingLabels{manifests.LabelStrimziCluster: p.Spec.Kafka.ClusterRef.Name})
+	if err != nil {
+		return 0, fmt.Errorf("list the KafkaNodePools of Kafka %s: %w", p.Spec.Kafka.ClusterRef.Name, err)
+	}
+	var brokers int64
+	for _, pool := range pools.Items {
+		roles, _, _ := unstructured.NestedStringSlice(pool.Object, "spec", "roles")
+		if replicas, _, _ := unstructured.NestedInt64(pool.Object, "spec", "replicas"); slices.Contains(roles, "broker") {
+			brokers += replicas
+		}
+	}
+	return int32(min(brokers, math.MaxInt32)), nil
+}
+
+// optionalAvailable reports whether the cluster serves gvk, watching it from then on.
+func (r *PipelineReconciler) optionalAvailable(gvk schema.GroupVersionKind) (bool, error) {
+	served, _, err := r.apis.available(gvk)
+	return served, err
 }

@@ -8,10 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -47,6 +44,11 @@ type PipelineReconciler struct {
 	Recorder events.EventRecorder
 	// Images are the function images of pipelines that name none.
 	Images manifests.Images
+	// ImagePullSecrets are the pull secrets of the function images of pipelines that name none.
+	ImagePullSecrets []corev1.LocalObjectReference
+	// ClusterDomain is the DNS suffix of the cluster's Service names; empty means
+	// manifests.DefaultClusterDomain.
+	ClusterDomain string
 	// MaxConcurrentReconciles is how many pipelines are reconciled at once; 0 means 1.
 	MaxConcurrentReconciles int
 	// Freshness reads how fresh a pipeline's rankings are; nil leaves freshness unreported.
@@ -63,18 +65,20 @@ type PipelineReconciler struct {
 }
 
 // The operator's permissions, from which controller-gen generates its ClusterRole. Children are
-// updated, never patched, and only autoscalers are pruned, so only they are ever deleted.
+// applied server-side (patch, and create for the first apply); only KafkaTopics are updated, to
+// release them from a deleted pipeline, and never deleted: every other child a pipeline no longer
+// desires is pruned.
 //
 // +kubebuilder:rbac:groups=recoflow.dev,resources=recommendationpipelines,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=recoflow.dev,resources=recommendationpipelines/status,verbs=patch
 // +kubebuilder:rbac:groups=recoflow.dev,resources=recommendationpipelines/finalizers,verbs=update
-// +kubebuilder:rbac:groups=kafka.strimzi.io,resources=kafkatopics,verbs=get;list;watch;create;update
-// +kubebuilder:rbac:groups=kafka.strimzi.io,resources=kafkas,verbs=get;list;watch
-// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update
-// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update
-// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update
-// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;update;delete
-// +kubebuilder:rbac:groups=keda.sh,resources=scaledobjects,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups=kafka.strimzi.io,resources=kafkatopics,verbs=get;list;watch;create;patch;update
+// +kubebuilder:rbac:groups=kafka.strimzi.io,resources=kafkas;kafkanodepools,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=keda.sh,resources=scaledobjects,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 //
@@ -128,21 +132,25 @@ func (r *PipelineReconciler) SetupWithManager(mgr ctrl.Manager) error {
 
 	owner := handler.EnqueueRequestForOwner(r.Scheme, mgr.GetRESTMapper(),
 		&v1alpha1.RecommendationPipeline{}, handler.OnlyControllerOwner())
-	r.apis = newOptionalAPIs(mgr.GetRESTMapper(), mgr.GetCache(), map[schema.GroupVersionKind]kindWatch{
-		manifests.KafkaTopicGVK:   {handler: owner},
-		manifests.ScaledObjectGVK: {handler: owner},
+	optional := map[schema.GroupVersionKind]kindWatch{
 		manifests.KafkaGVK: {
 			handler:      handler.EnqueueRequestsFromMapFunc(r.pipelinesOnCluster),
 			metadataOnly: true,
 		},
-	})
-	c, err := ctrl.NewControllerManagedBy(mgr).
+		manifests.KafkaNodePoolGVK: {handler: handler.EnqueueRequestsFromMapFunc(r.pipelinesOnPool)},
+	}
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named(ControllerName).
-		For(&v1alpha1.RecommendationPipeline{}).
-		Owns(&appsv1.Deployment{}).
-		Owns(&corev1.Service{}).
-		Owns(&policyv1.PodDisruptionBudget{}).
-		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
+		For(&v1alpha1.RecommendationPipeline{})
+	for _, k := range childKinds() {
+		if k.object != nil {
+			b = b.Owns(k.object)
+		} else {
+			optional[k.gvk] = kindWatch{handler: owner}
+		}
+	}
+	r.apis = newOptionalAPIs(mgr.GetRESTMapper(), mgr.GetCache(), optional)
+	c, err := b.
 		Watches(crdMetadata(), r.apis.crdHandler(r.allPipelines),
 			builder.WithPredicates(predicate.NewPredicateFuncs(isOptionalCRD))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).
@@ -174,6 +182,12 @@ func clusterRefOf(obj client.Object) []string {
 func (r *PipelineReconciler) pipelinesOnCluster(ctx context.Context, kafka client.Object) []reconcile.Request {
 	return r.pipelines(ctx, client.InNamespace(kafka.GetNamespace()),
 		client.MatchingFields{clusterRefField: kafka.GetName()})
+}
+
+// pipelinesOnPool returns the pipelines that run on the Kafka cluster of the KafkaNodePool pool.
+func (r *PipelineReconciler) pipelinesOnPool(ctx context.Context, pool client.Object) []reconcile.Request {
+	return r.pipelines(ctx, client.InNamespace(pool.GetNamespace()),
+		client.MatchingFields{clusterRefField: pool.GetLabels()[manifests.LabelStrimziCluster]})
 }
 
 // allPipelines returns every pipeline.

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -89,14 +91,18 @@ func setStatus(p *v1alpha1.RecommendationPipeline, pl plan, o outcome) {
 			}
 			t := topicReadiness(d.GetName(), o.live[childKey(d)])
 			topics = append(topics, t)
-			s.Topics = append(s.Topics, v1alpha1.TopicStatus{Name: d.GetName(), Ready: t.Status == metav1.ConditionTrue})
+			ts := v1alpha1.TopicStatus{Name: d.GetName(), Ready: t.Status == metav1.ConditionTrue}
+			if !ts.Ready {
+				ts.Message = t.Message
+			}
+			s.Topics = append(s.Topics, ts)
 		case *appsv1.Deployment:
 			l, _ := o.live[childKey(d)].(*appsv1.Deployment)
 			functions = append(functions, deploymentAvailability(d.GetName(), l))
 			s.Functions = append(s.Functions, functionStatus(p, d.GetName(), l))
 		}
 	}
-	s.Endpoints = manifests.Endpoints(p)
+	s.Endpoints = pl.params.Endpoints()
 
 	topicsReady := summarize(topics, v1alpha1.ReasonTopicsReady,
 		fmt.Sprintf("Strimzi reports all %d topics ready.", len(topics)))
@@ -106,7 +112,7 @@ func setStatus(p *v1alpha1.RecommendationPipeline, pl plan, o outcome) {
 		functionsAvailable = metav1.Condition{Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonSuspended,
 			Message: "The pipeline is suspended: every function is scaled to zero."}
 	}
-	scaling := scalingReadiness(pl)
+	scaling := scalingReadiness(p, pl, o)
 	ready := metav1.Condition{Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonReconciled, Message: "The pipeline is ready."}
 	for _, c := range []metav1.Condition{topicsReady, functionsAvailable, scaling} {
 		if c.Status != metav1.ConditionTrue {
@@ -144,12 +150,10 @@ func summarize(children []metav1.Condition, reason, message string) metav1.Condi
 	return out
 }
 
-// topicReadiness tells whether Strimzi reports the KafkaTopic live Ready for its current spec.
+// topicReadiness tells whether Strimzi reports the KafkaTopic live Ready for its current spec;
+// when it reports it not Ready, the message names Strimzi's reason and message.
 func topicReadiness(name string, live client.Object) metav1.Condition {
-	notReady := func(msg string) metav1.Condition {
-		return metav1.Condition{Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonTopicNotReady,
-			Message: fmt.Sprintf("KafkaTopic %s: %s.", name, msg)}
-	}
+	notReady := childCondition(v1alpha1.ReasonTopicNotReady, "KafkaTopic", name)
 	u, ok := live.(*unstructured.Unstructured)
 	if !ok {
 		return notReady("not created")
@@ -158,29 +162,65 @@ func topicReadiness(name string, live client.Object) metav1.Condition {
 	if observed < u.GetGeneration() {
 		return notReady("waiting for Strimzi to reconcile it")
 	}
+	ready := foreignCondition(u, "Ready")
+	switch {
+	case ready == nil:
+		return notReady("waiting for Strimzi to report it ready")
+	case ready.Status == metav1.ConditionTrue:
+		return metav1.Condition{Status: metav1.ConditionTrue}
+	default:
+		return notReady("Strimzi reports it not ready: " + ready.explain())
+	}
+}
+
+// childCondition returns a function that makes a False condition with reason about the child
+// kind name, saying msg.
+func childCondition(reason, kind, name string) func(msg string) metav1.Condition {
+	return func(msg string) metav1.Condition {
+		return metav1.Condition{Status: metav1.ConditionFalse, Reason: reason, Message: fmt.Sprintf("%s %s: %s.", kind, name, msg)}
+	}
+}
+
+// foreignCondition returns the condition typ of another controller's object u, read from
+// status.conditions, or nil when it has none.
+func foreignCondition(u *unstructured.Unstructured, typ string) *observedCondition {
 	conditions, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
 	for _, c := range conditions {
 		c, _ := c.(map[string]any)
-		if c["type"] != "Ready" {
+		if c["type"] != typ {
 			continue
 		}
-		if c["status"] == "True" {
-			return metav1.Condition{Status: metav1.ConditionTrue}
-		}
-		if msg, _ := c["message"].(string); msg != "" {
-			return notReady(strings.TrimSuffix(msg, "."))
+		str := func(key string) string { s, _ := c[key].(string); return s }
+		return &observedCondition{Status: metav1.ConditionStatus(str("status")), Reason: str("reason"), Message: str("message")}
+	}
+	return nil
+}
+
+// observedCondition is a condition another controller reports on its object.
+type observedCondition struct {
+	Status          metav1.ConditionStatus
+	Reason, Message string
+}
+
+// explain says why the condition is what it is, in the controller's words: "reason: message"
+// without a final period.
+func (c observedCondition) explain() string {
+	parts := make([]string, 0, 2)
+	for _, s := range []string{c.Reason, strings.TrimSuffix(strings.TrimSpace(c.Message), ".")} {
+		if s != "" {
+			parts = append(parts, s)
 		}
 	}
-	return notReady("waiting for Strimzi to report it ready")
+	if len(parts) == 0 {
+		return "no reason given"
+	}
+	return strings.Join(parts, ": ")
 }
 
 // deploymentAvailability tells whether the Deployment live has rolled out its current spec to
 // at least its minimum of available pods.
 func deploymentAvailability(name string, live *appsv1.Deployment) metav1.Condition {
-	progressing := func(msg string) metav1.Condition {
-		return metav1.Condition{Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonDeploymentProgressing,
-			Message: fmt.Sprintf("Deployment %s: %s.", name, msg)}
-	}
+	progressing := childCondition(v1alpha1.ReasonDeploymentProgressing, "Deployment", name)
 	if live == nil {
 		return progressing("not created")
 	}
@@ -201,23 +241,78 @@ func deploymentAvailability(name string, live *appsv1.Deployment) metav1.Conditi
 	return progressing(fmt.Sprintf("%d of %d replicas ready", live.Status.ReadyReplicas, *live.Spec.Replicas))
 }
 
-// scalingReadiness tells whether the autoscaler the pipeline asks for is in place.
-func scalingReadiness(pl plan) metav1.Condition {
+// scalingReadiness tells whether the autoscaler the pipeline asks for is installed and, as KEDA or
+// the HPA controller reports on each of its objects, able to scale.
+func scalingReadiness(p *v1alpha1.RecommendationPipeline, pl plan, o outcome) metav1.Condition {
 	if pl.kedaMissing {
 		return metav1.Condition{Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonKEDANotInstalled,
 			Message: "scaling.mode is KEDA but the cluster does not serve keda.sh/v1alpha1 ScaledObjects: install KEDA. Until then every function runs replicas.min."}
 	}
+	var ready metav1.Condition
 	switch pl.params.Autoscaler {
 	case manifests.AutoscalerKEDA:
-		return metav1.Condition{Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonKEDAScaling,
-			Message: "KEDA ScaledObjects scale clean and popularity scoring on consumer lag, ingest and popularity serving on CPU."}
+		ready = metav1.Condition{Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonKEDAScaling,
+			Message: "KEDA reports every ScaledObject ready: clean and popularity scoring scale on consumer lag, ingest and popularity serving on CPU."}
 	case manifests.AutoscalerHPA:
-		return metav1.Condition{Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonHPAScaling,
-			Message: "HorizontalPodAutoscalers scale the functions on CPU."}
+		ready = metav1.Condition{Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonHPAScaling,
+			Message: "Every HorizontalPodAutoscaler is able to scale its function on CPU."}
 	default:
 		return metav1.Condition{Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonScalingDisabled,
 			Message: "scaling.mode is None: every function runs replicas.min."}
 	}
+	if p.Spec.Suspend {
+		return metav1.Condition{Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonSuspended,
+			Message: "The pipeline is suspended: its autoscalers hold every function at zero."}
+	}
+	var autoscalers []metav1.Condition
+	for _, d := range pl.desired {
+		switch d := d.(type) {
+		case *autoscalingv2.HorizontalPodAutoscaler:
+			l, _ := o.live[childKey(d)].(*autoscalingv2.HorizontalPodAutoscaler)
+			autoscalers = append(autoscalers, hpaReadiness(d.Name, l))
+		case *unstructured.Unstructured:
+			if d.GroupVersionKind() == manifests.ScaledObjectGVK {
+				l, _ := o.live[childKey(d)].(*unstructured.Unstructured)
+				autoscalers = append(autoscalers, scaledObjectReadiness(d.GetName(), l))
+			}
+		}
+	}
+	return summarize(autoscalers, ready.Reason, ready.Message)
+}
+
+// scaledObjectReadiness tells whether KEDA reports the ScaledObject live Ready.
+func scaledObjectReadiness(name string, live *unstructured.Unstructured) metav1.Condition {
+	notReady := childCondition(v1alpha1.ReasonAutoscalerNotReady, "ScaledObject", name)
+	if live == nil {
+		return notReady("not created")
+	}
+	switch ready := foreignCondition(live, "Ready"); {
+	case ready == nil || ready.Status == metav1.ConditionUnknown:
+		return notReady("waiting for KEDA to report it ready")
+	case ready.Status != metav1.ConditionTrue:
+		return notReady("KEDA reports it not ready: " + ready.explain())
+	}
+	return metav1.Condition{Status: metav1.ConditionTrue}
+}
+
+// hpaReadiness tells whether the HPA controller reports the HorizontalPodAutoscaler live able to
+// scale and computing its metric.
+func hpaReadiness(name string, live *autoscalingv2.HorizontalPodAutoscaler) metav1.Condition {
+	notReady := childCondition(v1alpha1.ReasonAutoscalerNotReady, "HorizontalPodAutoscaler", name)
+	if live == nil {
+		return notReady("not created")
+	}
+	for _, typ := range []autoscalingv2.HorizontalPodAutoscalerConditionType{autoscalingv2.AbleToScale, autoscalingv2.ScalingActive} {
+		i := slices.IndexFunc(live.Status.Conditions, func(c autoscalingv2.HorizontalPodAutoscalerCondition) bool { return c.Type == typ })
+		if i < 0 {
+			return notReady("waiting for the HPA controller to report " + string(typ))
+		}
+		if c := live.Status.Conditions[i]; c.Status != corev1.ConditionTrue {
+			why := observedCondition{Reason: c.Reason, Message: c.Message}.explain()
+			return notReady(fmt.Sprintf("the HPA controller reports %s %s: %s", typ, c.Status, why))
+		}
+	}
+	return metav1.Condition{Status: metav1.ConditionTrue}
 }
 
 // recordTransitions records an event when the pipeline's Ready condition changed status or

@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -110,8 +111,10 @@ type cluster struct {
 	// writes counts the manager's API writes.
 	writes *writeCounter
 	// log counts the reconciles and errors the manager logs.
-	log  *reconcileLog
-	stop func() error
+	log *reconcileLog
+	// cache is the manager's cache, what the operator holds in memory.
+	cache cache.Cache
+	stop  func() error
 }
 
 // startCluster starts an API server with the CRDs in crdDirs and the operator against it.
@@ -130,6 +133,7 @@ func startCluster(t testing.TB, crdDirs ...string) *cluster {
 		BinaryAssetsDirectory: assets,
 		CRDDirectoryPaths:     crdDirs,
 		ErrorIfCRDPathMissing: true,
+		WebhookInstallOptions: kedaWebhookOptions(),
 	}
 	// Room for the Services of hundreds of pipelines; envtest's default /24 holds 254.
 	env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.0.0.0/16")
@@ -158,6 +162,7 @@ func startCluster(t testing.TB, crdDirs ...string) *cluster {
 		LeaderElectionReleaseOnCancel: true,
 		// Every cluster runs the same controller in this one process.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+		NewCache:   controller.NewCache,
 	})
 	if err != nil {
 		t.Fatalf("new manager: %v", err)
@@ -167,12 +172,14 @@ func startCluster(t testing.TB, crdDirs ...string) *cluster {
 	if err := r.SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
+	c.cache = mgr.GetCache()
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	done, webhookDone := make(chan error, 1), make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
+	go func() { webhookDone <- serveKEDAWebhook(ctx, env.WebhookInstallOptions, c.admin) }()
 	c.stop = func() error {
 		cancel()
-		return errors.Join(<-done, env.Stop())
+		return errors.Join(<-done, <-webhookDone, env.Stop())
 	}
 	return c
 }

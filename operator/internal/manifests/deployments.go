@@ -7,6 +7,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -34,22 +35,94 @@ const (
 // RunAsUser is the non-root user and group the function containers run as (distroless nonroot).
 const RunAsUser = 65532
 
-// terminationGracePeriod gives a function its whole graceful shutdown, finishing in-flight
-// requests and committing offsets, with room to spare before the kubelet kills it.
-func terminationGracePeriod() int64 {
-	return int64((config.DefaultCommon().ShutdownTimeout + 10*time.Second) / time.Second)
+// DrainDelay is how long a function that serves a Service keeps serving after its pod started
+// terminating, before it gets SIGTERM: the time the endpoints controllers and every node's
+// kube-proxy take to stop sending it new connections. The kubelet sleeps it in the preStop hook,
+// which needs nothing in the image.
+const DrainDelay = 5 * time.Second
+
+// shutdownMargin is the time the kubelet waits beyond a function's own shutdown timeout before it
+// kills the function.
+const shutdownMargin = 10 * time.Second
+
+// drainDelay returns how long a function's pods keep serving after they start terminating:
+// DrainDelay for the functions behind a Service (ingest, popularity serving), none for the
+// consumers.
+func drainDelay(r Role) time.Duration {
+	if r.Consumes() {
+		return 0
+	}
+	return DrainDelay
 }
 
-// AnnotationScalesToZero marks a Deployment whose autoscaler may scale it to zero when it is idle,
-// and wakes it: a live count of zero is then the autoscaler's, not left over from a suspension.
-const AnnotationScalesToZero = "recoflow.dev/scales-to-zero"
+// terminationGracePeriod gives a function its drain delay and its whole graceful shutdown,
+// finishing in-flight requests and committing offsets, with room to spare before the kubelet
+// kills it. The shutdown timeout is the function's default, or the one the pipeline's env sets.
+func terminationGracePeriod(r Role, env []corev1.EnvVar) int64 {
+	shutdown := config.DefaultCommon().ShutdownTimeout
+	for _, v := range env {
+		if v.Name != config.EnvShutdownTimeout || v.ValueFrom != nil {
+			continue
+		}
+		if d, err := time.ParseDuration(strings.TrimSpace(v.Value)); err == nil && d > 0 {
+			shutdown = d
+		}
+	}
+	total := drainDelay(r) + shutdown + shutdownMargin
+	return int64((total + time.Second - 1) / time.Second)
+}
+
+// lifecycle returns the container's lifecycle hooks: a preStop sleep of the drain delay for the
+// functions behind a Service, so that no request that a Service still routes to a terminating
+// pod is refused.
+func lifecycle(r Role) *corev1.Lifecycle {
+	d := drainDelay(r)
+	if d == 0 {
+		return nil
+	}
+	return &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: int64(d / time.Second)}}}
+}
+
+// resources returns the function's compute resources: the pipeline's, always with a CPU request,
+// since autoscalers measure CPU utilisation against it (and KEDA refuses a CPU trigger on a
+// container without one). A spec without one gets its CPU limit, as Kubernetes would give a pod,
+// or else v1alpha1.DefaultCPURequest.
+func resources(fn v1alpha1.FunctionSpec) corev1.ResourceRequirements {
+	out := *fn.Resources.DeepCopy()
+	if _, ok := out.Requests[corev1.ResourceCPU]; ok {
+		return out
+	}
+	cpu, ok := out.Limits[corev1.ResourceCPU]
+	if !ok {
+		cpu = resource.MustParse(v1alpha1.DefaultCPURequest)
+	}
+	if out.Requests == nil {
+		out.Requests = corev1.ResourceList{}
+	}
+	out.Requests[corev1.ResourceCPU] = cpu
+	return out
+}
+
+// imagePullSecrets returns the pull secrets of the function images: the pipeline's, or else the
+// operator's.
+func (p Params) imagePullSecrets() []corev1.LocalObjectReference {
+	secrets := p.Pipeline.Spec.ImagePullSecrets
+	if len(secrets) == 0 {
+		secrets = p.ImagePullSecrets
+	}
+	if len(secrets) == 0 {
+		return nil
+	}
+	return append([]corev1.LocalObjectReference(nil), secrets...)
+}
 
 // Deployments returns the Deployments of ingest, clean, popularity scoring and popularity
 // serving, in Roles order.
 //
 // Spec.Replicas is set only when the operator owns the replica count: 0 when the pipeline is
-// suspended, replicas.min when there is no autoscaler. With an autoscaler it is nil, and the
-// apply path keeps the live count the autoscaler chose (see Replicas).
+// suspended, replicas.min when there is no autoscaler. With an autoscaler it is nil: the apply
+// path then leaves the count to the autoscaler, and when the operator owned it before, as after
+// a suspension, the API server resets it to its default of one for the autoscaler to take over.
 func Deployments(p Params) []*appsv1.Deployment {
 	out := make([]*appsv1.Deployment, 0, len(Roles()))
 	for _, r := range Roles() {
@@ -58,29 +131,12 @@ func Deployments(p Params) []*appsv1.Deployment {
 	return out
 }
 
-// Replicas returns the replica count the apply path writes to a function's live Deployment,
-// given the builder's desired Deployment and the live count. A desired count wins. Without one an
-// autoscaler owns the count, so the live count stays, unless it is zero where the autoscaler never
-// scales to zero, as after a suspension: an HPA never scales up from zero, so the count restarts
-// at one and the autoscaler takes over. Zero stays on a Deployment marked AnnotationScalesToZero.
-func Replicas(desired *appsv1.Deployment, live *int32) *int32 {
-	switch {
-	case desired.Spec.Replicas != nil:
-		return ptr.To(*desired.Spec.Replicas)
-	case live != nil && *live == 0 && desired.Annotations[AnnotationScalesToZero] == "true":
-		return ptr.To[int32](0)
-	case live == nil || *live == 0:
-		return ptr.To[int32](1)
-	default:
-		return ptr.To(*live)
-	}
-}
-
 func deployment(p Params, r Role) *appsv1.Deployment {
 	pl := p.Pipeline
 	fn := p.function(r)
 	port := containerPort(r)
 	labels := Labels(pl.Name, string(r))
+	environment := mergeEnv(env(p, r), fn.Env)
 
 	lo, _ := p.replicaRange(r)
 	var replicas *int32
@@ -90,14 +146,10 @@ func deployment(p Params, r Role) *appsv1.Deployment {
 	case p.Autoscaler == AutoscalerNone:
 		replicas = ptr.To(lo)
 	}
-	meta := p.objectMeta(r)
-	if lo == 0 {
-		meta.Annotations = map[string]string{AnnotationScalesToZero: "true"}
-	}
 
 	return &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-		ObjectMeta: meta,
+		ObjectMeta: p.objectMeta(r),
 		Spec: appsv1.DeploymentSpec{
 			Replicas: replicas,
 			Selector: &metav1.LabelSelector{MatchLabels: SelectorLabels(pl.Name, r)},
@@ -120,7 +172,8 @@ func deployment(p Params, r Role) *appsv1.Deployment {
 				},
 				Spec: corev1.PodSpec{
 					AutomountServiceAccountToken:  ptr.To(false),
-					TerminationGracePeriodSeconds: ptr.To(terminationGracePeriod()),
+					ImagePullSecrets:              p.imagePullSecrets(),
+					TerminationGracePeriodSeconds: ptr.To(terminationGracePeriod(r, environment)),
 					SecurityContext: &corev1.PodSecurityContext{
 						RunAsNonRoot:   ptr.To(true),
 						RunAsUser:      ptr.To[int64](RunAsUser),
@@ -131,8 +184,9 @@ func deployment(p Params, r Role) *appsv1.Deployment {
 						Name:      string(r),
 						Image:     p.image(r),
 						Ports:     []corev1.ContainerPort{{Name: PortName, ContainerPort: port, Protocol: corev1.ProtocolTCP}},
-						Env:       mergeEnv(env(p, r), fn.Env),
-						Resources: *fn.Resources.DeepCopy(),
+						Env:       environment,
+						Resources: resources(fn),
+						Lifecycle: lifecycle(r),
 						LivenessProbe: &corev1.Probe{
 							ProbeHandler:     httpGet(LivenessPath),
 							PeriodSeconds:    10,
@@ -191,7 +245,7 @@ func httpGet(path string) corev1.ProbeHandler {
 func env(p Params, r Role) []corev1.EnvVar {
 	pl := p.Pipeline
 	vars := []corev1.EnvVar{
-		{Name: config.EnvKafkaBrokers, Value: BootstrapServers(pl)},
+		{Name: config.EnvKafkaBrokers, Value: p.BootstrapServers()},
 		{Name: config.EnvTopicRaw, Value: TopicName(pl.Name, event.TopicRaw)},
 		{Name: config.EnvTopicClean, Value: TopicName(pl.Name, event.TopicClean)},
 		{Name: config.EnvTopicDeadLetter, Value: TopicName(pl.Name, event.TopicDeadLetter)},

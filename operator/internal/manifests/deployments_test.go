@@ -1,7 +1,6 @@
 package manifests
 
 import (
-	"slices"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -20,7 +19,6 @@ func TestDeploymentReplicas(t *testing.T) {
 		autoscaler Autoscaler
 		edit       func(*v1alpha1.RecommendationPipeline)
 		want       map[Role]*int32
-		idle       []Role // marked AnnotationScalesToZero
 	}{
 		{
 			name:       "no autoscaler runs min",
@@ -70,7 +68,6 @@ func TestDeploymentReplicas(t *testing.T) {
 			autoscaler: AutoscalerKEDA,
 			edit:       scaleToZero,
 			want:       map[Role]*int32{RoleIngest: nil, RoleClean: nil, RolePopularity: nil, RoleServing: nil},
-			idle:       []Role{RoleClean, RolePopularity},
 		},
 		{
 			name:       "without KEDA a consumer at min 0 runs one",
@@ -92,9 +89,6 @@ func TestDeploymentReplicas(t *testing.T) {
 				if got, want := d.Spec.Replicas, tt.want[role]; !equality.Semantic.DeepEqual(got, want) {
 					t.Errorf("%s replicas = %v, want %v", d.Name, deref(got), deref(want))
 				}
-				if got, want := d.Annotations[AnnotationScalesToZero] == "true", slices.Contains(tt.idle, role); got != want {
-					t.Errorf("%s marked as scaling to zero: %t, want %t", d.Name, got, want)
-				}
 			}
 		})
 	}
@@ -105,34 +99,6 @@ func scaleToZero(p *v1alpha1.RecommendationPipeline) {
 	p.Spec.Scaling.Mode = v1alpha1.ScalingKEDA
 	p.Spec.Clean.Replicas.Min = ptr.To[int32](0)
 	p.Spec.Popularity.Replicas.Min = ptr.To[int32](0)
-}
-
-func TestReplicas(t *testing.T) {
-	tests := []struct {
-		name                string
-		desired, live, want *int32
-		scalesToZero        bool
-	}{
-		{name: "owned count wins", desired: ptr.To[int32](2), live: ptr.To[int32](7), want: ptr.To[int32](2)},
-		{name: "suspension wins", desired: ptr.To[int32](0), live: ptr.To[int32](7), want: ptr.To[int32](0)},
-		{name: "autoscaler's count stays", live: ptr.To[int32](7), want: ptr.To[int32](7)},
-		{name: "restart after a suspension", live: ptr.To[int32](0), want: ptr.To[int32](1)},
-		{name: "new Deployment", want: ptr.To[int32](1)},
-		{name: "idle at zero stays", live: ptr.To[int32](0), want: ptr.To[int32](0), scalesToZero: true},
-		{name: "awake stays awake", live: ptr.To[int32](3), want: ptr.To[int32](3), scalesToZero: true},
-		{name: "new Deployment that may idle", want: ptr.To[int32](1), scalesToZero: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			desired := &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Replicas: tt.desired}}
-			if tt.scalesToZero {
-				desired.Annotations = map[string]string{AnnotationScalesToZero: "true"}
-			}
-			if got := Replicas(desired, tt.live); *got != *tt.want {
-				t.Errorf("Replicas(%v, %v) = %d, want %d", deref(tt.desired), deref(tt.live), *got, *tt.want)
-			}
-		})
-	}
 }
 
 func TestDeploymentEnv(t *testing.T) {
@@ -167,12 +133,12 @@ func TestDeploymentEnv(t *testing.T) {
 	}{
 		{
 			name: "ingest defaults", edit: func(*v1alpha1.RecommendationPipeline) {}, role: RoleIngest,
-			want:   map[string]string{config.EnvKafkaBrokers: "events-kafka-bootstrap:9092", config.EnvHTTPAddr: ":8080", config.EnvInstanceID: ""},
+			want:   map[string]string{config.EnvKafkaBrokers: "events-kafka-bootstrap.recoflow.svc.cluster.local:9092", config.EnvHTTPAddr: ":8080", config.EnvInstanceID: ""},
 			absent: []string{config.EnvIngestMaxBodyBytes, config.EnvIngestAuthToken, config.EnvConsumerGroup},
 		},
 		{
 			name: "ingest settings", edit: full, role: RoleIngest,
-			want: map[string]string{config.EnvKafkaBrokers: "k1:9092,k2:9092", config.EnvIngestMaxBodyBytes: "2048", config.EnvIngestAuthToken: ""},
+			want: map[string]string{config.EnvKafkaBrokers: "k1.recoflow.svc.cluster.local:9092,k2.recoflow.svc.cluster.local:9092", config.EnvIngestMaxBodyBytes: "2048", config.EnvIngestAuthToken: ""},
 		},
 		{
 			name: "clean defaults", edit: func(*v1alpha1.RecommendationPipeline) {}, role: RoleClean,
@@ -320,6 +286,129 @@ func TestDeploymentPod(t *testing.T) {
 				t.Errorf("termination grace = %v s, want more than the %d s shutdown timeout", deref64(g), shutdown)
 			}
 			assertRestricted(t, pod)
+		})
+	}
+}
+
+func TestDeploymentCPURequest(t *testing.T) {
+	tests := []struct {
+		name      string
+		resources corev1.ResourceRequirements
+		want      corev1.ResourceRequirements
+	}{
+		{
+			name:      "memory only gets the default CPU request",
+			resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")}},
+			want: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+				corev1.ResourceMemory: resource.MustParse("256Mi"), corev1.ResourceCPU: resource.MustParse("100m"),
+			}},
+		},
+		{
+			name:      "limits only get a CPU request of the CPU limit",
+			resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("1Gi")}},
+			want: corev1.ResourceRequirements{
+				Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("1Gi")},
+				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m")},
+			},
+		},
+		{
+			name:      "memory limit only gets the default CPU request",
+			resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")}},
+			want: corev1.ResourceRequirements{
+				Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")},
+				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")},
+			},
+		},
+		{
+			name:      "a CPU request is kept",
+			resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")}},
+			want:      corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, r := range Roles() {
+				params := testParams(AutoscalerKEDA, func(p *v1alpha1.RecommendationPipeline) {
+					p.Spec.Ingest.Resources, p.Spec.Clean.Resources, p.Spec.Popularity.Resources = tt.resources, tt.resources, tt.resources
+				})
+				got := deploymentOf(t, params, r).Spec.Template.Spec.Containers[0].Resources
+				if !equality.Semantic.DeepEqual(got, tt.want) {
+					t.Errorf("%s resources = %v, want %v", r, got, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func TestDeploymentShutdown(t *testing.T) {
+	tests := []struct {
+		name     string
+		role     Role
+		env      []corev1.EnvVar
+		preStop  int64 // seconds the kubelet sleeps before SIGTERM; 0 for no hook
+		grace    int64
+		shutdown string
+	}{
+		{name: "ingest drains, then shuts down", role: RoleIngest, preStop: 5, grace: 40},
+		{name: "popularity serving drains too", role: RoleServing, preStop: 5, grace: 40},
+		{name: "clean has no Service to drain", role: RoleClean, grace: 35},
+		{name: "nor has popularity scoring", role: RolePopularity, grace: 35},
+		{
+			name: "a longer shutdown timeout extends the grace period", role: RoleIngest,
+			env:     []corev1.EnvVar{{Name: config.EnvShutdownTimeout, Value: "60s"}},
+			preStop: 5, grace: 75,
+		},
+		{
+			name: "a fractional one rounds up", role: RoleClean,
+			env:   []corev1.EnvVar{{Name: config.EnvShutdownTimeout, Value: "1m0.5s"}},
+			grace: 71,
+		},
+		{
+			name: "an unreadable one leaves the default", role: RoleServing,
+			env:     []corev1.EnvVar{{Name: config.EnvShutdownTimeout, Value: "soon"}},
+			preStop: 5, grace: 40,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			params := testParams(AutoscalerKEDA, func(p *v1alpha1.RecommendationPipeline) {
+				p.Spec.Ingest.Env, p.Spec.Clean.Env, p.Spec.Popularity.Env = tt.env, tt.env, tt.env
+			})
+			pod := deploymentOf(t, params, tt.role).Spec.Template.Spec
+			var preStop int64
+			if l := pod.Containers[0].Lifecycle; l != nil && l.PreStop != nil && l.PreStop.Sleep != nil {
+				preStop = l.PreStop.Sleep.Seconds
+			}
+			if preStop != tt.preStop {
+				t.Errorf("preStop sleep = %d s, want %d s", preStop, tt.preStop)
+			}
+			if g := deref64(pod.TerminationGracePeriodSeconds); g != tt.grace {
+				t.Errorf("terminationGracePeriodSeconds = %v, want %d", g, tt.grace)
+			}
+		})
+	}
+}
+
+func TestDeploymentImagePullSecrets(t *testing.T) {
+	operator := []corev1.LocalObjectReference{{Name: "operator-registry"}}
+	tests := []struct {
+		name           string
+		operator, spec []corev1.LocalObjectReference
+		want           []corev1.LocalObjectReference
+	}{
+		{name: "none"},
+		{name: "the operator's", operator: operator, want: operator},
+		{name: "the pipeline's win", operator: operator, spec: []corev1.LocalObjectReference{{Name: "team"}}, want: []corev1.LocalObjectReference{{Name: "team"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			params := testParams(AutoscalerKEDA, func(p *v1alpha1.RecommendationPipeline) { p.Spec.ImagePullSecrets = tt.spec })
+			params.ImagePullSecrets = tt.operator
+			for _, r := range Roles() {
+				if got := deploymentOf(t, params, r).Spec.Template.Spec.ImagePullSecrets; !equality.Semantic.DeepEqual(got, tt.want) {
+					t.Errorf("%s imagePullSecrets = %v, want %v", r, got, tt.want)
+				}
+			}
 		})
 	}
 }

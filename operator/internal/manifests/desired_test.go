@@ -28,6 +28,9 @@ func readSample(t *testing.T, name string) *v1alpha1.RecommendationPipeline {
 	if err := yaml.UnmarshalStrict(raw, &p); err != nil {
 		t.Fatalf("decode %s: %v", name, err)
 	}
+	if p.Namespace == "" {
+		p.Namespace = "recoflow" // as kubectl apply -n recoflow would
+	}
 	p.Default()
 	return &p
 }

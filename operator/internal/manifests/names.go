@@ -44,8 +44,12 @@ const (
 	ComponentTopic = "topic"
 )
 
-// ClusterDomain is the DNS suffix of in-cluster Service names.
-const ClusterDomain = "cluster.local"
+// DefaultClusterDomain is the DNS suffix of in-cluster Service names in most clusters; the
+// operator's --cluster-domain flag names another.
+const DefaultClusterDomain = "cluster.local"
+
+// KafkaBootstrapPort is the port of the plain listener of Strimzi's bootstrap Service.
+const KafkaBootstrapPort = "9092"
 
 // Name returns the name of a pipeline's child: <pipeline>-<part>.
 func Name(pipeline, part string) string { return pipeline + "-" + part }
@@ -95,19 +99,47 @@ func SelectorLabels(pipeline string, role Role) map[string]string {
 	}
 }
 
-// BootstrapServers returns the Kafka bootstrap servers of a pipeline: spec.kafka.bootstrapServers,
-// or by Strimzi's convention <cluster>-kafka-bootstrap:9092.
-func BootstrapServers(p *v1alpha1.RecommendationPipeline) string {
-	if s := p.Spec.Kafka.BootstrapServers; s != "" {
-		return s
+// BootstrapServers returns the Kafka bootstrap servers of the pipeline, every host a fully
+// qualified Service name, so that clients in any namespace (KEDA's scaler runs in KEDA's) reach
+// it: spec.kafka.bootstrapServers with each bare host name completed to
+// <host>.<namespace>.svc.<cluster domain>, or by Strimzi's convention
+// <cluster>-kafka-bootstrap.<namespace>.svc.<cluster domain>:9092.
+func (p Params) BootstrapServers() string {
+	pl := p.Pipeline
+	servers := pl.Spec.Kafka.BootstrapServers
+	if servers == "" {
+		servers = pl.Spec.Kafka.ClusterRef.Name + "-kafka-bootstrap:" + KafkaBootstrapPort
 	}
-	return p.Spec.Kafka.ClusterRef.Name + "-kafka-bootstrap:9092"
+	hosts := strings.Split(servers, ",")
+	for i, hostPort := range hosts {
+		hostPort = strings.TrimSpace(hostPort)
+		host, port, found := strings.Cut(hostPort, ":")
+		if !strings.Contains(host, ".") && host != "localhost" {
+			host = p.serviceHost(host)
+		}
+		if found {
+			host += ":" + port
+		}
+		hosts[i] = host
+	}
+	return strings.Join(hosts, ",")
 }
 
-// Endpoints returns the in-cluster URLs of a pipeline's ingest and popularity Services.
-func Endpoints(p *v1alpha1.RecommendationPipeline) v1alpha1.Endpoints {
-	url := func(role Role) string {
-		return "http://" + DeploymentName(p.Name, role) + "." + p.Namespace + ".svc." + ClusterDomain
+// serviceHost returns the fully qualified name of the Service name in the pipeline's namespace.
+func (p Params) serviceHost(name string) string {
+	return name + "." + p.Pipeline.Namespace + ".svc." + p.clusterDomain()
+}
+
+// clusterDomain returns Params.ClusterDomain, or DefaultClusterDomain when it is empty.
+func (p Params) clusterDomain() string {
+	if p.ClusterDomain != "" {
+		return p.ClusterDomain
 	}
+	return DefaultClusterDomain
+}
+
+// Endpoints returns the in-cluster URLs of the pipeline's ingest and popularity Services.
+func (p Params) Endpoints() v1alpha1.Endpoints {
+	url := func(role Role) string { return "http://" + p.serviceHost(DeploymentName(p.Pipeline.Name, role)) }
 	return v1alpha1.Endpoints{Ingest: url(RoleIngest), Popularity: url(RolePopularity)}
 }

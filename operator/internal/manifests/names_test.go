@@ -18,14 +18,14 @@ func TestNames(t *testing.T) {
 		{"KafkaTopic resource", TopicResourceName("shop", event.TopicDeadLetter), "shop-dlq"},
 		{"Deployment", DeploymentName("shop", RolePopularity), "shop-popularity"},
 		{"consumer group", ConsumerGroup("shop", RoleClean), "shop-clean"},
-		{"Strimzi bootstrap", BootstrapServers(testPipeline()), "events-kafka-bootstrap:9092"},
-		{
-			"explicit bootstrap",
-			BootstrapServers(testPipeline(func(p *v1alpha1.RecommendationPipeline) { p.Spec.Kafka.BootstrapServers = "k:9093" })),
-			"k:9093",
-		},
-		{"ingest URL", Endpoints(testPipeline()).Ingest, "http://shop-ingest.recoflow.svc.cluster.local"},
-		{"popularity URL", Endpoints(testPipeline()).Popularity, "http://shop-popularity.recoflow.svc.cluster.local"},
+		{"Strimzi bootstrap", testParams(AutoscalerKEDA).BootstrapServers(), "events-kafka-bootstrap.recoflow.svc.cluster.local:9092"},
+		{"Strimzi bootstrap in another cluster domain", withDomain("corp.example").BootstrapServers(), "events-kafka-bootstrap.recoflow.svc.corp.example:9092"},
+		{"bare bootstrap host completed", bootstrap("k:9093"), "k.recoflow.svc.cluster.local:9093"},
+		{"qualified bootstrap hosts kept", bootstrap("k-0.k.kafka.svc:9093, broker.example.com:9094"), "k-0.k.kafka.svc:9093,broker.example.com:9094"},
+		{"localhost kept", bootstrap("localhost:9092"), "localhost:9092"},
+		{"ingest URL", testParams(AutoscalerKEDA).Endpoints().Ingest, "http://shop-ingest.recoflow.svc.cluster.local"},
+		{"popularity URL", testParams(AutoscalerKEDA).Endpoints().Popularity, "http://shop-popularity.recoflow.svc.cluster.local"},
+		{"URL in another cluster domain", withDomain("corp.example").Endpoints().Ingest, "http://shop-ingest.recoflow.svc.corp.example"},
 		{"default image", DefaultImages().Clean, "ghcr.io/recoflow/recoflow-clean:0.1.0"},
 	}
 	for _, tt := range tests {
@@ -35,6 +35,18 @@ func TestNames(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withDomain returns the test pipeline's Params in a cluster with the given DNS domain.
+func withDomain(domain string) Params {
+	p := testParams(AutoscalerKEDA)
+	p.ClusterDomain = domain
+	return p
+}
+
+// bootstrap returns the bootstrap servers of the test pipeline with spec.kafka.bootstrapServers.
+func bootstrap(servers string) string {
+	return testParams(AutoscalerKEDA, func(p *v1alpha1.RecommendationPipeline) { p.Spec.Kafka.BootstrapServers = servers }).BootstrapServers()
 }
 
 func TestSelectorLabelsAreLabels(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -32,6 +33,15 @@ type Params struct {
 	// Autoscaler is what scales the functions, resolved from spec.scaling.mode and what the
 	// cluster has installed (see ResolveAutoscaler).
 	Autoscaler Autoscaler
+	// ClusterDomain is the DNS suffix of the cluster's Service names; empty means
+	// DefaultClusterDomain.
+	ClusterDomain string
+	// ImagePullSecrets are the operator's pull secrets of the function images, used where the
+	// pipeline names none. They name Secrets in the pipeline's namespace.
+	ImagePullSecrets []corev1.LocalObjectReference
+	// Brokers is how many brokers the pipeline's Kafka cluster has; 0 when unknown. Topics that
+	// do not set their replicas get min(3, Brokers).
+	Brokers int32
 }
 
 // Images are the default container image of each function.

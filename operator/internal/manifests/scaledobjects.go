@@ -16,18 +16,12 @@ var ScaledObjectGVK = schema.GroupVersionKind{Group: "keda.sh", Version: "v1alph
 // pipeline pauses its ScaledObjects at zero so KEDA does not scale the functions back up.
 const AnnotationKEDAPausedReplicas = "autoscaling.keda.sh/paused-replicas"
 
-// ConditionalAnnotations returns the annotations the builders set on an object only in some
-// states of the pipeline. The apply path removes them from a live object whose desired version
-// lacks them; every other annotation it only adds.
-func ConditionalAnnotations() []string {
-	return []string{AnnotationKEDAPausedReplicas, AnnotationScalesToZero}
-}
-
 // ScaledObjects returns a KEDA ScaledObject per role, in Roles order. Clean and popularity
 // scoring scale on their consumer group's lag on the topic they read, spec.scaling.lagThreshold
-// per replica and never beyond the partition count; with replicas.min 0 they scale to zero once
-// they have had no lag for spec.scaling.cooldownPeriod, and the first record wakes them (see
-// ActivationLagThreshold). Ingest and popularity serving, which consume nothing, scale on CPU.
+// per replica and never beyond the partition count, counting from the earliest offset as the
+// functions do; with replicas.min 0 they scale to zero once they have had no lag for
+// spec.scaling.cooldownPeriod, and the first record wakes them (see ActivationLagThreshold).
+// Ingest and popularity serving, which consume nothing, scale on CPU.
 // It returns none unless Params.Autoscaler is AutoscalerKEDA.
 func ScaledObjects(p Params) []*unstructured.Unstructured {
 	if p.Autoscaler != AutoscalerKEDA {
@@ -39,10 +33,13 @@ func ScaledObjects(p Params) []*unstructured.Unstructured {
 		return map[string]any{
 			"type": "kafka",
 			"metadata": map[string]any{
-				"bootstrapServers": BootstrapServers(pl),
+				"bootstrapServers": p.BootstrapServers(),
 				"consumerGroup":    ConsumerGroup(pl.Name, r),
 				"topic":            TopicName(pl.Name, topic),
 				"lagThreshold":     lag,
+				// Where the functions start reading a partition their group has no offset for: a
+				// backlog on a new group is lag, to scale out on.
+				"offsetResetPolicy": "earliest",
 				// Any lag at all wakes a consumer scaled to zero.
 				"activationLagThreshold": strconv.Itoa(ActivationLagThreshold),
 			},

@@ -19,8 +19,8 @@ func TestScaledObjects(t *testing.T) {
 	cpu := map[string]any{"type": "cpu", "metricType": "Utilization", "metadata": map[string]any{"value": "70"}}
 	kafka := func(group, topic, lag string) map[string]any {
 		return map[string]any{"type": "kafka", "metadata": map[string]any{
-			"bootstrapServers": "events-kafka-bootstrap:9092", "consumerGroup": group, "topic": topic, "lagThreshold": lag,
-			"activationLagThreshold": "0",
+			"bootstrapServers": "events-kafka-bootstrap.recoflow.svc.cluster.local:9092", "consumerGroup": group, "topic": topic,
+			"lagThreshold": lag, "offsetResetPolicy": "earliest", "activationLagThreshold": "0",
 		}}
 	}
 	tests := []struct {

@@ -32,9 +32,9 @@ func TestServices(t *testing.T) {
 				t.Errorf("ports = %+v, want 80 to the pods' %s port", s.Spec.Ports, PortName)
 			}
 			// The URL in the pipeline's status reaches this Service.
-			url := Endpoints(testPipeline()).Ingest
+			url := testParams(AutoscalerKEDA).Endpoints().Ingest
 			if tt.role == RolePopularity {
-				url = Endpoints(testPipeline()).Popularity
+				url = testParams(AutoscalerKEDA).Endpoints().Popularity
 			}
 			if want := "http://" + s.Name + "." + s.Namespace + ".svc.cluster.local"; url != want {
 				t.Errorf("endpoint = %s, want %s", url, want)

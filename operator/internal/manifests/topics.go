@@ -17,6 +17,11 @@ var KafkaTopicGVK = schema.GroupVersionKind{Group: "kafka.strimzi.io", Version: 
 // KafkaGVK is the Strimzi Kafka cluster kind that spec.kafka.clusterRef names.
 var KafkaGVK = schema.GroupVersionKind{Group: "kafka.strimzi.io", Version: "v1", Kind: "Kafka"}
 
+// KafkaNodePoolGVK is the Strimzi kind of a Kafka cluster's groups of nodes, labelled
+// strimzi.io/cluster with the cluster's name; the replicas of those with the broker role are its
+// brokers.
+var KafkaNodePoolGVK = schema.GroupVersionKind{Group: "kafka.strimzi.io", Version: "v1", Kind: "KafkaNodePool"}
+
 // KafkaTopics returns the pipeline's four KafkaTopics, in event.TopicRoles order: raw and clean
 // keep events for spec.topics.retention, the dead-letter topic for deadLetterRetention, and the
 // popularity topic is compacted, keeping the latest score of every item.
@@ -29,6 +34,10 @@ func KafkaTopics(p Params) ([]*unstructured.Unstructured, error) {
 	dlqRetention, err := milliseconds(t.DeadLetterRetention)
 	if err != nil {
 		return nil, fmt.Errorf("spec.topics.deadLetterRetention: %w", err)
+	}
+	replicas, minISR := p.TopicReplicas(), p.MinInSyncReplicas()
+	if minISR > replicas {
+		return nil, fmt.Errorf("spec.topics.minInSyncReplicas %d exceeds the %d replicas of each partition: no write could ever be acknowledged", minISR, replicas)
 	}
 	topics := make([]*unstructured.Unstructured, 0, len(event.TopicRoles))
 	for _, role := range event.TopicRoles {
@@ -43,22 +52,44 @@ func KafkaTopics(p Params) ([]*unstructured.Unstructured, error) {
 			config["cleanup.policy"] = "delete"
 			config["retention.ms"] = retention
 		}
-		if t.MinInSyncReplicas != nil {
-			config["min.insync.replicas"] = int64(*t.MinInSyncReplicas)
-		}
-		topics = append(topics, kafkaTopic(p.Pipeline, role, config))
+		config["min.insync.replicas"] = int64(minISR)
+		topics = append(topics, kafkaTopic(p.Pipeline, role, replicas, config))
 	}
 	return topics, nil
 }
 
-func kafkaTopic(pl *v1alpha1.RecommendationPipeline, role event.TopicRole, config map[string]any) *unstructured.Unstructured {
+// TopicReplicas returns how many brokers hold a copy of each partition: spec.topics.replicas, or
+// else v1alpha1.DefaultTopicReplicas capped at the brokers of the Kafka cluster when they are
+// known, so that the default works on a single-broker development cluster too.
+func (p Params) TopicReplicas() int32 {
+	if r := p.Pipeline.Spec.Topics.Replicas; r > 0 {
+		return r
+	}
+	if p.Brokers > 0 {
+		return min(v1alpha1.DefaultTopicReplicas, p.Brokers)
+	}
+	return v1alpha1.DefaultTopicReplicas
+}
+
+// MinInSyncReplicas returns how many copies must have a write before Kafka acknowledges it to a
+// producer with acks=all, as ingest's is: spec.topics.minInSyncReplicas, or else one less than
+// the replicas and at most 2, so that an acknowledged write survives the loss of a broker
+// whenever there are at least 2 replicas, and one broker can be down without stopping writes.
+func (p Params) MinInSyncReplicas() int32 {
+	if m := p.Pipeline.Spec.Topics.MinInSyncReplicas; m != nil {
+		return *m
+	}
+	return max(1, min(2, p.TopicReplicas()-1))
+}
+
+func kafkaTopic(pl *v1alpha1.RecommendationPipeline, role event.TopicRole, replicas int32, config map[string]any) *unstructured.Unstructured {
 	labels := Labels(pl.Name, ComponentTopic)
 	labels[LabelStrimziCluster] = pl.Spec.Kafka.ClusterRef.Name
 	u := &unstructured.Unstructured{Object: map[string]any{
 		"spec": map[string]any{
 			"topicName":  TopicName(pl.Name, role),
 			"partitions": int64(pl.Spec.Topics.Partitions),
-			"replicas":   int64(pl.Spec.Topics.Replicas),
+			"replicas":   int64(replicas),
 			"config":     config,
 		},
 	}}

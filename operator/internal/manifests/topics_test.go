@@ -2,6 +2,7 @@ package manifests
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"k8s.io/utils/ptr"
@@ -16,22 +17,54 @@ func TestKafkaTopics(t *testing.T) {
 		partitions      int64
 		config          map[string]any
 	}
+	defaults := func(minISR int64) []topic {
+		return []topic{
+			{"shop-raw", "shop.interactions.raw", 6, map[string]any{"cleanup.policy": "delete", "retention.ms": 7 * day, "min.insync.replicas": minISR}},
+			{"shop-clean", "shop.interactions.clean", 6, map[string]any{"cleanup.policy": "delete", "retention.ms": 7 * day, "min.insync.replicas": minISR}},
+			{"shop-dlq", "shop.interactions.dlq", 6, map[string]any{"cleanup.policy": "delete", "retention.ms": 14 * day, "min.insync.replicas": minISR}},
+			{"shop-popularity", "shop.popularity", 6, map[string]any{"cleanup.policy": "compact", "min.insync.replicas": minISR}},
+		}
+	}
 	tests := []struct {
 		name     string
 		edit     func(*v1alpha1.RecommendationPipeline)
+		brokers  int32
 		replicas int64
 		want     []topic
 	}{
 		{
-			name:     "defaults",
+			name:     "defaults on an unknown cluster",
 			edit:     func(*v1alpha1.RecommendationPipeline) {},
 			replicas: 3,
-			want: []topic{
-				{"shop-raw", "shop.interactions.raw", 6, map[string]any{"cleanup.policy": "delete", "retention.ms": 7 * day}},
-				{"shop-clean", "shop.interactions.clean", 6, map[string]any{"cleanup.policy": "delete", "retention.ms": 7 * day}},
-				{"shop-dlq", "shop.interactions.dlq", 6, map[string]any{"cleanup.policy": "delete", "retention.ms": 14 * day}},
-				{"shop-popularity", "shop.popularity", 6, map[string]any{"cleanup.policy": "compact"}},
-			},
+			want:     defaults(2),
+		},
+		{
+			name:     "defaults on a single broker",
+			edit:     func(*v1alpha1.RecommendationPipeline) {},
+			brokers:  1,
+			replicas: 1,
+			want:     defaults(1),
+		},
+		{
+			name:     "defaults on two brokers",
+			edit:     func(*v1alpha1.RecommendationPipeline) {},
+			brokers:  2,
+			replicas: 2,
+			want:     defaults(1),
+		},
+		{
+			name:     "defaults on five brokers",
+			edit:     func(*v1alpha1.RecommendationPipeline) {},
+			brokers:  5,
+			replicas: 3,
+			want:     defaults(2),
+		},
+		{
+			name:     "replicas set on a single broker",
+			edit:     func(p *v1alpha1.RecommendationPipeline) { p.Spec.Topics.Replicas = 3 },
+			brokers:  1,
+			replicas: 3,
+			want:     defaults(2),
 		},
 		{
 			name: "sized",
@@ -51,7 +84,9 @@ func TestKafkaTopics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := KafkaTopics(testParams(AutoscalerNone, tt.edit))
+			params := testParams(AutoscalerNone, tt.edit)
+			params.Brokers = tt.brokers
+			got, err := KafkaTopics(params)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -83,9 +118,34 @@ func TestKafkaTopics(t *testing.T) {
 	}
 }
 
-func TestKafkaTopicsRejectBadDuration(t *testing.T) {
-	p := testParams(AutoscalerNone, func(p *v1alpha1.RecommendationPipeline) { p.Spec.Topics.Retention = "a week" })
-	if _, err := KafkaTopics(p); err == nil {
-		t.Fatal("KafkaTopics accepted a retention of \"a week\"")
+func TestKafkaTopicsRejectBadSpecs(t *testing.T) {
+	tests := []struct {
+		name    string
+		edit    func(*v1alpha1.RecommendationPipeline)
+		brokers int32
+		want    string
+	}{
+		{
+			name: "retention in words",
+			edit: func(p *v1alpha1.RecommendationPipeline) { p.Spec.Topics.Retention = "a week" },
+			want: "spec.topics.retention",
+		},
+		{
+			// The CRD cannot check this when replicas are derived from the cluster.
+			name:    "min in-sync above the derived replicas",
+			edit:    func(p *v1alpha1.RecommendationPipeline) { p.Spec.Topics.MinInSyncReplicas = ptr.To[int32](2) },
+			brokers: 1,
+			want:    "minInSyncReplicas 2 exceeds the 1 replicas",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := testParams(AutoscalerNone, tt.edit)
+			p.Brokers = tt.brokers
+			_, err := KafkaTopics(p)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("KafkaTopics() error = %v, want one saying %q", err, tt.want)
+			}
+		})
 	}
 }

@@ -330,6 +330,7 @@ func TestDeploymentCPURequest(t *testing.T) {
 			for _, r := range Roles() {
 				params := testParams(AutoscalerKEDA, func(p *v1alpha1.RecommendationPipeline) {
 					p.Spec.Ingest.Resources, p.Spec.Clean.Resources, p.Spec.Popularity.Resources = tt.resources, tt.resources, tt.resources
+					p.Spec.Popularity.Serving.Resources = tt.resources
 				})
 				got := deploymentOf(t, params, r).Spec.Template.Spec.Containers[0].Resources
 				if !equality.Semantic.DeepEqual(got, tt.want) {

@@ -99,7 +99,8 @@ func (s *txnSession) skipUndelivered(part *claimState) {
 	part.mu.Lock()
 	next, idle := part.next, part.next == part.committed && part.end != nil
 	part.mu.Unlock()
-	if !idle || s.t.reader == nil {
+	// Not while shutting down: the last flush must not wait on another fetch.
+	if !idle || s.t.reader == nil || s.ctx.Err() != nil {
 		return
 	}
 	to, err := SkipUndelivered(s.t.reader, s.t.cfg.Topic, part.id, next, part.end())

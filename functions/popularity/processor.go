@@ -444,7 +444,8 @@ func (s *session) skipUndelivered(part *partition) {
 	next, end := part.next, part.end
 	idle := next == part.committed && end != nil
 	part.mu.Unlock()
-	if !idle {
+	// Not while shutting down: the last flush must not wait on another fetch.
+	if !idle || s.ctx.Err() != nil {
 		return
 	}
 	to, err := kafka.SkipUndelivered(s.restorer, s.p.cfg.Topics.Clean, part.id, next, end())

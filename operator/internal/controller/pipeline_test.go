@@ -120,7 +120,7 @@ func TestCreateMakesEveryChildAndReportsReadiness(t *testing.T) {
 			}
 			return wantCondition(c, p, v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonAutoscalerNotReady)
 		})
-		if err := wantMessage(c, p, v1alpha1.ConditionScalingReady, "ScaledObject shop-ingest: waiting for KEDA to report it ready. ScaledObject shop-clean: waiting for KEDA to report it ready. ScaledObject shop-popularity: waiting for KEDA to report it ready."); err != nil {
+		if err := wantMessage(c, p, v1alpha1.ConditionScalingReady, "ScaledObject shop-ingest: waiting for KEDA to report it ready. ScaledObject shop-clean: waiting for KEDA to report it ready. ScaledObject shop-popularity: waiting for KEDA to report it ready. ScaledObject shop-popularity-serving: waiting for KEDA to report it ready."); err != nil {
 			t.Error(err)
 		}
 		eventually(t, waitFor, func() error {
@@ -363,7 +363,7 @@ func TestSpecChangesReachChildren(t *testing.T) {
 			name:   "KEDA instead of HPA",
 			change: func(p *v1alpha1.RecommendationPipeline) { p.Spec.Scaling.Mode = v1alpha1.ScalingKEDA },
 			want: func() error {
-				if err := wantChildren(c, p, map[schema.GroupVersionKind]int{hpaGVK: 0, manifests.ScaledObjectGVK: 3}); err != nil {
+				if err := wantChildren(c, p, map[schema.GroupVersionKind]int{hpaGVK: 0, manifests.ScaledObjectGVK: perRole}); err != nil {
 					return err
 				}
 				return wantScaling(c, p, v1alpha1.ReasonKEDAScaling)

@@ -149,7 +149,7 @@ func NewTransactor(cfg TransactorConfig, task Task, reg prometheus.Registerer, l
 		cfg.FlushInterval = 100 * time.Millisecond
 	}
 	if cfg.MaxBatch <= 0 {
-		cfg.MaxBatch = 16384
+		cfg.MaxBatch = 4096
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 3
@@ -173,10 +173,11 @@ func (t *Transactor) TransactionalID() string {
 }
 
 // transactionTimeout returns how long a transaction may stay open before the broker aborts it.
-// A transaction lives for one flush; the timeout bounds how long one that a crashed instance
-// left open holds back read_committed readers.
+// A transaction lives for one flush, milliseconds when all is well, but a loaded broker may take
+// seconds to store a full batch; the timeout also bounds how long a transaction that a crashed
+// instance left open holds back read_committed readers.
 func (t *Transactor) transactionTimeout() time.Duration {
-	return max(2*time.Second, 10*t.cfg.FlushInterval)
+	return max(10*time.Second, 10*t.cfg.FlushInterval)
 }
 
 // Ready reports why the Transactor cannot be relied on, or nil: it is not ready before it has
@@ -792,8 +793,32 @@ func newTransactorMetrics(reg prometheus.Registerer, stalled func() float64) *tr
 			Help: "Records in a claimed partition after the last one read.",
 		}, []string{"topic", "partition"}),
 	}
+	register(reg, &m.consumed)
+	register(reg, &m.produced)
+	register(reg, &m.transactions)
+	register(reg, &m.duration)
+	register(reg, &m.deadLettered)
+	register(reg, &m.stalled)
+	register(reg, &m.lag)
 	m.transactions.WithLabelValues("committed")
 	m.transactions.WithLabelValues("aborted")
-	reg.MustRegister(m.consumed, m.produced, m.transactions, m.duration, m.deadLettered, m.stalled, m.lag)
 	return m
+}
+
+// register registers *c with reg, or, when reg already holds an equal collector (two
+// Transactors of one process sharing a registry), makes *c that one.
+func register[C prometheus.Collector](reg prometheus.Registerer, c *C) {
+	err := reg.Register(*c)
+	var exists prometheus.AlreadyRegisteredError
+	switch {
+	case err == nil:
+	case errors.As(err, &exists):
+		if existing, ok := exists.ExistingCollector.(C); ok {
+			*c = existing
+			return
+		}
+		panic(err)
+	default:
+		panic(err)
+	}
 }

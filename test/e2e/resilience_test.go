@@ -38,7 +38,7 @@ func startSteadyLoad(url, prefix string, workers, limit int) *steadyLoad {
 					return
 				default:
 				}
-				lk := like{id: fmt.Sprintf("%s-%d-%d", prefix, w, i), user: fmt.Sprintf("u-%d", w), item: fmt.Sprintf("%s-item-%d", prefix, i%7)}
+				lk := like{id: fmt.Sprintf("%s-%d-%d", prefix, w, i), user: fmt.Sprintf("%s-user-%d-%d", prefix, w, i), item: fmt.Sprintf("%s-item-%d", prefix, i%7)}
 				err := c.post(modeBinary, lk)
 				l.mu.Lock()
 				if err != nil {

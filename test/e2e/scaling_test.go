@@ -183,7 +183,7 @@ func TestScaling(t *testing.T) {
 	for b := range batches {
 		likes := make([]like, perBatch)
 		for i := range likes {
-			likes[i] = like{id: fmt.Sprintf("backlog-%d-%d", b, i), user: fmt.Sprintf("u%d", i), item: fmt.Sprintf("item-%d", i%50)}
+			likes[i] = like{id: fmt.Sprintf("backlog-%d-%d", b, i), user: fmt.Sprintf("backlog-user-%d-%d", b, i), item: fmt.Sprintf("item-%d", i%50)}
 		}
 		if err := ingest.post(modeBatch, likes...); err != nil {
 			t.Fatal(err)

@@ -67,8 +67,11 @@ type KafkaSpec struct {
 	// +required
 	ClusterRef ClusterReference `json:"clusterRef"`
 
-	// bootstrapServers are the host:port pairs the functions connect to, comma-separated. When
-	// empty, the Strimzi convention <cluster>-kafka-bootstrap:9092 is used.
+	// bootstrapServers are the host:port pairs the functions and KEDA connect to,
+	// comma-separated. When empty, the Strimzi convention <cluster>-kafka-bootstrap:9092 in the
+	// pipeline's namespace is used. A host name without a dot is a Service in the pipeline's
+	// namespace and is completed to <host>.<namespace>.svc.<cluster domain>, so that KEDA,
+	// which runs in its own namespace, reaches it too.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024

@@ -171,6 +171,11 @@ func conditionStatus(u *unstructured.Unstructured, typ string) (status, reason s
 
 // markTopicsReady reports p's KafkaTopics Ready, as Strimzi's topic operator does.
 func markTopicsReady(c *cluster, p *v1alpha1.RecommendationPipeline) error {
+	return eachTopic(c, p, func(t *unstructured.Unstructured) error { return markTopicReady(c, t) })
+}
+
+// eachTopic calls check with each of p's four KafkaTopics, and returns its first error.
+func eachTopic(c *cluster, p *v1alpha1.RecommendationPipeline, check func(*unstructured.Unstructured) error) error {
 	topics, err := children(c, p, manifests.KafkaTopicGVK)
 	if err != nil {
 		return err
@@ -179,7 +184,7 @@ func markTopicsReady(c *cluster, p *v1alpha1.RecommendationPipeline) error {
 		return fmt.Errorf("%d KafkaTopics, want 4", len(topics))
 	}
 	for _, t := range topics {
-		if err := markTopicReady(c, t); err != nil {
+		if err := check(t); err != nil {
 			return err
 		}
 	}

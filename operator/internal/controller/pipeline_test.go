@@ -45,7 +45,11 @@ func TestCreateMakesEveryChildAndReportsReadiness(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, o := range objs {
-			if err := ownedBy(o, p); err != nil {
+			// With the default deletionPolicy Retain the topics outlive the pipeline: it does not own them.
+			err := ownedBy(o, p)
+			if gvk == manifests.KafkaTopicGVK && err == nil {
+				t.Errorf("KafkaTopic %s is owned by the pipeline, whose deletionPolicy is Retain", o.GetName())
+			} else if gvk != manifests.KafkaTopicGVK && err != nil {
 				t.Errorf("%s %v", gvk.Kind, err)
 			}
 		}
@@ -160,8 +164,8 @@ func TestCreateMakesEveryChildAndReportsReadiness(t *testing.T) {
 		if got.Status.Endpoints != wantEndpoints {
 			t.Errorf("status.endpoints = %+v, want %+v", got.Status.Endpoints, wantEndpoints)
 		}
-		if !slices.Contains(got.Finalizers, controller.FinalizerRetainTopics) {
-			t.Errorf("finalizers = %v, want %s: deletionPolicy defaults to Retain", got.Finalizers, controller.FinalizerRetainTopics)
+		if len(got.Finalizers) > 0 {
+			t.Errorf("finalizers = %v, want none: deleting a pipeline never waits for the operator", got.Finalizers)
 		}
 		eventually(t, waitFor, func() error { return wantEvent(c, p, corev1.EventTypeNormal, v1alpha1.ReasonReconciled) })
 	})
@@ -714,38 +718,48 @@ func TestDeletionPolicy(t *testing.T) {
 	tests := []struct {
 		name             string
 		policy, changeTo v1alpha1.DeletionPolicy
-		// topicsOwned is whether the topics still name the deleted pipeline as their owner, so that
-		// the garbage collector deletes them.
+		// legacy puts the finalizer of earlier builds on the pipeline.
+		legacy bool
+		// topicsOwned is whether the topics name the pipeline as their owner, so that the garbage
+		// collector deletes them with it.
 		topicsOwned bool
 	}{
 		{name: "Retain", policy: v1alpha1.DeletionRetain, topicsOwned: false},
 		{name: "Delete", policy: v1alpha1.DeletionDelete, topicsOwned: true},
 		{name: "Retain changed to Delete", policy: v1alpha1.DeletionRetain, changeTo: v1alpha1.DeletionDelete, topicsOwned: true},
+		{name: "Delete changed to Retain", policy: v1alpha1.DeletionDelete, changeTo: v1alpha1.DeletionRetain, topicsOwned: false},
+		{name: "finalizer of an earlier build", policy: v1alpha1.DeletionRetain, legacy: true, topicsOwned: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p := createPipeline(t, c, "deleted", func(p *v1alpha1.RecommendationPipeline) { p.Spec.DeletionPolicy = tt.policy })
+			p := createPipeline(t, c, "deleted", func(p *v1alpha1.RecommendationPipeline) {
+				p.Spec.DeletionPolicy = tt.policy
+				if tt.legacy {
+					p.Finalizers = []string{controller.FinalizerRetainTopics}
+				}
+			})
+			topicsOwned := func(want bool) func() error {
+				return func() error {
+					return eachTopic(c, p, func(topic *unstructured.Unstructured) error {
+						if owned := ownedBy(topic, p) == nil; owned != want {
+							return fmt.Errorf("%s owned by the pipeline: %v, want %v", topic.GetName(), owned, want)
+						}
+						return nil
+					})
+				}
+			}
 			if tt.changeTo != "" {
-				eventually(t, waitFor, func() error {
-					got, err := getPipeline(c, p)
-					if err != nil || !slices.Contains(got.Finalizers, controller.FinalizerRetainTopics) {
-						return fmt.Errorf("no finalizer yet (%v)", err)
-					}
-					return nil
-				})
+				eventually(t, waitFor, topicsOwned(tt.policy == v1alpha1.DeletionDelete))
 				updatePipeline(t, c, p, func(p *v1alpha1.RecommendationPipeline) { p.Spec.DeletionPolicy = tt.changeTo })
 			}
+			eventually(t, waitFor, topicsOwned(tt.topicsOwned))
 			eventually(t, waitFor, func() error {
 				if err := wantChildren(c, p, map[schema.GroupVersionKind]int{manifests.KafkaTopicGVK: 4, deploymentGVK: perRole}); err != nil {
 					return err
 				}
-				got, err := getPipeline(c, p)
-				if err != nil {
-					return err
-				}
-				if has := slices.Contains(got.Finalizers, controller.FinalizerRetainTopics); has != !tt.topicsOwned {
-					return fmt.Errorf("finalizers %v", got.Finalizers)
+				if got, err := getPipeline(c, p); err != nil || len(got.Finalizers) > 0 {
+					return fmt.Errorf("finalizers %v (%v), want none: deleting a pipeline must not wait for the operator", got.Finalizers, err)
 				}
 				return nil
 			})
@@ -759,21 +773,8 @@ func TestDeletionPolicy(t *testing.T) {
 				}
 				return nil
 			})
-			topics, err := children(c, p, manifests.KafkaTopicGVK)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(topics) != 4 {
-				t.Fatalf("%d KafkaTopics, want 4", len(topics))
-			}
-			for _, topic := range topics {
-				owned := ownedBy(topic, p) == nil
-				if owned != tt.topicsOwned {
-					t.Errorf("%s owned by the deleted pipeline: %v, want %v", topic.GetName(), owned, tt.topicsOwned)
-				}
-			}
-			if !tt.topicsOwned {
-				eventually(t, waitFor, func() error { return wantEvent(c, p, corev1.EventTypeNormal, controller.ReasonTopicsRetained) })
+			if err := topicsOwned(tt.topicsOwned)(); err != nil {
+				t.Error(err)
 			}
 		})
 	}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/recoflow/recoflow/functions/contract"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -27,9 +29,9 @@ const (
 
 // Health endpoints every function serves.
 const (
-	LivenessPath  = "/healthz"
-	ReadinessPath = "/readyz"
-	MetricsPath   = "/metrics"
+	LivenessPath  = contract.PathHealthz
+	ReadinessPath = contract.PathReadyz
+	MetricsPath   = contract.PathMetrics
 )
 
 // RunAsUser is the non-root user and group the function containers run as (distroless nonroot).

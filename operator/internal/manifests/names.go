@@ -3,6 +3,8 @@ package manifests
 import (
 	"strings"
 
+	"github.com/recoflow/recoflow/functions/contract"
+
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
@@ -63,10 +65,9 @@ func TopicResourceName(pipeline string, role event.TopicRole) string {
 	return Name(pipeline, string(role))
 }
 
-// TopicName returns the Kafka topic name of a role: the local default with the pipeline's name in
-// place of "recoflow", such as shop.interactions.raw.
+// TopicName returns the Kafka topic name of a role, such as shop.interactions.raw.
 func TopicName(pipeline string, role event.TopicRole) string {
-	return pipeline + strings.TrimPrefix(event.DefaultTopic(role), "recoflow")
+	return contract.TopicName(pipeline, role)
 }
 
 // ConsumerGroup returns the Kafka consumer group of a consuming function: <pipeline>-<role>.

@@ -114,6 +114,9 @@ type Transactor struct {
 
 	restored  atomic.Bool // the first assignment is restored
 	connected atomic.Bool
+	// reader is the consumer's client, which also looks past transaction markers. Run sets it
+	// before any group session starts.
+	reader sarama.Client
 
 	mu sync.Mutex
 	// kept holds the committed offset of each partition whose state the task holds from an
@@ -202,6 +205,7 @@ func (t *Transactor) Run(ctx context.Context) error {
 		return stopped(ctx, err)
 	}
 	defer consumer.Close()
+	t.reader = consumer
 	group, err := sarama.NewConsumerGroupFromClient(t.cfg.Group, consumer)
 	if err != nil {
 		return fmt.Errorf("join consumer group %q: %w", t.cfg.Group, err)
@@ -383,6 +387,8 @@ type claimState struct {
 	next int64
 	// committed is the offset committed with the last transaction.
 	committed int64
+	// end returns the partition's end offset as last fetched.
+	end func() int64
 	// drained is closed when a transaction takes pending.
 	drained chan struct{}
 }
@@ -465,7 +471,7 @@ func (s *txnSession) ConsumeClaim(_ sarama.ConsumerGroupSession, claim sarama.Co
 		}
 		t.log.DebugContext(s.ctx, "partition restored", "partition", id, "offset", initial, "took", time.Since(start))
 	}
-	part := &claimState{id: id, next: initial, committed: initial, drained: make(chan struct{})}
+	part := &claimState{id: id, next: initial, committed: initial, end: claim.HighWaterMarkOffset, drained: make(chan struct{})}
 	s.mu.Lock()
 	s.parts[id] = part
 	s.mu.Unlock()
@@ -631,6 +637,7 @@ func (s *txnSession) cut(ctx context.Context) (cut, error) {
 	s.mu.Unlock()
 	c := cut{offsets: map[*claimState]int64{}}
 	for _, part := range parts {
+		s.skipUndelivered(part)
 		part.mu.Lock()
 		if part.next != part.committed {
 			extra, err := s.t.task.Flush(ctx, part.id)

@@ -23,8 +23,8 @@ import (
 
 var scaledObjectGVK = schema.GroupVersionKind{Group: "keda.sh", Version: "v1alpha1", Kind: "ScaledObject"}
 
-// functions are the roles of a pipeline's functions.
-var functions = []string{"ingest", "clean", "popularity"}
+// functions are the roles of a pipeline's Deployments; popularity-serving runs popularity's image.
+var functions = []string{"ingest", "clean", "popularity", "popularity-serving"}
 
 // installKEDA installs KEDA from its own manifests (rendered by hack/cluster/build.sh) and waits
 // until its operator, metrics API server and admission webhooks serve. Cleanup first deletes the

@@ -69,13 +69,13 @@ func TestStrimziAndKEDAInstalledLater(t *testing.T) {
 	t.Run("Kafka cluster created, no KEDA", func(t *testing.T) {
 		newKafka(t, c, ns, "kafka")
 		eventually(t, waitFor, func() error {
-			if err := wantChildren(c, auto, map[schema.GroupVersionKind]int{manifests.KafkaTopicGVK: 4, deploymentGVK: 3, hpaGVK: 3}); err != nil {
+			if err := wantChildren(c, auto, map[schema.GroupVersionKind]int{manifests.KafkaTopicGVK: 4, deploymentGVK: perRole, hpaGVK: perRole}); err != nil {
 				return err
 			}
 			return wantScaling(c, auto, v1alpha1.ReasonHPAScaling)
 		})
 		eventually(t, waitFor, func() error {
-			if err := wantChildren(c, keda, map[schema.GroupVersionKind]int{deploymentGVK: 3, hpaGVK: 0}); err != nil {
+			if err := wantChildren(c, keda, map[schema.GroupVersionKind]int{deploymentGVK: perRole, hpaGVK: 0}); err != nil {
 				return err
 			}
 			return wantCondition(c, keda, v1alpha1.ConditionScalingReady, metav1.ConditionFalse, v1alpha1.ReasonKEDANotInstalled)
@@ -87,7 +87,7 @@ func TestStrimziAndKEDAInstalledLater(t *testing.T) {
 		installCRDs(t, c, kedaCRDDir)
 		for _, p := range []*v1alpha1.RecommendationPipeline{auto, keda} {
 			eventually(t, waitFor, func() error {
-				if err := wantChildren(c, p, map[schema.GroupVersionKind]int{manifests.ScaledObjectGVK: 3, hpaGVK: 0}); err != nil {
+				if err := wantChildren(c, p, map[schema.GroupVersionKind]int{manifests.ScaledObjectGVK: perRole, hpaGVK: 0}); err != nil {
 					return err
 				}
 				return wantScaling(c, p, v1alpha1.ReasonKEDAScaling)

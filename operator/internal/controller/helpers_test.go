@@ -208,14 +208,17 @@ func markTopicReady(c *cluster, t *unstructured.Unstructured) error {
 
 // markDeploymentsAvailable reports p's Deployments rolled out and available, as the Deployment
 // controller does.
+// perRole is how many of each per-role child a pipeline has: Deployments, PDBs, autoscalers.
+var perRole = len(manifests.Roles())
+
 func markDeploymentsAvailable(c *cluster, p *v1alpha1.RecommendationPipeline) error {
 	var list appsv1.DeploymentList
 	if err := c.admin.List(context.Background(), &list, client.InNamespace(p.Namespace),
 		client.MatchingLabels(manifests.OwnedLabels(p.Name))); err != nil {
 		return err
 	}
-	if len(list.Items) != 3 {
-		return fmt.Errorf("%d Deployments, want 3", len(list.Items))
+	if len(list.Items) != perRole {
+		return fmt.Errorf("%d Deployments, want %d", len(list.Items), perRole)
 	}
 	for i := range list.Items {
 		if err := markDeploymentAvailable(c, &list.Items[i]); err != nil {

@@ -82,9 +82,9 @@ func TestDesired(t *testing.T) {
 		autoscaler Autoscaler
 		kinds      []string
 	}{
-		{AutoscalerKEDA, []string{"KafkaTopic", "KafkaTopic", "KafkaTopic", "KafkaTopic", "Deployment", "Deployment", "Deployment", "Service", "Service", "PodDisruptionBudget", "PodDisruptionBudget", "PodDisruptionBudget", "ScaledObject", "ScaledObject", "ScaledObject"}},
-		{AutoscalerHPA, []string{"KafkaTopic", "KafkaTopic", "KafkaTopic", "KafkaTopic", "Deployment", "Deployment", "Deployment", "Service", "Service", "PodDisruptionBudget", "PodDisruptionBudget", "PodDisruptionBudget", "HorizontalPodAutoscaler", "HorizontalPodAutoscaler", "HorizontalPodAutoscaler"}},
-		{AutoscalerNone, []string{"KafkaTopic", "KafkaTopic", "KafkaTopic", "KafkaTopic", "Deployment", "Deployment", "Deployment", "Service", "Service", "PodDisruptionBudget", "PodDisruptionBudget", "PodDisruptionBudget"}},
+		{AutoscalerKEDA, []string{"KafkaTopic", "KafkaTopic", "KafkaTopic", "KafkaTopic", "Deployment", "Deployment", "Deployment", "Deployment", "Service", "Service", "PodDisruptionBudget", "PodDisruptionBudget", "PodDisruptionBudget", "PodDisruptionBudget", "ScaledObject", "ScaledObject", "ScaledObject", "ScaledObject"}},
+		{AutoscalerHPA, []string{"KafkaTopic", "KafkaTopic", "KafkaTopic", "KafkaTopic", "Deployment", "Deployment", "Deployment", "Deployment", "Service", "Service", "PodDisruptionBudget", "PodDisruptionBudget", "PodDisruptionBudget", "PodDisruptionBudget", "HorizontalPodAutoscaler", "HorizontalPodAutoscaler", "HorizontalPodAutoscaler", "HorizontalPodAutoscaler"}},
+		{AutoscalerNone, []string{"KafkaTopic", "KafkaTopic", "KafkaTopic", "KafkaTopic", "Deployment", "Deployment", "Deployment", "Deployment", "Service", "Service", "PodDisruptionBudget", "PodDisruptionBudget", "PodDisruptionBudget", "PodDisruptionBudget"}},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.autoscaler), func(t *testing.T) {

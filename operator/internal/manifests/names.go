@@ -9,18 +9,20 @@ import (
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
 
-// Role is one of a pipeline's three functions.
+// Role is one of a pipeline's Deployments: ingest, clean, and popularity's two tiers.
 type Role string
 
-// The functions of a pipeline, each a Deployment named <pipeline>-<role>.
+// The roles of a pipeline, each a Deployment named <pipeline>-<role>. RolePopularity is
+// popularity's scoring tier, the consumer; RoleServing is its serving tier, the HTTP API.
 const (
 	RoleIngest     Role = "ingest"
 	RoleClean      Role = "clean"
 	RolePopularity Role = "popularity"
+	RoleServing    Role = "popularity-serving"
 )
 
-// Roles returns the functions in the order events flow through them.
-func Roles() []Role { return []Role{RoleIngest, RoleClean, RolePopularity} }
+// Roles returns the roles in the order events flow through them.
+func Roles() []Role { return []Role{RoleIngest, RoleClean, RolePopularity, RoleServing} }
 
 // Labels every child carries, and the values the operator gives them.
 const (

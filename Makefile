@@ -20,8 +20,12 @@ run: ## Run the whole pipeline locally: embedded Kafka, ingest on :8080, clean, 
 	go run ./functions/local/cmd
 
 .PHONY: test
-test: envtest tools ## Run every test: unit, Kafka end-to-end (embedded broker), envtest (real kube-apiserver), chart, Tiltfile.
+test: envtest tools chromium ## Run every test: unit, Kafka end-to-end (embedded broker), envtest (real kube-apiserver), chart, Tiltfile, browser.
 	go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: chromium
+chromium: ## Install Chromium from Debian when missing, for the live page's browser test.
+	hack/install-chromium.sh
 
 .PHONY: envtest
 envtest: ## Build kube-apiserver and etcd for envtest into bin/k8s (cached).
@@ -41,6 +45,23 @@ bench: ## Run the in-process benchmarks that docs/benchmarks.md reports (a few m
 	go test -run '^$$' -bench Ingest -benchtime 3s ./functions/ingest/
 	go test -run '^$$' -bench 'Clean$$' -benchtime 500000x ./functions/clean/
 	go test -run '^$$' -bench Processor -benchtime 1000000x ./functions/popularity/
+	go test -run '^$$' -bench PageAtMillionItems -benchtime 2000x -cpu 1 -count 2 ./functions/popularity/
+	go test -run '^$$' -bench BatchVersusRawProducer -benchtime 1x ./functions/ingest/
+
+# Every decoder's fuzz target, each explored for FUZZTIME; `go test` alone replays their corpora.
+FUZZTIME ?= 20s
+FUZZ_TARGETS := \
+	./functions/ingest:FuzzDecodeCloudEvents ./functions/ingest:FuzzDecodeStructured \
+	./functions/ingest:FuzzDecodeBatch ./functions/ingest:FuzzDecodeLikes \
+	./functions/ingest:FuzzDecodeLegacyLikes ./functions/clean:FuzzRecord \
+	./functions/dedupe:FuzzKeyIsUnambiguous
+
+.PHONY: fuzz
+fuzz: ## Fuzz every decoder for FUZZTIME each (default 20s): no panic, a 4xx naming the field or an event clean accepts.
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} ($${t%%:*}) for $(FUZZTIME)"; \
+		go test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) $${t%%:*}; \
+	done
 
 .PHONY: generate
 generate: ## Regenerate deepcopy code, the CRD and RBAC from controller-gen markers.

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"regexp"
 	"slices"
@@ -17,15 +15,11 @@ import (
 	"github.com/IBM/sarama"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
-	"github.com/recoflow/recoflow/functions/clean"
-	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/event"
-	"github.com/recoflow/recoflow/functions/ingest"
 	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
-	"github.com/recoflow/recoflow/functions/popularity"
+	"github.com/recoflow/recoflow/functions/local/localtest"
 	"github.com/recoflow/recoflow/functions/popularity/popularitytest"
-	"github.com/recoflow/recoflow/functions/serve"
 )
 
 var monitoringValues = []string{"monitoring.podMonitor.enabled=true", "monitoring.rules.enabled=true", "monitoring.dashboard.enabled=true"}
@@ -127,31 +121,8 @@ func TestMonitoringNamesMetricsTheFunctionsServe(t *testing.T) {
 func servedMetrics(t *testing.T) map[string]bool {
 	t.Helper()
 	cluster := popularitytest.NewCluster(t, 2)
-	common := cluster.Config("metrics").Common
-	quiet := func() (serve.Options, string) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return serve.Options{Logger: slog.New(slog.DiscardHandler), Listener: ln}, "http://" + ln.Addr().String()
-	}
-	ingestOpts, ingestURL := quiet()
-	cleanOpts, cleanURL := quiet()
-	popOpts, popURL := quiet()
-	ic, cc, pc := config.DefaultIngest(), config.DefaultClean(), cluster.Config("metrics")
-	ic.Common, cc.Common = common, common
-	popularitytest.Start(t, serve.ComponentFunc(func(ctx context.Context) error { return ingest.Run(ctx, ic, ingestOpts) }))
-	popularitytest.Start(t, serve.ComponentFunc(func(ctx context.Context) error { return clean.Run(ctx, cc, cleanOpts) }))
-	popularitytest.Start(t, serve.ComponentFunc(func(ctx context.Context) error { return popularity.Run(ctx, pc, popOpts) }))
-
-	kafkatest.Eventually(t, time.Minute, func() error {
-		for _, u := range []string{ingestURL, cleanURL, popURL} {
-			if code, _ := httpGet(u + "/readyz"); code != http.StatusOK {
-				return fmt.Errorf("%s/readyz: %d", u, code)
-			}
-		}
-		return nil
-	})
+	p := localtest.StartPipeline(t, cluster.Brokers)
+	ingestURL, cleanURL, popURL := p.IngestURL, p.CleanURL, p.PopularityURL
 	resp, err := http.Post(ingestURL+"/v1/likes", "application/json", strings.NewReader(`{"user_id":"u1","item_id":"dune"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +131,7 @@ func servedMetrics(t *testing.T) map[string]bool {
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("POST /v1/likes: %s", resp.Status)
 	}
-	deadLetter(t, cluster.Brokers, common.Topics.Raw)
+	deadLetter(t, cluster.Brokers, event.DefaultTopic(event.TopicRaw))
 	kafkatest.Eventually(t, time.Minute, func() error {
 		if code, _ := httpGet(popURL + "/v1/items/dune"); code != http.StatusOK {
 			return fmt.Errorf("the like is not served yet: %d", code)

@@ -22,7 +22,8 @@ import (
 const (
 	// DuplicateID is an event whose source and id were already seen: a retried delivery.
 	DuplicateID = "id"
-	// DuplicateInteraction is a repeat of the same user, item and type within the window.
+	// DuplicateInteraction repeats the latest state of the same user and item within the window:
+	// a second like after a like, the same rating again, another view.
 	DuplicateInteraction = "interaction"
 )
 
@@ -65,9 +66,10 @@ func New(cfg config.Clean, reg prometheus.Registerer) *Function {
 // duplicate, or an *event.Error saying why the event is invalid. Handle owns e and normalises it
 // in place (copies of an Event share their attributes).
 //
-// Duplicates are judged at the event's time: a repeat of an event's source and id, or of its
-// user, item and type, less than the window away from the first occurrence. Repeats do not
-// extend the window.
+// Duplicates are judged at the event's time: a repeat of an event's source and id, or a repeat of
+// the latest state of its user and item (see interactionKey), less than the window away from
+// the occurrence that set that state. A change of state, such as a like after an unlike, is never
+// a duplicate. Repeats do not extend the window.
 func (f *Function) Handle(_ context.Context, e cloudevents.Event) (*cloudevents.Event, error) {
 	in, err := event.Validate(e)
 	if err != nil {
@@ -94,7 +96,7 @@ func (f *Function) duplicate(e cloudevents.Event, in event.Interaction) string {
 	if f.seen.Seen(idKey(e.Source(), e.ID()), at) {
 		return DuplicateID
 	}
-	if f.seen.Seen(interactionKey(in.UserID, in.ItemID, e.Type()), at) {
+	if key, state := interactionKey(e.Type(), in); f.seen.Repeats(key, state, at) {
 		return DuplicateInteraction
 	}
 	return ""
@@ -103,11 +105,25 @@ func (f *Function) duplicate(e cloudevents.Event, in event.Interaction) string {
 // idKey is the de-duplication key of an event's identity: CloudEvents makes source and id
 // together unique.
 func idKey(source, id string) string {
-	return "id\x00" + strings.TrimSpace(source) + "\x00" + strings.TrimSpace(id)
+	return dedupe.Key("id", strings.TrimSpace(source), strings.TrimSpace(id))
 }
 
-// interactionKey is the de-duplication key of what an event says happened: who did which action
-// to which item.
-func interactionKey(userID, itemID, eventType string) string {
-	return "in\x00" + strings.TrimSpace(userID) + "\x00" + strings.TrimSpace(itemID) + "\x00" + eventType
+// interactionKey returns the de-duplication key of what an event says happened, who did what to
+// which item, and the state the event puts that in. Liked and unliked are two states of one key,
+// so like, unlike, like counts every step; a rating's state is its value, so a changed rating
+// counts; every other action has a key of its own and a single state.
+func interactionKey(eventType string, in event.Interaction) (key string, state uint32) {
+	action, _ := event.ActionOf(eventType)
+	family := string(action)
+	switch action {
+	case event.ActionLiked:
+		family, state = string(event.ActionLiked), 1
+	case event.ActionUnliked:
+		family, state = string(event.ActionLiked), 2
+	case event.ActionRated:
+		if in.Rating != nil {
+			state = uint32(*in.Rating)
+		}
+	}
+	return dedupe.Key("interaction", strings.TrimSpace(in.UserID), strings.TrimSpace(in.ItemID), family), state
 }

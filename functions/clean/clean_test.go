@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,6 +44,14 @@ func data(v string) func(*cloudevents.Event) {
 	return func(e *cloudevents.Event) { _ = e.SetData(cloudevents.ApplicationJSON, json.RawMessage(v)) }
 }
 
+// rated makes an event a rating of stars.
+func rated(stars int) func(*cloudevents.Event) {
+	return func(e *cloudevents.Event) {
+		e.SetType(event.TypeRated)
+		_ = e.SetData(cloudevents.ApplicationJSON, map[string]any{"user_id": "u1", "item_id": "i1", "rating": stars})
+	}
+}
+
 func TestHandleNormalises(t *testing.T) {
 	tests := []struct {
 		name        string
@@ -69,6 +78,13 @@ func TestHandleNormalises(t *testing.T) {
 			wantSubject: "i1",
 			wantTime:    now,
 			wantData:    `{"user_id":"u1","item_id":"i1"}`,
+		},
+		{
+			name:        "text is re-encoded without HTML escaping",
+			in:          raw("e4", data(`{"user_id":"u1","item_id":"i1","title":"<b>Tom & Jerry</b>","category":"\u003cx\u003e"}`)),
+			wantSubject: "i1",
+			wantTime:    now.Add(-time.Minute),
+			wantData:    `{"user_id":"u1","item_id":"i1","title":"<b>Tom & Jerry</b>","category":"<x>"}`,
 		},
 		{
 			name: "a rating is kept",
@@ -132,6 +148,9 @@ func TestHandleRejects(t *testing.T) {
 		}), event.ReasonInvalidRating, "data.rating"},
 		{"user_id not UTF-8", raw("e", func(e *cloudevents.Event) { e.DataEncoded = []byte("{\"user_id\":\"\xff\",\"item_id\":\"i1\"}") }), event.ReasonInvalidField, "data.user_id"},
 		{"age out of range", raw("e", data(`{"user_id":"u1","item_id":"i1","user":{"age":151}}`)), event.ReasonInvalidField, "data.user.age"},
+		{"specversion 0.3, which ingest refuses too", raw("e", func(e *cloudevents.Event) { e.SetSpecVersion("0.3") }), event.ReasonInvalidField, "specversion"},
+		{"a segment written straight to the raw topic", raw("e", func(e *cloudevents.Event) { e.SetExtension(event.ExtensionSegment, "18-24.m") }), event.ReasonInvalidField, "segment"},
+		{"title over its limit", raw("e", data(`{"user_id":"u1","item_id":"i1","title":"`+strings.Repeat("<", event.MaxTitleBytes+1)+`"}`)), event.ReasonInvalidField, "data.title"},
 		{"more than 5 minutes ahead", raw("e", func(e *cloudevents.Event) { e.SetTime(now.Add(5*time.Minute + time.Second)) }), event.ReasonTimeInFuture, "time"},
 		{"older than 7 days", raw("e", func(e *cloudevents.Event) { e.SetTime(now.Add(-7*24*time.Hour - time.Second)) }), event.ReasonTooOld, "time"},
 	}
@@ -211,6 +230,54 @@ func TestHandleDropsDuplicates(t *testing.T) {
 			name:   "the same id from another source",
 			events: []cloudevents.Event{raw("e1", at(0)), raw("e1", func(e *cloudevents.Event) { e.SetSource("other"); data(`{"user_id":"u2","item_id":"i1"}`)(e) })},
 			kept:   []int{0, 1},
+		},
+		{
+			name: "like, unlike, like: every change of state counts",
+			events: []cloudevents.Event{
+				raw("e1", at(0)),
+				raw("e2", func(e *cloudevents.Event) { at(time.Minute)(e); e.SetType(event.TypeUnliked) }),
+				raw("e3", at(2*time.Minute)),
+				raw("e4", at(3*time.Minute)), // a repeat of the latest state
+				raw("e5", func(e *cloudevents.Event) { at(4 * time.Minute)(e); e.SetType(event.TypeUnliked) }),
+			},
+			kept: []int{0, 1, 2, 4}, hits: 1,
+		},
+		{
+			name: "a changed rating counts, the same rating again does not",
+			events: []cloudevents.Event{
+				raw("e1", func(e *cloudevents.Event) { at(0)(e); rated(4)(e) }),
+				raw("e2", func(e *cloudevents.Event) { at(time.Minute)(e); rated(4)(e) }),
+				raw("e3", func(e *cloudevents.Event) { at(2 * time.Minute)(e); rated(5)(e) }),
+			},
+			kept: []int{0, 2}, hits: 1,
+		},
+		{
+			name: "ids that join to the same bytes are different users and items",
+			events: []cloudevents.Event{
+				raw("e1", func(e *cloudevents.Event) {
+					at(0)(e)
+					data("{\"user_id\":\"a\\u0000b\",\"item_id\":\"c\"}")(e)
+					e.SetSubject("c")
+				}),
+				raw("e2", func(e *cloudevents.Event) {
+					at(0)(e)
+					data("{\"user_id\":\"a\",\"item_id\":\"b\\u0000c\"}")(e)
+					e.SetSubject("b\x00c")
+				}),
+			},
+			kept: []int{0, 1},
+		},
+		{
+			name: "sources and ids that join to the same bytes are different events",
+			events: []cloudevents.Event{
+				raw("b\x00c", func(e *cloudevents.Event) { at(0)(e); e.SetSource("a") }),
+				raw("c", func(e *cloudevents.Event) {
+					at(0)(e)
+					e.SetSource("a\x00b")
+					data(`{"user_id":"u2","item_id":"i1"}`)(e)
+				}),
+			},
+			kept: []int{0, 1},
 		},
 		{
 			name:   "an invalid event does not shadow a valid one",

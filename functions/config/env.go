@@ -43,6 +43,7 @@ const (
 	EnvPopularityWeights       = "RECOFLOW_POPULARITY_WEIGHTS"        // action=weight,... (rated excluded)
 	EnvPopularityTopNMax       = "RECOFLOW_POPULARITY_TOP_N_MAX"      // largest n a top-N query may ask for
 	EnvPopularityFlushInterval = "RECOFLOW_POPULARITY_FLUSH_INTERVAL" // how often a transaction commits
+	EnvPopularityMode          = "RECOFLOW_POPULARITY_MODE"           // all, scoring or serving
 )
 
 // Environment variables of every function's Kafka authentication and encryption. Secrets are

@@ -78,6 +78,9 @@ type Popularity struct {
 	TopNMax int
 	// FlushInterval is how often processed state and offsets are committed in one transaction.
 	FlushInterval time.Duration
+	// Mode is what this process does: PopularityModeAll, PopularityModeScoring or
+	// PopularityModeServing.
+	Mode string
 }
 
 // DefaultCommon returns the shared defaults, for a broker on localhost.
@@ -131,6 +134,7 @@ func DefaultPopularity() Popularity {
 		Weights:       DefaultWeights(),
 		TopNMax:       1000,
 		FlushInterval: time.Second,
+		Mode:          PopularityModeAll,
 	}
 }
 
@@ -177,6 +181,7 @@ func (c *Popularity) RegisterFlags(b *Binder) {
 	b.Var(&c.Weights, "weights", EnvPopularityWeights, "action weights as action=weight,... (rated weighs rating-3)")
 	b.Int(&c.TopNMax, "top-n-max", EnvPopularityTopNMax, "largest n a top-N query may ask for")
 	b.Duration(&c.FlushInterval, "flush-interval", EnvPopularityFlushInterval, "how often state and offsets commit in one transaction")
+	b.String(&c.Mode, "mode", EnvPopularityMode, "what to run: all (score and serve), scoring (the consumer) or serving (the API)")
 }
 
 // Validate reports settings that cannot work.
@@ -242,5 +247,6 @@ func (c Popularity) Validate() error {
 	if c.TopNMax <= 0 {
 		errs = append(errs, errors.New("top-n-max: must be positive"))
 	}
+	errs = append(errs, validPopularityMode(c.Mode))
 	return errors.Join(errs...)
 }

@@ -109,21 +109,23 @@ type reference struct {
 	window  time.Duration
 	maxKeys int
 	keys    []string
+	states  []uint32
 	times   []time.Time
 }
 
-func (r *reference) seen(key string, at time.Time) bool {
+func (r *reference) repeats(key string, state uint32, at time.Time) bool {
 	from := max(0, len(r.keys)-r.maxKeys)
 	for i := len(r.keys) - 1; i >= from; i-- {
 		if r.keys[i] != key {
 			continue
 		}
-		if d := at.Sub(r.times[i]); d < r.window && d > -r.window {
+		if d := at.Sub(r.times[i]); r.states[i] == state && d < r.window && d > -r.window {
 			return true
 		}
 		break
 	}
 	r.keys = append(r.keys, key)
+	r.states = append(r.states, state)
 	r.times = append(r.times, at)
 	return false
 }
@@ -142,16 +144,20 @@ func TestWindowMatchesReference(t *testing.T) {
 		maxKeys int           // Window cap
 		step    time.Duration // largest forward time step between calls
 		back    float64       // fraction of calls that go back in time
+		states  int           // distinct states a key is sent in
 	}{
-		{keys: 20, maxKeys: 1000, step: time.Minute, back: 0},
-		{keys: 200, maxKeys: 50, step: 10 * time.Second, back: 0},
-		{keys: 100, maxKeys: 30, step: 2 * time.Minute, back: 0.2},
-		{keys: 1000, maxKeys: 400, step: time.Second, back: 0.05},
-		{keys: 5, maxKeys: 3, step: 5 * time.Minute, back: 0.3},
+		{keys: 20, maxKeys: 1000, step: time.Minute, back: 0, states: 1},
+		{keys: 200, maxKeys: 50, step: 10 * time.Second, back: 0, states: 1},
+		{keys: 100, maxKeys: 30, step: 2 * time.Minute, back: 0.2, states: 1},
+		{keys: 1000, maxKeys: 400, step: time.Second, back: 0.05, states: 1},
+		{keys: 5, maxKeys: 3, step: 5 * time.Minute, back: 0.3, states: 1},
+		{keys: 20, maxKeys: 1000, step: time.Minute, back: 0, states: 2},
+		{keys: 100, maxKeys: 30, step: 2 * time.Minute, back: 0.2, states: 3},
+		{keys: 5, maxKeys: 3, step: 5 * time.Minute, back: 0.3, states: 5},
 	}
 	for _, tt := range tests {
 		for seed := uint64(1); seed <= 3; seed++ {
-			t.Run(fmt.Sprintf("keys=%d/max=%d/step=%v/back=%v/seed=%d", tt.keys, tt.maxKeys, tt.step, tt.back, seed), func(t *testing.T) {
+			t.Run(fmt.Sprintf("keys=%d/max=%d/step=%v/back=%v/states=%d/seed=%d", tt.keys, tt.maxKeys, tt.step, tt.back, tt.states, seed), func(t *testing.T) {
 				rng := rand.New(rand.NewPCG(seed, 42))
 				const window = 10 * time.Minute
 				w := dedupe.New(window, tt.maxKeys)
@@ -165,9 +171,10 @@ func TestWindowMatchesReference(t *testing.T) {
 						at = now.Add(-time.Duration(rng.Int64N(int64(2 * window))))
 					}
 					key := "user-" + strconv.Itoa(rng.IntN(tt.keys))
-					want := ref.seen(key, at)
-					if got := w.Seen(key, at); got != want {
-						t.Fatalf("call %d: Seen(%q, %v) = %v, reference says %v", i, key, at, got, want)
+					state := uint32(rng.IntN(tt.states))
+					want := ref.repeats(key, state, at)
+					if got := w.Repeats(key, state, at); got != want {
+						t.Fatalf("call %d: Repeats(%q, %d, %v) = %v, reference says %v", i, key, state, at, got, want)
 					}
 					if want {
 						dups++
@@ -228,4 +235,57 @@ func TestWindowConcurrentUse(t *testing.T) {
 	if total != 500 {
 		t.Errorf("4 goroutines saw %d fresh keys out of 500 distinct ones, want each exactly once", total)
 	}
+}
+
+// TestWindowRepeats follows one key through changes of state: only a repeat of the latest state
+// within the window is a repeat.
+func TestWindowRepeats(t *testing.T) {
+	const liked, unliked = 1, 2
+	w := dedupe.New(10*time.Minute, 10)
+	steps := []struct {
+		state   uint32
+		at      time.Duration
+		repeats bool
+	}{
+		{liked, 0, false},
+		{liked, time.Minute, true},         // the same like again
+		{unliked, 2 * time.Minute, false},  // a change
+		{liked, 3 * time.Minute, false},    // a change back counts again
+		{liked, 4 * time.Minute, true},     // a repeat of the new state
+		{liked, 13 * time.Minute, false},   // the window measured from the change has passed
+		{unliked, 13 * time.Minute, false}, // a change at the same instant
+		{unliked, 14 * time.Minute, true},  // repeated
+		{liked, -10 * time.Minute, false},  // out of order and another state
+	}
+	for i, s := range steps {
+		if got := w.Repeats("u/i/like", s.state, t0.Add(s.at)); got != s.repeats {
+			t.Fatalf("step %d: Repeats(state %d, t0+%v) = %v, want %v", i, s.state, s.at, got, s.repeats)
+		}
+	}
+}
+
+// TestKeyIsUnambiguous checks that field lists which concatenate to the same bytes, with or
+// without a separator inside a field, give different keys.
+func TestKeyIsUnambiguous(t *testing.T) {
+	lists := [][]string{
+		{"a\x00b", "c"}, {"a", "b\x00c"}, {"a", "b", "c"}, {"ab", "c"}, {"a", "bc"}, {"abc"},
+		{"", "abc"}, {"abc", ""}, {"", "", "abc"}, {"\x01a", "bc"}, {"\x00", ""}, {"", "\x00"},
+	}
+	seen := map[string][]string{}
+	for _, fields := range lists {
+		k := dedupe.Key(fields...)
+		if other, ok := seen[k]; ok {
+			t.Errorf("Key(%q) = Key(%q) = %q", fields, other, k)
+		}
+		seen[k] = fields
+	}
+}
+
+func FuzzKeyIsUnambiguous(f *testing.F) {
+	f.Add("a\x00b", "c", "a", "b\x00c")
+	f.Fuzz(func(t *testing.T, a, b, c, d string) {
+		if (a != c || b != d) && dedupe.Key(a, b) == dedupe.Key(c, d) {
+			t.Fatalf("Key(%q, %q) = Key(%q, %q)", a, b, c, d)
+		}
+	})
 }

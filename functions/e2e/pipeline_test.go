@@ -22,6 +22,7 @@ import (
 	"github.com/recoflow/recoflow/functions/ingest"
 	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 	"github.com/recoflow/recoflow/functions/local"
+	"github.com/recoflow/recoflow/functions/popularity"
 	"github.com/recoflow/recoflow/functions/serve"
 )
 
@@ -126,6 +127,20 @@ func (p *pipeline) startClean(t *testing.T) {
 	p.mu.Lock()
 	p.cleans = append(p.cleans, stop)
 	p.mu.Unlock()
+}
+
+// startPopularity runs popularity beside the pipeline, flushing every 100 ms, and waits until it
+// is ready. It returns its settings and base URL.
+func (p *pipeline) startPopularity(t *testing.T) (config.Popularity, string) {
+	t.Helper()
+	cfg := config.DefaultPopularity()
+	cfg.Common = p.common
+	cfg.FlushInterval = 100 * time.Millisecond
+	ln := p.listen(t)
+	base := "http://" + ln.Addr().String()
+	t.Cleanup(p.run(t, "popularity", func(ctx context.Context) error { return popularity.Run(ctx, cfg, p.options(ln)) }))
+	kafkatest.Eventually(t, waitFor, func() error { return popStatus(p.client, base+"/readyz", http.StatusOK) })
+	return cfg, base
 }
 
 // stopCleans shuts every running clean replica down gracefully.

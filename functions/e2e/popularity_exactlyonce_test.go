@@ -66,8 +66,11 @@ func TestPopularityExactlyOnceAcrossCrashes(t *testing.T) {
 
 	// A survivor under a name already used takes over and catches up.
 	cfg.InstanceID = "crashy-0"
-	stopSurvivor := popularitytest.Start(t, popularity.NewProcessor(cfg, popOptions()))
-	time.Sleep(500 * time.Millisecond)
+	survivorOpts := popOptions()
+	survivorOpts.Metrics = popularity.NewMetrics(prometheus.NewRegistry())
+	stopSurvivor := popularitytest.Start(t, popularity.NewProcessor(cfg, survivorOpts))
+	// The survivor works while events still arrive.
+	kafkatest.Eventually(t, 30*time.Second, func() error { return applied("the survivor", survivorOpts.Metrics, 100) })
 	stop()
 	kafkatest.Eventually(t, 30*time.Second, scene.check)
 	t.Logf("%d events over %d items served exactly", scene.model.Events(), scene.model.Items())

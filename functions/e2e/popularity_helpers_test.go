@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/recoflow/recoflow/functions/config"
@@ -30,6 +31,8 @@ type popScene struct {
 	gen     *popularitytest.Generator
 	model   *popularitytest.Model
 	view    *popularity.View
+	// metrics are the view's.
+	metrics *popularity.Metrics
 }
 
 // newPopScene starts a scene whose topics have the given partitions, with settings for instance
@@ -44,7 +47,10 @@ func newPopScene(t *testing.T, partitions int32, instance string, seed uint64, i
 		gen:     popularitytest.NewGenerator(seed, items, time.Now()),
 	}
 	s.model = popularitytest.NewModel(s.cfg)
-	s.view = popularity.NewView(s.cfg, popOptions())
+	viewOpts := popOptions()
+	viewOpts.Metrics = popularity.NewMetrics(prometheus.NewRegistry())
+	s.metrics = viewOpts.Metrics
+	s.view = popularity.NewView(s.cfg, viewOpts)
 	popularitytest.Start(t, s.view)
 	return s
 }
@@ -185,4 +191,34 @@ func (o *lockedBuffer) String() string {
 		return fmt.Sprintf("[%d earlier lines left out]\n%s", n, strings.Join(lines[n:], ""))
 	}
 	return o.b.String()
+}
+
+// noOpenTransaction checks that no transaction is open on topic: its last stable offsets equal
+// its high water marks.
+func noOpenTransaction(brokers []string, topic string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r, err := kafka.NewLogReader(brokers, config.KafkaAuth{}, "open-transactions", topic, 10*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	partitions, err := r.TopicPartitions(ctx, topic)
+	if err != nil {
+		return err
+	}
+	stable, err := r.Offsets(ctx, partitions, kafka.OffsetEnd, true)
+	if err != nil {
+		return err
+	}
+	end, err := r.Offsets(ctx, partitions, kafka.OffsetEnd, false)
+	if err != nil {
+		return err
+	}
+	for _, p := range partitions {
+		if stable[p] != end[p] {
+			return fmt.Errorf("%s/%d: a transaction is open (last stable offset %d, end %d)", topic, p, stable[p], end[p])
+		}
+	}
+	return nil
 }

@@ -13,10 +13,8 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
-	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
-	"github.com/recoflow/recoflow/functions/popularity"
 	"github.com/recoflow/recoflow/functions/popularity/popularitytest"
 )
 
@@ -26,13 +24,7 @@ import (
 // over the events ingest accepted, each counted once.
 func TestPopularityServesWhatIngestAccepted(t *testing.T) {
 	p := startPipeline(t, nil)
-	cfg := config.DefaultPopularity()
-	cfg.Common = p.common
-	cfg.FlushInterval = 100 * time.Millisecond
-	ln := p.listen(t)
-	base := "http://" + ln.Addr().String()
-	t.Cleanup(p.run(t, "popularity", func(ctx context.Context) error { return popularity.Run(ctx, cfg, p.options(ln)) }))
-	kafkatest.Eventually(t, waitFor, func() error { return popStatus(p.client, base+"/readyz", http.StatusOK) })
+	cfg, base := p.startPopularity(t)
 
 	ctx := t.Context()
 	sender, err := cloudevents.NewClientHTTP(cloudevents.WithTarget(p.ingestURL))

@@ -85,8 +85,11 @@ func TestPopularityZombieIsFenced(t *testing.T) {
 		t.Fatal("the first processor never reached its third transaction")
 	}
 
-	popularitytest.Start(t, popularity.NewProcessor(cfg, popOptions()))
-	time.Sleep(time.Second)
+	successorOpts := popOptions()
+	successorOpts.Metrics = popularity.NewMetrics(prometheus.NewRegistry())
+	popularitytest.Start(t, popularity.NewProcessor(cfg, successorOpts))
+	// The successor works while events still arrive.
+	kafkatest.Eventually(t, 30*time.Second, func() error { return applied("the successor", successorOpts.Metrics, 100) })
 	stop()
 	kafkatest.Eventually(t, 30*time.Second, scene.check)
 
@@ -99,8 +102,17 @@ func TestPopularityZombieIsFenced(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the stalled processor did not stop after it was fenced")
 	}
-	// Whatever the zombie wrote stays invisible.
-	time.Sleep(300 * time.Millisecond)
+	// Whatever the zombie wrote stays invisible: once no transaction is open on the changelog and
+	// the view has read all of it, the view still serves exactly the model.
+	kafkatest.Eventually(t, 30*time.Second, func() error {
+		if err := noOpenTransaction(scene.cluster.Brokers, scene.cfg.Topics.Popularity); err != nil {
+			return err
+		}
+		if lag := testutil.ToFloat64(scene.metrics.ViewLag); lag != 0 {
+			return fmt.Errorf("the view is %v records behind", lag)
+		}
+		return nil
+	})
 	if err := scene.check(); err != nil {
 		t.Fatalf("after the zombie resumed: %v", err)
 	}

@@ -168,6 +168,19 @@ func TestEachFunctionUserIsAllowedExactlyItsWork(t *testing.T) {
 		{"popularity cannot use clean's group", func() error {
 			return joinGroup(t, brokers, user(kafkaacl.Popularity), pl.CleanGroup, topics.Raw)
 		}, false},
+
+		{"popularity serving reads popularity", func() error {
+			return consume(t, brokers, user(kafkaacl.PopularityServing), topics.Popularity)
+		}, true},
+		{"popularity serving cannot write popularity", func() error {
+			return produce(t, brokers, user(kafkaacl.PopularityServing), topics.Popularity)
+		}, false},
+		{"popularity serving cannot read clean", func() error {
+			return consume(t, brokers, user(kafkaacl.PopularityServing), topics.Clean)
+		}, false},
+		{"popularity serving cannot use popularity's group", func() error {
+			return joinGroup(t, brokers, user(kafkaacl.PopularityServing), pl.PopularityGroup, topics.Clean)
+		}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

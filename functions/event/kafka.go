@@ -1,52 +1,52 @@
 package event
 
+import (
+	"strings"
+
+	"github.com/recoflow/recoflow/functions/contract"
+)
+
 // ExtensionSegment is the CloudEvent extension attribute that clean attaches: the audience segment
 // of the acting user, "<age band>.<gender>" such as "25-34.f", when the event carries data.user.
 const ExtensionSegment = "segment"
 
-// Headers that clean adds to a record it sends to the dead-letter topic. The record's own value and
-// headers are kept unchanged beside them.
+// DerivedExtensions lists the extension attributes only recoflow sets. Validate refuses an event
+// that arrives with one of them, so a client cannot choose its own segment.
+var DerivedExtensions = []string{ExtensionSegment}
+
+func isDerived(name string) bool {
+	for _, d := range DerivedExtensions {
+		if strings.EqualFold(name, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// Names from the contract, kept here for the functions' code that reads them beside the event
+// types; package contract defines them.
 const (
-	// HeaderDLQReason is the stable, machine-readable reason code (see Reason).
-	HeaderDLQReason = "recoflow_dlq_reason"
-	// HeaderDLQMessage is a human-readable explanation.
-	HeaderDLQMessage = "recoflow_dlq_message"
-	// HeaderDLQTopic is the topic the record was read from.
-	HeaderDLQTopic = "recoflow_dlq_topic"
-	// HeaderDLQPartition is the partition the record was read from, in decimal.
-	HeaderDLQPartition = "recoflow_dlq_partition"
-	// HeaderDLQOffset is the offset the record had, in decimal.
-	HeaderDLQOffset = "recoflow_dlq_offset"
-	// HeaderRedrivenFrom marks a raw record that `kubectl recoflow dlq redrive` put back from the
-	// dead-letter topic, naming the dead letter as topic/partition@offset.
-	HeaderRedrivenFrom = "recoflow_redriven_from"
+	HeaderDLQReason    = contract.HeaderDLQReason
+	HeaderDLQMessage   = contract.HeaderDLQMessage
+	HeaderDLQTopic     = contract.HeaderDLQTopic
+	HeaderDLQPartition = contract.HeaderDLQPartition
+	HeaderDLQOffset    = contract.HeaderDLQOffset
+	HeaderRedrivenFrom = contract.HeaderRedrivenFrom
 )
 
-// TopicRole names the part a Kafka topic plays in the pipeline.
-type TopicRole string
+// TopicRole names the part a Kafka topic plays in the pipeline (see contract.TopicRole).
+type TopicRole = contract.TopicRole
 
-// The topic roles, and the local default topic name of each.
+// The topic roles.
 const (
-	TopicRaw        TopicRole = "raw"
-	TopicClean      TopicRole = "clean"
-	TopicDeadLetter TopicRole = "dlq"
-	TopicPopularity TopicRole = "popularity"
+	TopicRaw        = contract.TopicRaw
+	TopicClean      = contract.TopicClean
+	TopicDeadLetter = contract.TopicDeadLetter
+	TopicPopularity = contract.TopicPopularity
 )
 
 // TopicRoles lists every role in pipeline order.
-var TopicRoles = []TopicRole{TopicRaw, TopicClean, TopicDeadLetter, TopicPopularity}
+var TopicRoles = contract.TopicRoles
 
 // DefaultTopic returns the topic name the local pipeline uses for a role.
-func DefaultTopic(role TopicRole) string {
-	switch role {
-	case TopicRaw:
-		return "recoflow.interactions.raw"
-	case TopicClean:
-		return "recoflow.interactions.clean"
-	case TopicDeadLetter:
-		return "recoflow.interactions.dlq"
-	case TopicPopularity:
-		return "recoflow.popularity"
-	}
-	return ""
-}
+func DefaultTopic(role TopicRole) string { return contract.DefaultTopic(role) }

@@ -9,8 +9,9 @@ import (
 
 // Normalise rewrites a validated event into its canonical clean form: trimmed ids, subject set to
 // the item id, time in UTC (received when the event has none), lower-case category, JSON data,
-// and the segment extension when the payload describes the user. in must be what Validate
-// returned for e.
+// and the segment extension when the payload describes the user. The data is re-encoded from in
+// without HTML escaping, so it keeps only the contract's fields and stays within their limits.
+// in must be what Validate returned for e.
 func Normalise(e *cloudevents.Event, in Interaction, received time.Time) error {
 	in.UserID = strings.TrimSpace(in.UserID)
 	in.ItemID = strings.TrimSpace(in.ItemID)
@@ -26,7 +27,13 @@ func Normalise(e *cloudevents.Event, in Interaction, received time.Time) error {
 	if segment := Segment(in.User); segment != "" {
 		e.SetExtension(ExtensionSegment, segment)
 	}
-	return e.SetData(cloudevents.ApplicationJSON, in)
+	data, err := MarshalJSON(in)
+	if err != nil {
+		return err
+	}
+	e.SetDataContentType(cloudevents.ApplicationJSON)
+	e.DataEncoded, e.DataBase64 = data, false
+	return nil
 }
 
 // Segment returns the audience segment "<age band>.<gender>" of u, such as "25-34.f", or "" when u

@@ -2,9 +2,8 @@ package event
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
+	"mime"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -12,8 +11,27 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 )
 
-// MaxIDBytes is the longest id, user_id or item_id accepted, in bytes.
-const MaxIDBytes = 256
+// Size limits of the contract, in bytes. They bound every event that passes Validate, so that
+// what ingest stores always fits a Kafka record after clean has normalised it, whatever the
+// JSON escaping of its text (TestCleanRecordFitsTheTopic measures the worst case).
+const (
+	// MaxIDBytes is the longest id, subject, data.user_id or data.item_id.
+	MaxIDBytes = 256
+	// MaxTitleBytes is the longest data.title.
+	MaxTitleBytes = 1024
+	// MaxCategoryBytes is the longest data.category.
+	MaxCategoryBytes = 256
+	// MaxGenderBytes is the longest data.user.gender.
+	MaxGenderBytes = 64
+	// MaxAttributeBytes is the longest value of any other attribute: source, dataschema,
+	// datacontenttype and every extension.
+	MaxAttributeBytes = 1024
+	// MaxExtensions is the most extension attributes an event may carry.
+	MaxExtensions = 16
+)
+
+// SpecVersion is the only CloudEvents version the contract accepts.
+const SpecVersion = cloudevents.CloudEventsVersionV1
 
 // Reason is a stable, machine-readable code for why an event was rejected. It appears in HTTP
 // problem responses, in the dead-letter header HeaderDLQReason and as a metrics label.
@@ -52,15 +70,19 @@ type Error struct {
 	// Field names the offending attribute or data field, e.g. "id" or "data.user_id"; empty when the
 	// whole event is at fault.
 	Field string
-	// Message is a sentence for a person.
+	// Message completes the field's name into a sentence for a person, such as "is required";
+	// when Field is empty it is the whole sentence.
 	Message string
 }
 
-func (e *Error) Error() string {
+func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Reason, e.Detail()) }
+
+// Detail is the sentence for a person: the field's name followed by the message.
+func (e *Error) Detail() string {
 	if e.Field == "" {
-		return fmt.Sprintf("%s: %s", e.Reason, e.Message)
+		return e.Message
 	}
-	return fmt.Sprintf("%s: %s: %s", e.Reason, e.Field, e.Message)
+	return e.Field + " " + e.Message
 }
 
 func invalid(reason Reason, field, format string, args ...any) *Error {
@@ -68,42 +90,99 @@ func invalid(reason Reason, field, format string, args ...any) *Error {
 }
 
 // Validate checks that e is a well-formed interaction event and returns its decoded payload. A
-// missing subject is allowed (Normalise sets it); a present one must equal data.item_id. The
+// missing subject is allowed (Normalise sets it); a present one must equal data.item_id.
+// Extensions that recoflow derives (DerivedExtensions) are refused: only clean sets them. The
 // returned error is always an *Error.
 func Validate(e cloudevents.Event) (Interaction, error) {
 	var in Interaction
-	if err := checkID("id", e.ID()); err != nil {
+	if err := checkAttributes(e); err != nil {
 		return in, err
-	}
-	if strings.TrimSpace(e.Source()) == "" {
-		return in, invalid(ReasonMissingField, "source", "source is required")
-	}
-	if e.Type() == "" {
-		return in, invalid(ReasonMissingField, "type", "type is required")
 	}
 	action, ok := ActionOf(e.Type())
 	if !ok {
-		return in, invalid(ReasonUnknownType, "type", "type %q is not one of the dev.recoflow.item.*.v1 interaction types", e.Type())
+		return in, invalid(ReasonUnknownType, "type", "%q is not one of the dev.recoflow.item.*.v1 interaction types", e.Type())
 	}
 	if err := decodeData(e, &in); err != nil {
 		return in, err
 	}
-	if err := checkID("data.user_id", in.UserID); err != nil {
-		return in, err
-	}
-	if err := checkID("data.item_id", in.ItemID); err != nil {
+	if err := checkData(in); err != nil {
 		return in, err
 	}
 	if subject := strings.TrimSpace(e.Subject()); subject != "" && subject != strings.TrimSpace(in.ItemID) {
-		return in, invalid(ReasonSubjectMismatch, "subject", "subject %q differs from data.item_id %q", subject, in.ItemID)
+		return in, invalid(ReasonSubjectMismatch, "subject", "%q differs from data.item_id %q", subject, in.ItemID)
 	}
 	if err := checkRating(action, in.Rating); err != nil {
 		return in, err
 	}
-	if in.User != nil && in.User.Age != nil && (*in.User.Age < 0 || *in.User.Age > 150) {
-		return in, invalid(ReasonInvalidField, "data.user.age", "age %d is not between 0 and 150", *in.User.Age)
-	}
 	return in, nil
+}
+
+// checkAttributes checks the context attributes and extensions of e.
+func checkAttributes(e cloudevents.Event) *Error {
+	if v := e.SpecVersion(); v != SpecVersion {
+		return invalid(ReasonInvalidField, "specversion", "%q is not supported; send %s", v, SpecVersion)
+	}
+	if err := checkID("id", e.ID()); err != nil {
+		return err
+	}
+	if strings.TrimSpace(e.Source()) == "" {
+		return invalid(ReasonMissingField, "source", "is required")
+	}
+	if e.Type() == "" {
+		return invalid(ReasonMissingField, "type", "is required")
+	}
+	for _, a := range []struct {
+		field, value string
+		limit        int
+	}{
+		{"source", e.Source(), MaxAttributeBytes},
+		{"type", e.Type(), MaxAttributeBytes},
+		{"subject", e.Subject(), MaxIDBytes},
+		{"dataschema", e.DataSchema(), MaxAttributeBytes},
+		{"datacontenttype", e.DataContentType(), MaxAttributeBytes},
+	} {
+		if err := checkText(a.field, a.value, a.limit); err != nil {
+			return err
+		}
+	}
+	extensions := e.Extensions()
+	if len(extensions) > MaxExtensions {
+		return invalid(ReasonInvalidField, "extensions", "are %d; the limit is %d", len(extensions), MaxExtensions)
+	}
+	for name, value := range extensions {
+		if isDerived(name) {
+			return invalid(ReasonInvalidField, name, "is derived by recoflow and cannot be sent")
+		}
+		if s, ok := value.(string); ok {
+			if err := checkText(name, s, MaxAttributeBytes); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkData checks the fields of an event's payload.
+func checkData(in Interaction) *Error {
+	if err := checkID("data.user_id", in.UserID); err != nil {
+		return err
+	}
+	if err := checkID("data.item_id", in.ItemID); err != nil {
+		return err
+	}
+	if err := checkText("data.title", in.Title, MaxTitleBytes); err != nil {
+		return err
+	}
+	if err := checkText("data.category", in.Category, MaxCategoryBytes); err != nil {
+		return err
+	}
+	if in.User == nil {
+		return nil
+	}
+	if in.User.Age != nil && (*in.User.Age < 0 || *in.User.Age > 150) {
+		return invalid(ReasonInvalidField, "data.user.age", "%d is not between 0 and 150", *in.User.Age)
+	}
+	return checkText("data.user.gender", in.User.Gender, MaxGenderBytes)
 }
 
 // CheckTime applies the clean function's time rules: an event may be at most maxFuture ahead of
@@ -114,22 +193,29 @@ func CheckTime(e cloudevents.Event, now time.Time, maxAge, maxFuture time.Durati
 		return nil
 	}
 	if t.After(now.Add(maxFuture)) {
-		return invalid(ReasonTimeInFuture, "time", "time %s is more than %s after now", t.UTC().Format(time.RFC3339), maxFuture)
+		return invalid(ReasonTimeInFuture, "time", "%s is more than %s after now", t.UTC().Format(time.RFC3339), maxFuture)
 	}
 	if t.Before(now.Add(-maxAge)) {
-		return invalid(ReasonTooOld, "time", "time %s is more than %s before now", t.UTC().Format(time.RFC3339), maxAge)
+		return invalid(ReasonTooOld, "time", "%s is more than %s before now", t.UTC().Format(time.RFC3339), maxAge)
 	}
 	return nil
 }
 
+// checkID checks a required id: present once trimmed, valid UTF-8, at most MaxIDBytes.
 func checkID(field, value string) *Error {
-	switch trimmed := strings.TrimSpace(value); {
-	case trimmed == "":
-		return invalid(ReasonMissingField, field, "%s is required", field)
-	case len(trimmed) > MaxIDBytes:
-		return invalid(ReasonInvalidField, field, "%s is %d bytes long, the limit is %d", field, len(trimmed), MaxIDBytes)
-	case !utf8.ValidString(trimmed):
-		return invalid(ReasonInvalidField, field, "%s is not valid UTF-8", field)
+	if strings.TrimSpace(value) == "" {
+		return invalid(ReasonMissingField, field, "is required")
+	}
+	return checkText(field, value, MaxIDBytes)
+}
+
+// checkText checks an optional text field: valid UTF-8 and at most limit bytes.
+func checkText(field, value string, limit int) *Error {
+	switch {
+	case len(value) > limit:
+		return invalid(ReasonInvalidField, field, "is %d bytes long; the limit is %d", len(value), limit)
+	case !utf8.ValidString(value):
+		return invalid(ReasonInvalidField, field, "is not valid UTF-8")
 	}
 	return nil
 }
@@ -137,47 +223,32 @@ func checkID(field, value string) *Error {
 func checkRating(action Action, rating *int) *Error {
 	switch {
 	case action == ActionRated && rating == nil:
-		return invalid(ReasonInvalidRating, "data.rating", "rated events need a rating from 1 to 5")
+		return invalid(ReasonInvalidRating, "data.rating", "is required on rated events: 1 to 5")
 	case action == ActionRated && (*rating < 1 || *rating > 5):
-		return invalid(ReasonInvalidRating, "data.rating", "rating %d is not from 1 to 5", *rating)
+		return invalid(ReasonInvalidRating, "data.rating", "%d is not from 1 to 5", *rating)
 	case action != ActionRated && rating != nil:
-		return invalid(ReasonInvalidRating, "data.rating", "only rated events carry a rating")
+		return invalid(ReasonInvalidRating, "data.rating", "is only allowed on rated events")
 	}
 	return nil
+}
+
+// IsJSONMediaType reports whether a content type names JSON: application/json or any +json
+// type, in any letter case, with any parameters.
+func IsJSONMediaType(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }
 
 func decodeData(e cloudevents.Event, in *Interaction) *Error {
-	if mt := e.DataMediaType(); mt != "" && mt != "application/json" && !strings.HasSuffix(mt, "+json") {
-		return invalid(ReasonDataNotJSON, "datacontenttype", "datacontenttype %q is not JSON", mt)
+	if ct := e.DataContentType(); ct != "" && !IsJSONMediaType(ct) {
+		return invalid(ReasonDataNotJSON, "datacontenttype", "%q is not JSON", ct)
 	}
 	data := bytes.TrimSpace(e.Data())
 	if len(data) == 0 {
-		return invalid(ReasonMissingField, "data", "data is required")
+		return invalid(ReasonMissingField, "data", "is required")
 	}
 	if data[0] != '{' {
-		return invalid(ReasonDataNotJSON, "data", "data must be a JSON object")
+		return invalid(ReasonDataNotJSON, "data", "must be a JSON object")
 	}
-	if err := json.Unmarshal(data, in); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			return invalid(ReasonInvalidField, "data."+typeErr.Field, "data.%s cannot be a JSON %s", typeErr.Field, typeErr.Value)
-		}
-		return invalid(ReasonDataNotJSON, "data", "data is not valid JSON: %v", err)
-	}
-	if !utf8.Valid(data) {
-		return utf8Error(in)
-	}
-	return nil
-}
-
-// utf8Error names the id field of in that holds the invalid bytes of its data, or the data as a
-// whole. JSON decoding turns invalid bytes into U+FFFD without complaint, so the check runs on the
-// raw data and this only finds where the bytes were.
-func utf8Error(in *Interaction) *Error {
-	for _, id := range []struct{ field, value string }{{"data.user_id", in.UserID}, {"data.item_id", in.ItemID}} {
-		if strings.ContainsRune(id.value, utf8.RuneError) {
-			return invalid(ReasonInvalidField, id.field, "%s is not valid UTF-8", id.field)
-		}
-	}
-	return invalid(ReasonDataNotJSON, "data", "data is not valid UTF-8")
+	return DecodeObject(data, in, "data", false)
 }

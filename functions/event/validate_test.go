@@ -58,7 +58,24 @@ func TestValidate(t *testing.T) {
 		{name: "item_id too long", data: `{"user_id":"u1","item_id":"` + long + `"}`, mutate: func(e *cloudevents.Event) { e.SetSubject("") }, reason: event.ReasonInvalidField, field: "data.item_id"},
 		{name: "user_id not utf-8", data: "{\"user_id\":\"u\xff\",\"item_id\":\"item-1\"}", reason: event.ReasonInvalidField, field: "data.user_id"},
 		{name: "item_id not utf-8", data: "{\"user_id\":\"u\",\"item_id\":\"\xc3\"}", mutate: func(e *cloudevents.Event) { e.SetSubject("") }, reason: event.ReasonInvalidField, field: "data.item_id"},
-		{name: "title not utf-8", data: "{\"user_id\":\"u\",\"item_id\":\"item-1\",\"title\":\"\xfe\"}", reason: event.ReasonDataNotJSON, field: "data"},
+		{name: "title not utf-8", data: "{\"user_id\":\"u\",\"item_id\":\"item-1\",\"title\":\"\xfe\"}", reason: event.ReasonInvalidField, field: "data.title"},
+		{name: "gender not utf-8", data: "{\"user_id\":\"u\",\"item_id\":\"item-1\",\"user\":{\"gender\":\"\xfe\"}}", reason: event.ReasonInvalidField, field: "data.user.gender"},
+		{name: "specversion 0.3", data: valid, mutate: func(e *cloudevents.Event) { e.SetSpecVersion("0.3") }, reason: event.ReasonInvalidField, field: "specversion"},
+		{name: "title too long", data: `{"user_id":"u1","item_id":"item-1","title":"` + strings.Repeat("<", event.MaxTitleBytes+1) + `"}`, reason: event.ReasonInvalidField, field: "data.title"},
+		{name: "title at the limit", data: `{"user_id":"u1","item_id":"item-1","title":"` + strings.Repeat("<", event.MaxTitleBytes) + `"}`},
+		{name: "category too long", data: `{"user_id":"u1","item_id":"item-1","category":"` + strings.Repeat("c", event.MaxCategoryBytes+1) + `"}`, reason: event.ReasonInvalidField, field: "data.category"},
+		{name: "gender too long", data: `{"user_id":"u1","item_id":"item-1","user":{"gender":"` + strings.Repeat("g", event.MaxGenderBytes+1) + `"}}`, reason: event.ReasonInvalidField, field: "data.user.gender"},
+		{name: "source too long", data: valid, mutate: func(e *cloudevents.Event) { e.SetSource("urn:" + strings.Repeat("s", event.MaxAttributeBytes)) }, reason: event.ReasonInvalidField, field: "source"},
+		{name: "subject too long", data: valid, mutate: func(e *cloudevents.Event) { e.SetSubject(long) }, reason: event.ReasonInvalidField, field: "subject"},
+		{name: "extension too long", data: valid, mutate: func(e *cloudevents.Event) { e.SetExtension("note", strings.Repeat("n", event.MaxAttributeBytes+1)) }, reason: event.ReasonInvalidField, field: "note"},
+		{name: "too many extensions", data: valid, mutate: func(e *cloudevents.Event) {
+			for i := range event.MaxExtensions + 1 {
+				e.SetExtension("x"+strings.Repeat("a", i), "v")
+			}
+		}, reason: event.ReasonInvalidField, field: "extensions"},
+		{name: "a client's segment", data: valid, mutate: func(e *cloudevents.Event) { e.SetExtension(event.ExtensionSegment, "25-34.f") }, reason: event.ReasonInvalidField, field: "segment"},
+		{name: "data content type in capitals", data: valid, mutate: func(e *cloudevents.Event) { e.SetDataContentType("Application/JSON; charset=UTF-8") }},
+		{name: "data content type +json", data: valid, mutate: func(e *cloudevents.Event) { e.SetDataContentType("application/vnd.shop+JSON") }},
 		{name: "subject mismatch", data: `{"user_id":"u1","item_id":"item-2"}`, reason: event.ReasonSubjectMismatch, field: "subject"},
 		{name: "rated without rating", data: valid, mutate: func(e *cloudevents.Event) { e.SetType(event.TypeRated) }, reason: event.ReasonInvalidRating, field: "data.rating"},
 		{name: "rating out of range", data: `{"user_id":"u1","item_id":"item-1","rating":6}`, mutate: func(e *cloudevents.Event) { e.SetType(event.TypeRated) }, reason: event.ReasonInvalidRating, field: "data.rating"},

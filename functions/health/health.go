@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/recoflow/recoflow/functions/contract"
+
 	"github.com/recoflow/recoflow/functions/problem"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,11 +31,11 @@ func (f ReadinessFunc) Ready() error { return f() }
 // Handler returns the handler of /healthz, /readyz and /metrics.
 func Handler(reg *prometheus.Registry, checks func() []Readiness) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET "+contract.PathHealthz, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET "+contract.PathReadyz, func(w http.ResponseWriter, r *http.Request) {
 		var errs []error
 		for _, c := range checks() {
 			if err := c.Ready(); err != nil {
@@ -49,7 +51,7 @@ func Handler(reg *prometheus.Registry, checks func() []Readiness) *http.ServeMux
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.Handle("GET "+contract.PathMetrics, promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	return mux
 }
 

@@ -2,147 +2,119 @@ package ingest
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"reflect"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/cloudevents/sdk-go/v2/binding"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"github.com/recoflow/recoflow/functions/event"
 )
 
-// Codes of rejections that are not about one event's content; the event.Reason values cover the
-// rest.
+// The content modes of POST /, by media type; anything else with a ce-specversion header is
+// binary mode.
 const (
-	codeBodyTooLarge     = "body_too_large"
-	codeBatchTooLarge    = "batch_too_large"
-	codeRecordTooLarge   = "record_too_large"
-	codeUnsupportedMedia = "unsupported_media_type"
-	codeMethodNotAllowed = "method_not_allowed"
-	codeUnauthorized     = "unauthorized"
-	codeUnavailable      = "unavailable"
-	codeMalformedBody    = "malformed_body"
+	mediaStructured = "application/cloudevents+json"
+	mediaBatch      = "application/cloudevents-batch+json"
+	mediaJSON       = "application/json"
 )
 
-// rejection says why ingest refuses a request: the HTTP status, a stable code (an event.Reason
-// for an invalid event) and, where one is at fault, the field and the event's index in a batch.
-type rejection struct {
-	status int
-	code   string
-	field  string
-	index  int // -1 unless the request is a batch
-	detail string
-	events int // how many events the refused request carried, when known
-}
-
-func reject(status int, code, format string, args ...any) *rejection {
-	return &rejection{status: status, code: code, index: -1, detail: fmt.Sprintf(format, args...)}
-}
-
-// invalidEvent turns a validation error into a 400 rejection naming the field. An event in a
-// batch is named by its index.
-func invalidEvent(err error, index int) *rejection {
-	var invalid *event.Error
-	if !errors.As(err, &invalid) {
-		invalid = &event.Error{Reason: event.ReasonNotCloudEvent, Message: err.Error()}
-	}
-	r := &rejection{status: http.StatusBadRequest, code: string(invalid.Reason), field: invalid.Field, index: index, detail: invalid.Message}
-	if index >= 0 {
-		r.detail = fmt.Sprintf("event %d: %s", index, invalid.Message)
-	}
-	return r
-}
+// headerPrefix starts the name of every HTTP header that carries a CloudEvents attribute in
+// binary content mode.
+const headerPrefix = "ce-"
 
 // decodeCloudEvents reads the CloudEvents of a POST / request, whose body is already read:
 // one event in binary or structured content mode, or a batch. It checks every event against the
 // contract and sets a missing subject to the item id, so each event is ready to store.
-func decodeCloudEvents(ctx context.Context, header http.Header, body []byte, maxBatch int) ([]cloudevents.Event, *rejection) {
-	msg := cehttp.NewMessage(header, io.NopCloser(bytes.NewReader(body)))
+func decodeCloudEvents(header http.Header, body []byte, maxBatch int) ([]cloudevents.Event, *Error) {
+	media := mediaType(header.Get("Content-Type"))
 	var events []cloudevents.Event
 	batch := false
-	encoding := msg.ReadEncoding()
-	if encoding == binding.EncodingBinary {
-		if r := blankAttribute(header); r != nil {
-			return nil, r
-		}
-	}
-	switch encoding {
-	case binding.EncodingBinary, binding.EncodingStructured:
-		e, err := binding.ToEvent(ctx, msg)
+	switch {
+	case media == mediaStructured:
+		e, err := event.FromJSON(body)
 		if err != nil {
-			return nil, reject(http.StatusBadRequest, string(event.ReasonNotCloudEvent), "the request is not a readable CloudEvent: %v", err)
+			return nil, invalidEvent(err, -1, nil)
 		}
-		events = []cloudevents.Event{*e}
-	case binding.EncodingBatch:
+		events = []cloudevents.Event{e}
+	case media == mediaBatch:
 		var err error
-		if events, err = binding.ToEvents(ctx, msg, msg.BodyReader); err != nil {
-			return nil, reject(http.StatusBadRequest, string(event.ReasonNotCloudEvent), "the body is not a JSON array of CloudEvents: %v", err)
+		events, err = event.FromJSONBatch(body)
+		count := len(events)
+		var bad *event.BatchError
+		if errors.As(err, &bad) {
+			count = bad.Len
 		}
-		if len(events) > maxBatch {
-			r := reject(http.StatusRequestEntityTooLarge, codeBatchTooLarge, "the batch has %d events, the limit is %d", len(events), maxBatch)
-			r.events = len(events)
+		if count > maxBatch {
+			r := refuse(CodeBatchTooLarge, "the batch has %d events; the limit is %d", count, maxBatch)
+			r.Events = count
 			return nil, r
+		}
+		switch {
+		case bad != nil:
+			r := invalidEvent(bad.Err, bad.Index, nil)
+			r.Events = bad.Len
+			return nil, r
+		case err != nil:
+			return nil, invalidEvent(err, -1, nil)
 		}
 		batch = true
+	case hasHeader(header, "Ce-Specversion"):
+		e, err := binaryEvent(header, body)
+		if err != nil {
+			return nil, err
+		}
+		events = []cloudevents.Event{e}
 	default:
-		return nil, unknownEncoding(header)
+		return nil, refuse(CodeUnsupportedMedia,
+			"content type %q is not a CloudEvent: send binary mode (ce-* headers), %s or %s",
+			header.Get("Content-Type"), mediaStructured, mediaBatch)
 	}
 	for i := range events {
-		index := -1
-		if batch {
-			index = i
-		}
 		if err := checkEvent(&events[i]); err != nil {
-			r := invalidEvent(err, index)
-			r.events = len(events)
+			index := -1
+			if batch {
+				index = i
+			}
+			r := invalidEvent(err, index, nil)
+			r.Events = len(events)
 			return nil, r
 		}
 	}
 	return events, nil
 }
 
-// blankAttribute reports a required attribute sent as an empty header in binary mode, which the
-// sdk refuses before the contract's checks could name it.
-func blankAttribute(header http.Header) *rejection {
-	for _, attr := range [][2]string{{"id", "Ce-Id"}, {"source", "Ce-Source"}, {"type", "Ce-Type"}} {
-		if values, ok := header[attr[1]]; ok && (len(values) == 0 || strings.TrimSpace(values[0]) == "") {
-			r := reject(http.StatusBadRequest, string(event.ReasonMissingField), "%s is required", attr[0])
-			r.field = attr[0]
-			return r
+// binaryEvent reads an event in binary content mode: the attributes in ce-* headers, the data
+// in the body and its media type in Content-Type.
+func binaryEvent(header http.Header, body []byte) (cloudevents.Event, *Error) {
+	attrs := make(map[string]string, len(header))
+	for name, values := range header {
+		attr, ok := strings.CutPrefix(strings.ToLower(name), headerPrefix)
+		if !ok {
+			continue
 		}
+		if len(values) > 1 {
+			r := refuse(Code(event.ReasonInvalidField), "%s is given %d times", attr, len(values))
+			r.Field = attr
+			return cloudevents.Event{}, r
+		}
+		attrs[attr] = values[0]
 	}
-	return nil
-}
-
-// unknownEncoding explains a request that is not a CloudEvent in any content mode ingest reads.
-func unknownEncoding(header http.Header) *rejection {
-	if v := header.Get("Ce-Specversion"); v != "" {
-		r := reject(http.StatusBadRequest, string(event.ReasonInvalidField), "specversion %q is not supported, send 1.0", v)
-		r.field = "specversion"
-		return r
+	e, err := event.FromHeaders(attrs, header.Get("Content-Type"), body)
+	if err != nil {
+		return e, invalidEvent(err, -1, nil)
 	}
-	return reject(http.StatusUnsupportedMediaType, codeUnsupportedMedia,
-		"content type %q is not a CloudEvent: send binary mode (ce-* headers), %s or %s",
-		header.Get("Content-Type"), cloudevents.ApplicationCloudEventsJSON, cloudevents.ApplicationCloudEventsBatchJSON)
+	return e, nil
 }
 
 // checkEvent validates e against the contract and sets its subject to the item id when it has
 // none, so that the record key is always the item id.
 func checkEvent(e *cloudevents.Event) error {
-	if v := e.SpecVersion(); v != cloudevents.VersionV1 {
-		return &event.Error{Reason: event.ReasonInvalidField, Field: "specversion", Message: fmt.Sprintf("specversion %q is not supported, send 1.0", v)}
-	}
 	in, err := event.Validate(*e)
 	if err != nil {
 		return err
@@ -151,18 +123,6 @@ func checkEvent(e *cloudevents.Event) error {
 		e.SetSubject(strings.TrimSpace(in.ItemID))
 	}
 	return nil
-}
-
-// Like is the body of POST /v1/likes.
-type Like struct {
-	// UserID identifies who liked the item. Required.
-	UserID string `json:"user_id"`
-	// ItemID identifies the liked item. Required.
-	ItemID string `json:"item_id"`
-	// Title is the item's display title.
-	Title string `json:"title,omitempty"`
-	// Category is the item's category.
-	Category string `json:"category,omitempty"`
 }
 
 // LegacyLike is the body the older Flask recommendation service took on POST
@@ -190,102 +150,86 @@ func (id *legacyID) UnmarshalJSON(b []byte) error {
 	}
 	n, err := strconv.ParseInt(string(b), 10, 64)
 	if err != nil {
-		return &json.UnmarshalTypeError{Value: "non-integer", Type: reflect.TypeFor[string]()}
+		return &json.UnmarshalTypeError{Value: "number " + string(b), Type: reflect.TypeFor[int64]()}
 	}
 	*id = legacyID(strconv.FormatInt(n, 10))
 	return nil
 }
 
-// decodeLike reads a POST /v1/likes body. Unknown fields are refused, so that a misspelt field
-// is reported rather than ignored.
-func decodeLike(body []byte) (Like, *rejection) {
-	var like Like
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&like); err != nil {
-		return like, jsonRejection(err)
+// decodeLike reads a POST /v1/likes body: the payload of a liked event, event.Interaction, at
+// the top level. Unknown fields are refused, so that a misspelt field is reported rather than
+// ignored.
+func decodeLike(body []byte) (event.Interaction, *Error) {
+	var in event.Interaction
+	if err := event.DecodeObject(body, &in, "", true); err != nil {
+		return in, bodyError(err)
 	}
-	if dec.More() {
-		return like, reject(http.StatusBadRequest, codeMalformedBody, "the body holds more than one JSON value")
-	}
-	return like, invalidUTF8(body, [2]string{"user_id", like.UserID}, [2]string{"item_id", like.ItemID})
+	return in, nil
 }
 
 // decodeLegacyLike reads a POST /recommendation/likes body. Unknown fields are ignored, as the
 // Flask service ignored them.
-func decodeLegacyLike(body []byte) (LegacyLike, *rejection) {
+func decodeLegacyLike(body []byte) (event.Interaction, *Error) {
 	var like LegacyLike
-	if err := json.Unmarshal(body, &like); err != nil {
-		return like, jsonRejection(err)
+	if err := event.DecodeObject(body, &like, "", false); err != nil {
+		return event.Interaction{}, bodyError(err)
 	}
-	return like, invalidUTF8(body, [2]string{"user_id", string(like.UserID)}, [2]string{"content_id", string(like.ContentID)})
+	return event.Interaction{UserID: string(like.UserID), ItemID: string(like.ContentID), Title: like.Title}, nil
 }
 
-// invalidUTF8 refuses a body that is not valid UTF-8, which JSON decoding would otherwise repair
-// silently. It names the first of fields (name and decoded value) that held invalid bytes.
-func invalidUTF8(body []byte, fields ...[2]string) *rejection {
-	if utf8.Valid(body) {
-		return nil
+// bodyError explains why a plain JSON body cannot be read: a malformed body, or a field.
+func bodyError(err *event.Error) *Error {
+	if err.Field == "" {
+		return refuse(CodeMalformedBody, "the body %s", err.Message)
 	}
-	for _, f := range fields {
-		if strings.ContainsRune(f[1], utf8.RuneError) {
-			r := reject(http.StatusBadRequest, string(event.ReasonInvalidField), "%s is not valid UTF-8", f[0])
-			r.field = f[0]
-			return r
-		}
-	}
-	return reject(http.StatusBadRequest, codeMalformedBody, "the body is not valid UTF-8")
+	return invalidEvent(err, -1, nil)
 }
 
-// jsonRejection explains why a plain JSON body could not be read, naming the field when the
-// JSON decoder does.
-func jsonRejection(err error) *rejection {
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) && typeErr.Field != "" {
-		r := reject(http.StatusBadRequest, string(event.ReasonInvalidField), "%s must be a JSON %s", typeErr.Field, expectedType(typeErr))
-		r.field = typeErr.Field
-		return r
-	}
-	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		r := reject(http.StatusBadRequest, string(event.ReasonInvalidField), "unknown field %s", name)
-		r.field = strings.Trim(name, `"`)
-		return r
-	}
-	return reject(http.StatusBadRequest, codeMalformedBody, "the body is not a JSON object: %v", err)
-}
+// likeFields maps the contract's field names to those of the plain like bodies, whose fields are
+// the event's data at the top level.
+func likeFields(field string) string { return strings.TrimPrefix(field, "data.") }
 
-func expectedType(err *json.UnmarshalTypeError) string {
-	if err.Type == nil {
-		return "value"
+// legacyFields is likeFields for the Flask service's body, which names the item content_id.
+func legacyFields(field string) string {
+	if field = likeFields(field); field == "item_id" {
+		return "content_id"
 	}
-	return err.Type.Kind().String()
+	return field
 }
 
 // likeEvent makes the liked CloudEvent of a plain like received at now and checks it against
-// the contract. Rejections name the fields of the plain body.
-func likeEvent(id, source string, now time.Time, in event.Interaction) (cloudevents.Event, *rejection) {
+// the contract; rename names the fields at fault as the request did.
+func likeEvent(id, source string, now time.Time, in event.Interaction, rename func(string) string) (cloudevents.Event, *Error) {
 	e := cloudevents.NewEvent()
 	e.SetID(id)
 	e.SetSource(source)
 	e.SetType(event.TypeLiked)
-	e.SetSubject(strings.TrimSpace(in.ItemID))
 	e.SetTime(now.UTC())
-	if err := e.SetData(cloudevents.ApplicationJSON, in); err != nil {
-		return e, reject(http.StatusBadRequest, codeMalformedBody, "%v", err)
+	data, err := event.MarshalJSON(in)
+	if err != nil {
+		return e, refuse(CodeMalformedBody, "%v", err)
 	}
+	e.SetDataContentType(cloudevents.ApplicationJSON)
+	e.DataEncoded = data
 	if _, err := event.Validate(e); err != nil {
-		// The plain body has the payload's fields at its top level.
-		r := invalidEvent(err, -1)
-		r.field = strings.TrimPrefix(r.field, "data.")
-		r.detail = strings.ReplaceAll(r.detail, "data.", "")
-		return e, r
+		return e, invalidEvent(err, -1, rename)
 	}
+	e.SetSubject(strings.TrimSpace(in.ItemID))
 	return e, nil
 }
 
-// isMediaType reports whether the Content-Type header value names mediaType, ignoring
-// parameters such as charset.
-func isMediaType(contentType, mediaType string) bool {
+// mediaType returns the media type of a Content-Type value in lower case, without parameters,
+// or "" when it cannot be parsed.
+func mediaType(contentType string) string {
 	mt, _, err := mime.ParseMediaType(contentType)
-	return err == nil && strings.EqualFold(mt, mediaType)
+	if err != nil {
+		return ""
+	}
+	return mt
+}
+
+// hasHeader reports whether header carries name, even with an empty value.
+func hasHeader(header http.Header, name string) bool {
+	_, ok := header[http.CanonicalHeaderKey(name)]
+	return ok
 }

@@ -8,10 +8,10 @@ package ingest
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -40,6 +40,10 @@ const (
 
 // retryAfter is the Retry-After value, in seconds, of a 503 answer.
 const retryAfter = "1"
+
+// BodyTimeout bounds how long a request's body may take to arrive, from the moment its headers
+// are read; a slower request gets 408 and its connection is closed.
+const BodyTimeout = 10 * time.Second
 
 // Sink stores events on the raw topic. Ingest reports success only for a result that is an ACK
 // (cloudevents.IsACK).
@@ -81,11 +85,11 @@ func NewHandler(cfg config.Ingest, sink Sink, reg prometheus.Registerer, log *sl
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
 // decoder reads the events of one route's request, whose body is already read.
-type decoder func(r *http.Request, body []byte) ([]cloudevents.Event, *rejection)
+type decoder func(r *http.Request, body []byte) ([]cloudevents.Event, *Error)
 
 // endpoint returns the handler of one route: the checks every route shares (method, token, body
 // size), the route's decoding, the write to Kafka and the route's way of answering.
-func (h *Handler) endpoint(route string, decode decoder, fail func(http.ResponseWriter, *http.Request, *rejection), accept func(http.ResponseWriter, []cloudevents.Event)) http.Handler {
+func (h *Handler) endpoint(route string, decode decoder, fail func(http.ResponseWriter, *http.Request, *Error), accept func(http.ResponseWriter, []cloudevents.Event)) http.Handler {
 	requests := h.metrics.requests.MustCurryWith(prometheus.Labels{"route": route})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
@@ -93,12 +97,12 @@ func (h *Handler) endpoint(route string, decode decoder, fail func(http.Response
 
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
-			fail(sw, r, reject(http.StatusMethodNotAllowed, codeMethodNotAllowed, "%s is not allowed, use POST", r.Method))
+			fail(sw, r, refuse(CodeMethodNotAllowed, "%s is not allowed; use POST", r.Method))
 			return
 		}
 		if !h.authorized(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="recoflow"`)
-			fail(sw, r, reject(http.StatusUnauthorized, codeUnauthorized, "a valid bearer token is required"))
+			fail(sw, r, refuse(CodeUnauthorized, "a valid bearer token is required"))
 			return
 		}
 		body, rej := h.readBody(w, r)
@@ -112,11 +116,11 @@ func (h *Handler) endpoint(route string, decode decoder, fail func(http.Response
 				accept(sw, events)
 				return
 			}
-			if rej.status == http.StatusServiceUnavailable {
+			if rej.Code == CodeUnavailable {
 				w.Header().Set("Retry-After", retryAfter)
 			}
 		}
-		h.metrics.rejected.WithLabelValues(rej.code).Add(float64(max(rej.events, 1)))
+		h.metrics.rejected.WithLabelValues(string(rej.Code)).Add(float64(max(rej.Events, 1)))
 		fail(sw, r, rej)
 	})
 }
@@ -131,25 +135,34 @@ func (h *Handler) authorized(r *http.Request) bool {
 		subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(h.cfg.AuthToken)) == 1
 }
 
-// readBody reads the whole request body, refusing one over the configured limit.
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *rejection) {
-	tooLarge := reject(http.StatusRequestEntityTooLarge, codeBodyTooLarge, "the body is larger than %d bytes", h.cfg.MaxBodyBytes)
+// readBody reads the whole request body, refusing one over the configured limit or one that
+// takes longer than BodyTimeout to arrive.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Error) {
+	tooLarge := refuse(CodeBodyTooLarge, "the body is larger than %d bytes", h.cfg.MaxBodyBytes)
 	if r.ContentLength > h.cfg.MaxBodyBytes {
 		return nil, tooLarge
 	}
+	// A slow client must not hold the connection: the whole body has to arrive in time. The
+	// deadline cannot be set on every kind of connection (HTTP/2 streams can); the server's own
+	// read timeout still bounds those.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(BodyTimeout))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
 	var maxErr *http.MaxBytesError
+	var netErr net.Error
 	switch {
 	case errors.As(err, &maxErr):
 		return nil, tooLarge
+	case errors.As(err, &netErr) && netErr.Timeout():
+		w.Header().Set("Connection", "close")
+		return nil, refuse(CodeTimeout, "the body did not arrive within %s", BodyTimeout)
 	case err != nil:
-		return nil, reject(http.StatusBadRequest, codeMalformedBody, "reading the body: %v", err)
+		return nil, refuse(CodeMalformedBody, "reading the body: %v", err)
 	}
 	return body, nil
 }
 
 // store writes events to Kafka and waits, at most the produce timeout, for the acknowledgement.
-func (h *Handler) store(ctx context.Context, events []cloudevents.Event) *rejection {
+func (h *Handler) store(ctx context.Context, events []cloudevents.Event) *Error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -161,50 +174,49 @@ func (h *Handler) store(ctx context.Context, events []cloudevents.Event) *reject
 	if cloudevents.IsACK(result) {
 		return nil
 	}
-	var rej *rejection
+	var rej *Error
 	if errors.Is(result, sarama.ErrMessageSizeTooLarge) {
-		rej = reject(http.StatusRequestEntityTooLarge, codeRecordTooLarge, "an event is larger than Kafka accepts")
+		rej = refuse(CodeRecordTooLarge, "an event is larger than Kafka accepts")
 	} else {
 		h.log.WarnContext(ctx, "kafka did not acknowledge events", "events", len(events), "error", result)
-		rej = reject(http.StatusServiceUnavailable, codeUnavailable, "the events could not be stored in time, retry later")
+		rej = refuse(CodeUnavailable, "the events could not be stored in time; retry later")
 	}
-	rej.events = len(events)
+	rej.Events = len(events)
 	return rej
 }
 
 // decodeEvents reads CloudEvents in binary, structured or batch content mode.
-func (h *Handler) decodeEvents(r *http.Request, body []byte) ([]cloudevents.Event, *rejection) {
-	return decodeCloudEvents(r.Context(), r.Header, body, h.cfg.MaxBatchEvents)
+func (h *Handler) decodeEvents(r *http.Request, body []byte) ([]cloudevents.Event, *Error) {
+	return decodeCloudEvents(r.Header, body, h.cfg.MaxBatchEvents)
 }
 
 // decodeLike reads a plain JSON like and makes its liked event.
-func (h *Handler) decodeLike(r *http.Request, body []byte) ([]cloudevents.Event, *rejection) {
-	if ct := r.Header.Get("Content-Type"); !isMediaType(ct, "application/json") {
-		return nil, reject(http.StatusUnsupportedMediaType, codeUnsupportedMedia, "content type %q is not application/json", ct)
+func (h *Handler) decodeLike(r *http.Request, body []byte) ([]cloudevents.Event, *Error) {
+	if ct := r.Header.Get("Content-Type"); mediaType(ct) != mediaJSON {
+		return nil, refuse(CodeUnsupportedMedia, "content type %q is not %s", ct, mediaJSON)
 	}
-	like, rej := decodeLike(body)
-	if rej != nil {
-		return nil, rej
+	in, rej := decodeLike(body)
+	if rej == nil {
+		return h.like(in, likeFields)
 	}
-	e, rej := likeEvent(h.newID(), h.cfg.Source, h.now(), event.Interaction{UserID: like.UserID, ItemID: like.ItemID, Title: like.Title, Category: like.Category})
-	if rej != nil {
-		return nil, rej
-	}
-	return []cloudevents.Event{e}, nil
+	rej.Field = likeFields(rej.Field)
+	return nil, rej
 }
 
 // decodeLegacyLike reads the Flask service's like body and makes its liked event. Like that
 // service it takes any content type that holds JSON.
-func (h *Handler) decodeLegacyLike(_ *http.Request, body []byte) ([]cloudevents.Event, *rejection) {
-	like, rej := decodeLegacyLike(body)
+func (h *Handler) decodeLegacyLike(_ *http.Request, body []byte) ([]cloudevents.Event, *Error) {
+	in, rej := decodeLegacyLike(body)
 	if rej != nil {
 		return nil, rej
 	}
-	in := event.Interaction{UserID: string(like.UserID), ItemID: string(like.ContentID), Title: like.Title}
-	e, rej := likeEvent(h.newID(), h.cfg.Source, h.now(), in)
+	return h.like(in, legacyFields)
+}
+
+// like makes the liked event of a plain like; rename names fields the way the route's body does.
+func (h *Handler) like(in event.Interaction, rename func(string) string) ([]cloudevents.Event, *Error) {
+	e, rej := likeEvent(h.newID(), h.cfg.Source, h.now(), in, rename)
 	if rej != nil {
-		rej.field = strings.Replace(rej.field, "item_id", "content_id", 1)
-		rej.detail = strings.ReplaceAll(rej.detail, "item_id", "content_id")
 		return nil, rej
 	}
 	return []cloudevents.Event{e}, nil
@@ -244,38 +256,34 @@ func acceptedLegacy(w http.ResponseWriter, _ []cloudevents.Event) {
 	writeJSON(w, http.StatusOK, LegacyResponse{Code: LegacyOK, Msg: "success"})
 }
 
-// writeProblem answers a rejection as application/problem+json.
-func writeProblem(w http.ResponseWriter, r *http.Request, rej *rejection) {
-	p := problem.New(rej.status, rej.code, rej.detail)
+// writeProblem answers a refusal as application/problem+json.
+func writeProblem(w http.ResponseWriter, r *http.Request, rej *Error) {
+	p := problem.New(rej.Code.Status(), string(rej.Code), rej.Detail)
 	p.Instance = r.URL.Path
-	p.Field = rej.field
-	if rej.index >= 0 {
-		index := rej.index
+	p.Field = rej.Field
+	if rej.Index >= 0 {
+		index := rej.Index
 		p.Index = &index
 	}
 	problem.Write(w, p)
 }
 
-// writeLegacyFailure answers a rejection the way the Flask service did: HTTP 200 with a non-zero
+// writeLegacyFailure answers a refusal the way the Flask service did: HTTP 200 with a non-zero
 // code for a bad request; a refused method, a missing token and an unavailable Kafka keep their
 // HTTP status, with the same body shape.
-func writeLegacyFailure(w http.ResponseWriter, _ *http.Request, rej *rejection) {
-	msg := rej.detail
-	if rej.field != "" && !strings.Contains(msg, rej.field) {
-		msg = rej.field + ": " + msg
-	}
-	switch rej.status {
+func writeLegacyFailure(w http.ResponseWriter, _ *http.Request, rej *Error) {
+	switch status := rej.Code.Status(); status {
 	case http.StatusServiceUnavailable:
-		writeJSON(w, rej.status, LegacyResponse{Code: LegacyUnavailable, Msg: msg})
-	case http.StatusMethodNotAllowed, http.StatusUnauthorized:
-		writeJSON(w, rej.status, LegacyResponse{Code: LegacyBadRequest, Msg: msg})
+		writeJSON(w, status, LegacyResponse{Code: LegacyUnavailable, Msg: rej.Detail})
+	case http.StatusMethodNotAllowed, http.StatusUnauthorized, http.StatusRequestTimeout:
+		writeJSON(w, status, LegacyResponse{Code: LegacyBadRequest, Msg: rej.Detail})
 	default:
-		writeJSON(w, http.StatusOK, LegacyResponse{Code: LegacyBadRequest, Msg: msg})
+		writeJSON(w, http.StatusOK, LegacyResponse{Code: LegacyBadRequest, Msg: rej.Detail})
 	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, _ := json.Marshal(v)
+	body, _ := event.MarshalJSON(v)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(body, '\n'))

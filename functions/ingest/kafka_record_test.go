@@ -16,3 +16,10 @@ func consumed(msg *sarama.ProducerMessage) *sarama.ConsumerMessage {
 	}
 	return out
 }
+
+// recordBytes is the size of msg in a produce request as the broker measures it against
+// max.message.bytes: the record and the header of the batch holding it alone.
+func recordBytes(msg *sarama.ProducerMessage) int {
+	const batchHeader = 61
+	return batchHeader + msg.ByteSize(2)
+}

@@ -37,8 +37,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	for _, r := range event.Reasons {
 		m.rejected.WithLabelValues(string(r))
 	}
-	for _, code := range []string{codeBodyTooLarge, codeBatchTooLarge, codeRecordTooLarge, codeUnsupportedMedia, codeUnavailable, codeMalformedBody} {
-		m.rejected.WithLabelValues(code)
+	for code := range statuses {
+		if code != CodeMethodNotAllowed && code != CodeUnauthorized {
+			m.rejected.WithLabelValues(string(code))
+		}
 	}
 	return m
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/health"
 	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/serve"
 )
@@ -23,7 +24,8 @@ func ProducerConfig(c *sarama.Config, cfg config.Ingest) {
 // Run runs the ingest function with cfg until ctx ends: it serves the API on cfg.HTTPAddr (or
 // opts.Listener) beside /healthz, /readyz and /metrics from the start, connects to Kafka in the
 // background (retrying until Kafka answers; /readyz fails and requests get 503 until then), and
-// on shutdown lets the requests in flight finish before it closes the producer.
+// on shutdown lets the requests in flight finish before it closes the producer. It is ready only
+// while Kafka answers and acknowledges produces within the produce timeout.
 func Run(ctx context.Context, cfg config.Ingest, opts serve.Options) error {
 	fn, err := serve.New("ingest", cfg.Common, opts)
 	if err != nil {
@@ -44,6 +46,8 @@ func Run(ctx context.Context, cfg config.Ingest, opts serve.Options) error {
 			return err
 		}
 		fn.OnShutdown(producer.Close)
+		// Ingest is only as ready as its produces: not while Kafka leaves them unacknowledged.
+		fn.AddReadiness(health.ReadinessFunc(func() error { return producer.Health(cfg.ProduceTimeout) }))
 		sink.Attach(producer)
 		return nil
 	}))

@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 
@@ -130,6 +131,10 @@ func DecodeRecord(ctx context.Context, msg *sarama.ConsumerMessage) (*cloudevent
 	}
 	m := kafka_sarama.NewMessage(msg.Value, contentType, headers)
 	if m.ReadEncoding() == binding.EncodingUnknown {
+		if v, ok := headers["ce_specversion"]; ok {
+			// The same refusal as ingest's, so that one contract holds on both sides.
+			return nil, &event.Error{Reason: event.ReasonInvalidField, Field: "specversion", Message: fmt.Sprintf("%q is not supported; send %s", v, event.SpecVersion)}
+		}
 		return nil, &event.Error{Reason: event.ReasonNotCloudEvent, Message: "the record has neither a ce_specversion header nor a CloudEvents content type"}
 	}
 	e, err := binding.ToEvent(ctx, m)

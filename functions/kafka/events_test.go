@@ -86,7 +86,7 @@ func TestEventProcessor(t *testing.T) {
 			if got := kafkatest.Header(headers, event.HeaderDLQReason); got != string(tt.wantReason) {
 				t.Errorf("dead-letter reason %q, want %q", got, tt.wantReason)
 			}
-			if got := metricValue(t, reg, "recoflow_events_dead_lettered_total", string(tt.wantReason)); got != 1 {
+			if got := kafkatest.Metric(t, reg, "recoflow_events_dead_lettered_total", string(tt.wantReason)); got != 1 {
 				t.Errorf("dead-lettered metric for %s = %v, want 1", tt.wantReason, got)
 			}
 		})
@@ -108,27 +108,3 @@ func TestDecodeRecordKeepsTheEventUnchanged(t *testing.T) {
 
 // metricValue returns the value of the counter or gauge name whose label has the value label;
 // an empty label matches a metric without labels.
-func metricValue(t *testing.T, reg prometheus.Gatherer, name, label string) float64 {
-	t.Helper()
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			if label == "" && len(m.GetLabel()) == 0 {
-				return m.GetCounter().GetValue() + m.GetGauge().GetValue()
-			}
-			for _, l := range m.GetLabel() {
-				if l.GetValue() == label {
-					return m.GetCounter().GetValue() + m.GetGauge().GetValue()
-				}
-			}
-		}
-	}
-	t.Fatalf("metric %s{%s} not found", name, label)
-	return 0
-}

@@ -26,8 +26,9 @@ import (
 // has reached the end. kgo filters aborted transactions itself and, with KeepControlRecords,
 // hands over the markers too, so the reader's position moves past every record it is owed.
 type LogReader struct {
-	client *kgo.Client
-	topic  string
+	client  *kgo.Client
+	topic   string
+	maxWait time.Duration
 	// pos is the next offset to read per partition.
 	pos map[int32]int64
 	// stable is the last stable offset per partition, from the latest fetch.
@@ -55,7 +56,7 @@ func NewLogReader(brokers []string, auth config.KafkaAuth, clientID, topic strin
 	if err != nil {
 		return nil, fmt.Errorf("kafka reader of %s: %w", topic, err)
 	}
-	return &LogReader{client: client, topic: topic, pos: map[int32]int64{}, stable: map[int32]int64{}}, nil
+	return &LogReader{client: client, topic: topic, maxWait: maxWait, pos: map[int32]int64{}, stable: map[int32]int64{}}, nil
 }
 
 // Close closes the reader's connections.
@@ -104,17 +105,19 @@ func (r *LogReader) Lag() int64 {
 	return n
 }
 
-// Poll waits for one fetch (at most the reader's maxWait once data is due) and calls apply for
-// each committed record in offset order per partition. Records are handed over as sarama
-// consumer messages, the one record shape the functions decode.
+// Poll waits for one fetch, about the reader's maxWait at most, and calls apply for each
+// committed record in offset order per partition. Records are handed over as sarama consumer
+// messages, the one record shape the functions decode. A Poll that finds nothing returns nil.
 func (r *LogReader) Poll(ctx context.Context, apply func(*sarama.ConsumerMessage) error) error {
-	fetches := r.client.PollFetches(ctx)
+	pollCtx, cancel := context.WithTimeout(ctx, 2*r.maxWait)
+	defer cancel()
+	fetches := r.client.PollFetches(pollCtx)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	var errs []error
 	fetches.EachError(func(_ string, p int32, err error) {
-		if !errors.Is(err, context.Canceled) && !kerr.IsRetriable(err) {
+		if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) && !kerr.IsRetriable(err) {
 			errs = append(errs, fmt.Errorf("read %s/%d: %w", r.topic, p, err))
 		}
 	})
@@ -250,4 +253,45 @@ func (r *LogReader) TopicPartitions(ctx context.Context, topic string) ([]int32,
 		case <-time.After(backoff(attempt, 100*time.Millisecond, 2*time.Second)):
 		}
 	}
+}
+
+// Backlog returns how many committed records of topic on brokers (connecting as auth says) follow the offsets in from
+// (one per partition): a consumer group's lag in records. Offsets alone overcount it on a
+// transactional topic, where every transaction's marker takes an offset too.
+func Backlog(ctx context.Context, brokers []string, auth config.KafkaAuth, clientID, topic string, from map[int32]int64) (int64, error) {
+	r, err := NewLogReader(brokers, auth, clientID, topic, 10*time.Millisecond)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	partitions := make([]int32, 0, len(from))
+	for p := range from {
+		partitions = append(partitions, p)
+	}
+	ends, err := r.Offsets(ctx, partitions, OffsetEnd, true)
+	if err != nil {
+		return 0, err
+	}
+	start := map[int32]int64{}
+	for p, offset := range from {
+		if offset < ends[p] {
+			start[p] = max(offset, 0)
+		}
+	}
+	if len(start) == 0 {
+		return 0, nil
+	}
+	r.Add(start)
+	var n int64
+	for !r.CaughtUp(ends) {
+		if err := r.Poll(ctx, func(m *sarama.ConsumerMessage) error {
+			if m.Offset < ends[m.Partition] {
+				n++
+			}
+			return nil
+		}); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
 }

@@ -13,13 +13,17 @@ import (
 )
 
 // Probe watches whether Kafka answers: every interval it asks for cluster metadata through a
-// client. It is not ready until a first request succeeds.
+// client. It is not ready until a first request succeeds, and not ready while a request goes
+// unanswered for longer than the interval (at least two seconds): a broker that is frozen, with
+// its connections still open, counts as down.
 type Probe struct {
 	client   sarama.Client
 	interval time.Duration
 	log      *slog.Logger
 	err      atomic.Pointer[error]
 	up       prometheus.Gauge
+	// answer receives the result of the metadata request in flight; nil when none is.
+	answer chan error
 }
 
 // NewProbe returns a probe over client that checks every interval.
@@ -62,7 +66,20 @@ func (p *Probe) Run(ctx context.Context) error {
 }
 
 func (p *Probe) check() {
-	err := p.client.RefreshMetadata()
+	if p.answer == nil {
+		answer := make(chan error, 1)
+		go func() { answer <- p.client.RefreshMetadata() }()
+		p.answer = answer
+	}
+	timeout := max(p.interval, 2*time.Second)
+	var err error
+	select {
+	case err = <-p.answer:
+		p.answer = nil
+	case <-time.After(timeout):
+		// Leave the request in flight: the next check waits for it again rather than pile up more.
+		err = fmt.Errorf("no answer to a metadata request within %s", timeout)
+	}
 	if err == nil {
 		if p.err.Swap(nil) != nil {
 			p.log.Info("kafka reachable")

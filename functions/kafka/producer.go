@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/IBM/sarama"
 )
@@ -19,8 +20,20 @@ var ErrProducerClosed = errors.New("producer is closed")
 //
 // A Producer is safe for concurrent use. Close may run while senders are still handing records
 // over: they get ErrProducerClosed for the records Close did not take.
+//
+// Health tells whether Kafka is keeping up: a readiness check for a function whose work is
+// producing, such as ingest.
 type Producer struct {
 	async sarama.AsyncProducer
+
+	// pending counts the records handed over and not yet settled; progress is when Kafka last
+	// acknowledged one, or when records began to wait after none did; acked and failed are when
+	// Kafka last acknowledged and last failed one (Unix nanoseconds), and lastErr is that failure.
+	pending  atomic.Int64
+	progress atomic.Int64
+	acked    atomic.Int64
+	failed   atomic.Int64
+	lastErr  atomic.Pointer[error]
 
 	// closing is closed when Close begins; it wakes senders waiting for room in async's buffers.
 	closing   chan struct{}
@@ -86,13 +99,38 @@ func (p *Producer) handOver(ctx context.Context, msgs []*sarama.ProducerMessage,
 	}
 	for _, m := range msgs {
 		m.Metadata = b
+		if p.pending.Add(1) == 1 {
+			p.progress.Store(time.Now().UnixNano())
+		}
 		select {
 		case p.async.Input() <- m:
 			*unsent--
 		case <-ctx.Done():
+			p.pending.Add(-1)
 			return fmt.Errorf("handing records to the kafka producer: %w", context.Cause(ctx))
 		case <-p.closing:
+			p.pending.Add(-1)
 			return ErrProducerClosed
+		}
+	}
+	return nil
+}
+
+// Health returns nil while Kafka keeps up with the producer, and says what is wrong when records
+// have waited longer than limit without Kafka acknowledging any, or when Kafka failed the latest
+// record it settled less than limit ago. It recovers by itself once Kafka acknowledges records
+// again. A record refused for its own sake, such as one too large, does not count: it says
+// nothing about Kafka.
+func (p *Producer) Health(limit time.Duration) error {
+	now := time.Now().UnixNano()
+	if n := p.pending.Load(); n > 0 {
+		if waited := time.Duration(now - p.progress.Load()); waited > limit {
+			return fmt.Errorf("kafka producer: no acknowledgement for %s with %d records waiting", waited.Round(time.Millisecond), n)
+		}
+	}
+	if failed := p.failed.Load(); failed > p.acked.Load() && time.Duration(now-failed) < limit {
+		if err := p.lastErr.Load(); err != nil {
+			return fmt.Errorf("kafka producer: the latest record failed: %w", *err)
 		}
 	}
 	return nil
@@ -115,6 +153,10 @@ func (p *Producer) Close() error {
 func (p *Producer) acknowledge() {
 	defer p.results.Done()
 	for m := range p.async.Successes() {
+		now := time.Now().UnixNano()
+		p.pending.Add(-1)
+		p.progress.Store(now)
+		p.acked.Store(now)
 		if b, ok := m.Metadata.(*batch); ok {
 			b.finish(1)
 		}
@@ -124,6 +166,12 @@ func (p *Producer) acknowledge() {
 func (p *Producer) reportErrors() {
 	defer p.results.Done()
 	for perr := range p.async.Errors() {
+		p.pending.Add(-1)
+		if !errors.Is(perr.Err, sarama.ErrMessageSizeTooLarge) && !errors.Is(perr.Err, sarama.ErrInvalidMessage) {
+			err := perr.Err
+			p.lastErr.Store(&err)
+			p.failed.Store(time.Now().UnixNano())
+		}
 		if b, ok := perr.Msg.Metadata.(*batch); ok {
 			b.fail(fmt.Errorf("produce to %s: %w", perr.Msg.Topic, perr.Err))
 			b.finish(1)

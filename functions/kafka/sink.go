@@ -6,15 +6,22 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/recoflow/recoflow/functions/contract"
+
 	"github.com/IBM/sarama"
 	"github.com/cloudevents/sdk-go/protocol/kafka_sarama/v2"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/protocol"
+	"github.com/cloudevents/sdk-go/v2/types"
 )
 
-// subjectHeader is the Kafka header kafka_sarama writes the subject attribute to.
-const subjectHeader = "ce_subject"
+// headerPrefix starts the Kafka header of every CloudEvents attribute in binary content mode;
+// subjectHeader is the one of the subject.
+const (
+	headerPrefix  = "ce_"
+	subjectHeader = contract.HeaderSubject
+)
 
 // Sink writes CloudEvents to one Kafka topic in binary content mode (the attributes in ce_*
 // headers, the data as the record value), encoded by the CloudEvents sdk's kafka_sarama binding.
@@ -69,14 +76,59 @@ func (s *Sink) send(ctx context.Context, msgs ...*sarama.ProducerMessage) error 
 // Topic returns the topic the sink writes to.
 func (s *Sink) Topic() string { return s.topic }
 
-// Record encodes e as a record for the sink's topic, keyed by its subject.
+// Record encodes e as a record for the sink's topic, keyed by its subject (see EncodeEvent).
 func (s *Sink) Record(ctx context.Context, e *cloudevents.Event) (*sarama.ProducerMessage, error) {
 	return EncodeEvent(ctx, s.topic, e)
 }
 
-// EncodeEvent encodes e as a record for topic in binary content mode, keyed by its subject.
+// EncodeEvent encodes e as a record for topic in binary content mode, keyed by its subject. A
+// CloudEvents 1.0 event is written directly, header by header, exactly as the sdk's kafka_sarama
+// binding writes it (TestRecordMatchesTheSDK) at a fraction of the cost; any other goes through
+// the binding.
 func EncodeEvent(ctx context.Context, topic string, e *cloudevents.Event) (*sarama.ProducerMessage, error) {
+	if v1, ok := e.Context.(*cloudevents.EventContextV1); ok {
+		return encodeV1(topic, v1, e.DataEncoded)
+	}
 	return encode(ctx, topic, binding.ToMessage(e))
+}
+
+// encodeV1 writes the binary content mode of the Kafka protocol binding: every attribute in a
+// ce_ header (the media type in content-type), the data as the value.
+func encodeV1(topic string, c *cloudevents.EventContextV1, data []byte) (*sarama.ProducerMessage, error) {
+	headers := make([]sarama.RecordHeader, 0, 8+len(c.Extensions))
+	add := func(key, value string) {
+		headers = append(headers, sarama.RecordHeader{Key: []byte(key), Value: []byte(value)})
+	}
+	add(headerPrefix+"specversion", cloudevents.VersionV1)
+	add(headerPrefix+"id", c.ID)
+	add(headerPrefix+"source", c.Source.String())
+	add(headerPrefix+"type", c.Type)
+	msg := &sarama.ProducerMessage{Topic: topic}
+	if c.Subject != nil {
+		add(subjectHeader, *c.Subject)
+		msg.Key = sarama.ByteEncoder(*c.Subject)
+	}
+	if c.Time != nil {
+		add(headerPrefix+"time", c.Time.String())
+	}
+	if c.DataSchema != nil {
+		add(headerPrefix+"dataschema", c.DataSchema.String())
+	}
+	if c.DataContentType != nil {
+		add("content-type", *c.DataContentType)
+	}
+	for name, v := range c.Extensions {
+		value, err := types.Format(v)
+		if err != nil {
+			return nil, fmt.Errorf("encode cloudevent for kafka: extension %s: %w", name, err)
+		}
+		add(headerPrefix+name, value)
+	}
+	msg.Headers = headers
+	if len(data) > 0 {
+		msg.Value = sarama.ByteEncoder(data)
+	}
+	return msg, nil
 }
 
 func encode(ctx context.Context, topic string, m binding.Message, transformers ...binding.Transformer) (*sarama.ProducerMessage, error) {
@@ -86,7 +138,7 @@ func encode(ctx context.Context, topic string, m binding.Message, transformers .
 		return nil, fmt.Errorf("encode cloudevent for kafka: %w", err)
 	}
 	for _, h := range msg.Headers {
-		if string(h.Key) == subjectHeader {
+		if string(h.Key) == contract.HeaderSubject {
 			msg.Key = sarama.ByteEncoder(h.Value)
 			break
 		}

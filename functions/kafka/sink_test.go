@@ -3,11 +3,15 @@ package kafka_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/cloudevents/sdk-go/protocol/kafka_sarama/v2"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -145,4 +149,66 @@ func TestProducerRefusesSendsAfterClose(t *testing.T) {
 	if n := len(kafkatest.Records(t, c, "out")); n != 1 {
 		t.Errorf("topic holds %d records, want only the one sent before close", n)
 	}
+}
+
+// TestRecordMatchesTheSDK checks that Sink.Record writes every CloudEvents 1.0 event exactly as
+// the sdk's kafka_sarama binding does: the same key, value and headers.
+func TestRecordMatchesTheSDK(t *testing.T) {
+	at := time.Date(2026, 5, 1, 12, 30, 0, 123456789, time.FixedZone("CEST", 2*3600))
+	events := []func(e *cloudevents.Event){
+		func(e *cloudevents.Event) {},
+		func(e *cloudevents.Event) { e.SetSubject("i1"); e.SetTime(at) },
+		func(e *cloudevents.Event) {
+			e.SetSubject("a/b\x00c")
+			e.SetDataSchema("https://example.com/schema")
+			e.SetExtension("segment", "25-34.f")
+			e.SetExtension("count", 7)
+			e.SetExtension("flag", true)
+		},
+		func(e *cloudevents.Event) { e.DataEncoded = nil; e.SetDataContentType("") },
+		func(e *cloudevents.Event) { _ = e.SetData("text/plain", []byte("hi")) },
+	}
+	for i, change := range events {
+		e := cloudevents.NewEvent()
+		e.SetID(fmt.Sprintf("e%d", i))
+		e.SetSource("urn:test")
+		e.SetType("dev.recoflow.item.liked.v1")
+		e.DataEncoded = []byte(`{"user_id":"u1","item_id":"i1"}`)
+		e.SetDataContentType("application/json")
+		change(&e)
+		sink := kafka.NewSink(nil, "t")
+		got, err := sink.Record(context.Background(), &e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := &sarama.ProducerMessage{Topic: "t"}
+		if err := kafka_sarama.WriteProducerMessage(kafka_sarama.WithSkipKeyMapping(context.Background()), binding.ToMessage(&e), want); err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range want.Headers {
+			if string(h.Key) == "ce_subject" {
+				want.Key = sarama.ByteEncoder(h.Value)
+			}
+		}
+		if a, b := recordText(got), recordText(want); a != b {
+			t.Errorf("event %d: Record wrote\n%s\nthe sdk writes\n%s", i, a, b)
+		}
+	}
+}
+
+// recordText describes a record's key, value and headers, headers sorted.
+func recordText(m *sarama.ProducerMessage) string {
+	var key, value []byte
+	if m.Key != nil {
+		key, _ = m.Key.Encode()
+	}
+	if m.Value != nil {
+		value, _ = m.Value.Encode()
+	}
+	var headers []string
+	for _, h := range m.Headers {
+		headers = append(headers, fmt.Sprintf("%s=%q", h.Key, h.Value))
+	}
+	slices.Sort(headers)
+	return fmt.Sprintf("topic %s key %q value %q headers %v", m.Topic, key, value, headers)
 }

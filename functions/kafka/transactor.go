@@ -119,6 +119,9 @@ type Transactor struct {
 
 	restored  atomic.Bool // the first assignment is restored
 	connected atomic.Bool
+	// reader is the consumer's client, which also looks past transaction markers. Run sets it
+	// before any group session starts.
+	reader sarama.Client
 
 	mu sync.Mutex
 	// kept holds the committed offset of each partition whose state the task holds from an
@@ -151,7 +154,7 @@ func NewTransactor(cfg TransactorConfig, task Task, reg prometheus.Registerer, l
 		cfg.FlushInterval = 100 * time.Millisecond
 	}
 	if cfg.MaxBatch <= 0 {
-		cfg.MaxBatch = 16384
+		cfg.MaxBatch = 4096
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 3
@@ -175,10 +178,11 @@ func (t *Transactor) TransactionalID() string {
 }
 
 // transactionTimeout returns how long a transaction may stay open before the broker aborts it.
-// A transaction lives for one flush; the timeout bounds how long one that a crashed instance
-// left open holds back read_committed readers.
+// A transaction lives for one flush, milliseconds when all is well, but a loaded broker may take
+// seconds to store a full batch; the timeout also bounds how long a transaction that a crashed
+// instance left open holds back read_committed readers.
 func (t *Transactor) transactionTimeout() time.Duration {
-	return max(2*time.Second, 10*t.cfg.FlushInterval)
+	return max(10*time.Second, 10*t.cfg.FlushInterval)
 }
 
 // Ready reports why the Transactor cannot be relied on, or nil: it is not ready before it has
@@ -206,6 +210,7 @@ func (t *Transactor) Run(ctx context.Context) error {
 		return stopped(ctx, err)
 	}
 	defer consumer.Close()
+	t.reader = consumer
 	group, err := sarama.NewConsumerGroupFromClient(t.cfg.Group, consumer)
 	if err != nil {
 		return fmt.Errorf("join consumer group %q: %w", t.cfg.Group, err)
@@ -390,6 +395,8 @@ type claimState struct {
 	next int64
 	// committed is the offset committed with the last transaction.
 	committed int64
+	// end returns the partition's end offset as last fetched.
+	end func() int64
 	// drained is closed when a transaction takes pending.
 	drained chan struct{}
 }
@@ -472,7 +479,7 @@ func (s *txnSession) ConsumeClaim(_ sarama.ConsumerGroupSession, claim sarama.Co
 		}
 		t.log.DebugContext(s.ctx, "partition restored", "partition", id, "offset", initial, "took", time.Since(start))
 	}
-	part := &claimState{id: id, next: initial, committed: initial, drained: make(chan struct{})}
+	part := &claimState{id: id, next: initial, committed: initial, end: claim.HighWaterMarkOffset, drained: make(chan struct{})}
 	s.mu.Lock()
 	s.parts[id] = part
 	s.mu.Unlock()
@@ -638,6 +645,7 @@ func (s *txnSession) cut(ctx context.Context) (cut, error) {
 	s.mu.Unlock()
 	c := cut{offsets: map[*claimState]int64{}}
 	for _, part := range parts {
+		s.skipUndelivered(part)
 		part.mu.Lock()
 		if part.next != part.committed {
 			extra, err := s.t.task.Flush(ctx, part.id)
@@ -793,8 +801,32 @@ func newTransactorMetrics(reg prometheus.Registerer, stalled func() float64) *tr
 			Help: "Records in a claimed partition after the last one read.",
 		}, []string{"topic", "partition"}),
 	}
+	register(reg, &m.consumed)
+	register(reg, &m.produced)
+	register(reg, &m.transactions)
+	register(reg, &m.duration)
+	register(reg, &m.deadLettered)
+	register(reg, &m.stalled)
+	register(reg, &m.lag)
 	m.transactions.WithLabelValues("committed")
 	m.transactions.WithLabelValues("aborted")
-	reg.MustRegister(m.consumed, m.produced, m.transactions, m.duration, m.deadLettered, m.stalled, m.lag)
 	return m
+}
+
+// register registers *c with reg, or, when reg already holds an equal collector (two
+// Transactors of one process sharing a registry), makes *c that one.
+func register[C prometheus.Collector](reg prometheus.Registerer, c *C) {
+	err := reg.Register(*c)
+	var exists prometheus.AlreadyRegisteredError
+	switch {
+	case err == nil:
+	case errors.As(err, &exists):
+		if existing, ok := exists.ExistingCollector.(C); ok {
+			*c = existing
+			return
+		}
+		panic(err)
+	default:
+		panic(err)
+	}
 }

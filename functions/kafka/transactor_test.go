@@ -127,7 +127,7 @@ func TestTransactorDeliversEveryRecordOnceAndCommits(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("out holds %d records, want each of the %d inputs exactly once", len(got), len(want))
 	}
-	if n := metricValue(t, reg, "recoflow_records_produced_total", "out"); n != 500 {
+	if n := kafkatest.Metric(t, reg, "recoflow_records_produced_total", "out"); n != 500 {
 		t.Errorf("produced metric = %v, want 500", n)
 	}
 }
@@ -157,13 +157,13 @@ func TestTransactorNeverCommitsPastAnUnwrittenRecordAndReportsTheStall(t *testin
 		t.Fatal(err)
 	}
 	kafkatest.Eventually(t, 20*time.Second, func() error {
-		if n := metricValue(t, reg, "recoflow_transactions_total", "aborted"); n < 1 {
+		if n := kafkatest.Metric(t, reg, "recoflow_transactions_total", "aborted"); n < 1 {
 			return fmt.Errorf("aborted transactions = %v, want at least 1", n)
 		}
 		if err := tx.Ready(); err == nil {
 			return errors.New("ready while record 3 cannot be written")
 		}
-		if n := metricValue(t, reg, "recoflow_transactions_stalled", ""); n != 1 {
+		if n := kafkatest.Metric(t, reg, "recoflow_transactions_stalled", ""); n != 1 {
 			return fmt.Errorf("stalled metric = %v, want 1", n)
 		}
 		return nil
@@ -221,7 +221,7 @@ func TestTransactorDeadLettersARecordKafkaRefusesAfterBoundedRetries(t *testing.
 	if msg := kafkatest.Header(dead[0], event.HeaderDLQMessage); !strings.Contains(msg, "larger than") {
 		t.Errorf("dead-letter message %q does not say why", msg)
 	}
-	if n := metricValue(t, reg, "recoflow_records_unproducible_total", ""); n != 1 {
+	if n := kafkatest.Metric(t, reg, "recoflow_records_unproducible_total", ""); n != 1 {
 		t.Errorf("unproducible metric = %v, want 1", n)
 	}
 }

@@ -9,8 +9,10 @@
 //   - clean reads the raw topic in its consumer group, writes the clean and dead-letter topics,
 //     reads the clean topic's tail to rebuild its de-duplication window, and uses transactional
 //     ids that start with its group's name and a dot;
-//   - popularity reads the clean topic in its consumer group, reads and writes the popularity
-//     changelog, and uses transactional ids that start with its group's name and a dot.
+//   - popularity (its scoring tier) reads the clean topic in its consumer group, reads and writes
+//     the popularity changelog, and uses transactional ids that start with its group's name and a
+//     dot;
+//   - popularity's serving tier only reads the popularity changelog, in no consumer group.
 //
 // The package has no Kafka client or Kubernetes in it, so both sides import it cheaply.
 package kafkaacl
@@ -68,10 +70,12 @@ const (
 	Ingest     Function = "ingest"
 	Clean      Function = "clean"
 	Popularity Function = "popularity"
+	// PopularityServing is popularity's serving tier: the top-N API over the changelog.
+	PopularityServing Function = "popularity-serving"
 )
 
 // Functions returns every function, in the order events flow through them.
-func Functions() []Function { return []Function{Ingest, Clean, Popularity} }
+func Functions() []Function { return []Function{Ingest, Clean, Popularity, PopularityServing} }
 
 // Pipeline names the Kafka resources of one pipeline that the rules refer to.
 type Pipeline struct {
@@ -116,6 +120,8 @@ func Rules(fn Function, p Pipeline) []Rule {
 			group(p.PopularityGroup),
 			transactions(p.PopularityGroup),
 		}
+	case PopularityServing:
+		return []Rule{topic(t.Popularity, Read)}
 	}
 	return nil
 }

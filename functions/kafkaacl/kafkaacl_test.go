@@ -38,6 +38,7 @@ func TestRules(t *testing.T) {
 			"topic literal clean Read", "topic literal pop Read,Write",
 			"group literal g-pop Read", "transactionalId prefix g-pop. Write,Describe",
 		}},
+		{kafkaacl.PopularityServing, []string{"topic literal pop Read"}},
 		{"unknown", nil},
 	}
 	for _, tt := range tests {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -17,16 +16,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/recoflow/recoflow/functions/clean"
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/ingest"
 	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/kafkaacl"
-	"github.com/recoflow/recoflow/functions/kafkaauth"
 	"github.com/recoflow/recoflow/functions/popularity"
 	"github.com/recoflow/recoflow/functions/serve"
 )
@@ -249,33 +247,12 @@ func StartBroker(port int, dataDir string) (*kfake.Cluster, error) {
 // as they are. Every topic has the same partition count, so the clean and popularity topics are
 // co-partitioned.
 func CreateTopics(ctx context.Context, brokers []string, auth config.KafkaAuth, topics config.Topics, partitions int32) error {
-	cfg := kafka.NewSaramaConfig("recoflow-local-admin")
-	if err := kafkaauth.Configure(cfg, auth); err != nil {
-		return err
-	}
-	client, err := kafka.Connect(ctx, brokers, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		return err
-	}
-	defer client.Close()
-	admin, err := sarama.NewClusterAdminFromClient(client)
-	if err != nil {
-		return fmt.Errorf("kafka admin: %w", err)
-	}
-	compact := "compact"
-	specs := map[string]map[string]*string{
-		topics.Raw:        nil,
-		topics.Clean:      nil,
-		topics.DeadLetter: nil,
-		topics.Popularity: {"cleanup.policy": &compact},
-	}
-	for name, configs := range specs {
-		detail := &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: -1, ConfigEntries: configs}
-		if err := admin.CreateTopic(name, detail, false); err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
-			return fmt.Errorf("create topic %s: %w", name, err)
-		}
-	}
-	return nil
+	return kafka.CreateTopics(ctx, brokers, auth, map[contract.TopicRole]string{
+		contract.TopicRaw:        topics.Raw,
+		contract.TopicClean:      topics.Clean,
+		contract.TopicDeadLetter: topics.DeadLetter,
+		contract.TopicPopularity: topics.Popularity,
+	}, partitions, -1)
 }
 
 // waitReady polls every listener's /readyz until all answer 200 or ctx ends.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -40,6 +41,7 @@ func (b *syncBuffer) String() string {
 var (
 	kafkaLine  = regexp.MustCompile(`embedded Kafka at (\S+),`)
 	ingestLine = regexp.MustCompile(`ingest +(http://\S+)`)
+	topLine    = regexp.MustCompile(`curl -s '(http://\S+/v1/top\S*)'`)
 )
 
 // start runs the local pipeline on random ports with its data in dir, waits for its banner and
@@ -96,6 +98,8 @@ func TestLocalPipelineServesAndKeepsEventsAcrossRestarts(t *testing.T) {
 	}
 	cleanTopic := event.DefaultTopic(event.TopicClean)
 	kafkatest.Eventually(t, 30*time.Second, func() error { return holdsOne(broker, cleanTopic) })
+	// One process scores and serves: the like shows in the top list the banner points at.
+	kafkatest.Eventually(t, 30*time.Second, func() error { return lists(topLine.FindStringSubmatch(banner)[1], `"id":"dune"`) })
 	stop()
 
 	// A restart on the same data directory finds the topics and the event again.
@@ -108,6 +112,23 @@ func TestLocalPipelineServesAndKeepsEventsAcrossRestarts(t *testing.T) {
 	if err != nil || partitions != local.DefaultConfig().Partitions {
 		t.Errorf("popularity topic has %d partitions (%v), want %d like the others", partitions, err, local.DefaultConfig().Partitions)
 	}
+}
+
+// lists checks that GET url answers 200 with want in its body.
+func lists(url, want string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+		return fmt.Errorf("GET %s: %d %s, want 200 with %s", url, resp.StatusCode, body, want)
+	}
+	return nil
 }
 
 // holdsOne checks that topic on broker holds exactly one committed record.

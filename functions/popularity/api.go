@@ -57,7 +57,7 @@ type TopList struct {
 // NewHandler returns the popularity HTTP API over r:
 //
 //	GET /v1/top?n=10&category=...&segment=...  the top n items (n from 1 to topNMax, default 10)
-//	GET /v1/items/{id}                         one item, 404 when unknown
+//	GET /v1/items/{id}                         one item, 404 when unknown; id path-escaped
 //
 // Bad requests are answered with application/problem+json. now tells the time scores are
 // decayed to; time.Now when nil.
@@ -68,9 +68,11 @@ func NewHandler(r Ranking, topNMax int, now func() time.Time) http.Handler {
 	a := &api{ranking: r, topNMax: topNMax, now: now}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/top", a.top)
-	mux.HandleFunc("GET /v1/items/{id}", a.item)
+	// {id...} and not {id}: an id may hold slashes, escaped as %2F, and the mux takes a lone
+	// escaped slash in a single segment for a trailing slash. Every id is then one escaped path.
+	mux.HandleFunc("GET /v1/items/{id...}", a.item)
 	mux.HandleFunc("/v1/top", methodNotAllowed)
-	mux.HandleFunc("/v1/items/{id}", methodNotAllowed)
+	mux.HandleFunc("/v1/items/{id...}", methodNotAllowed)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "not_found", fmt.Errorf("no resource at %s; use /v1/top or /v1/items/{id}", r.URL.Path))
 	})

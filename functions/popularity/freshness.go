@@ -5,15 +5,14 @@ import (
 	"time"
 
 	"github.com/recoflow/recoflow/functions/freshness"
-	"github.com/recoflow/recoflow/functions/hotness"
 )
 
 // observeFreshness records, for each item update the view just applied, how long ago the item's
 // newest event happened. Updates read while catching up at start are not observed: they measure
 // the downtime, not the pipeline.
-func (v *View) observeFreshness(states []hotness.ItemState, now time.Time) {
+func (v *View) observeFreshness(states []partState, now time.Time) {
 	for _, s := range states {
-		d := now.Sub(s.UpdatedAt)
+		d := now.Sub(s.state.UpdatedAt)
 		v.opts.Metrics.Freshness.Observe(max(d, 0).Seconds())
 		v.freshness.Observe(d, now)
 	}

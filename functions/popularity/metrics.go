@@ -11,12 +11,6 @@ type Metrics struct {
 	// EventsSkipped counts clean records that could not be read as interaction events; their
 	// offsets are committed like any other.
 	EventsSkipped prometheus.Counter
-	// FlushDuration observes how long each committed flush took, from snapshot to commit.
-	FlushDuration prometheus.Histogram
-	// Transactions counts flush transactions by result: committed or aborted.
-	Transactions *prometheus.CounterVec
-	// RecordsWritten counts popularity records committed to the changelog.
-	RecordsWritten prometheus.Counter
 	// RestoredRecords counts changelog records read to restore assigned partitions.
 	RestoredRecords prometheus.Counter
 	// ChangelogSkipped counts changelog records that could not be read.
@@ -28,6 +22,10 @@ type Metrics struct {
 	// Freshness observes, for each item update the view applies, the time from the item's newest
 	// event time until the view serves it.
 	Freshness prometheus.Histogram
+
+	// registry is where the metrics are registered; the processor's transactions register theirs
+	// there too (recoflow_transactions_total and the rest of kafka.Transactor's).
+	registry prometheus.Registerer
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -41,19 +39,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		EventsSkipped: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "events_skipped_total",
 			Help: "Clean records that could not be read as interaction events.",
-		}),
-		FlushDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: ns, Subsystem: sub, Name: "flush_duration_seconds",
-			Help:    "Time from a flush's snapshot to its transaction's commit.",
-			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
-		}),
-		Transactions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: ns, Subsystem: sub, Name: "transactions_total",
-			Help: "Flush transactions by result (committed or aborted).",
-		}, []string{"result"}),
-		RecordsWritten: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: ns, Subsystem: sub, Name: "changelog_records_written_total",
-			Help: "Popularity records committed to the changelog topic.",
 		}),
 		RestoredRecords: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "changelog_records_restored_total",
@@ -77,9 +62,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60, 300},
 		}),
 	}
-	m.Transactions.WithLabelValues("committed")
-	m.Transactions.WithLabelValues("aborted")
-	reg.MustRegister(m.EventsApplied, m.EventsSkipped, m.FlushDuration, m.Transactions, m.RecordsWritten,
-		m.RestoredRecords, m.ChangelogSkipped, m.TrackedItems, m.ViewLag, m.Freshness)
+	m.registry = reg
+	reg.MustRegister(m.EventsApplied, m.EventsSkipped, m.RestoredRecords, m.ChangelogSkipped, m.TrackedItems, m.ViewLag, m.Freshness)
 	return m
 }

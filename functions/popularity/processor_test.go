@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 	"github.com/recoflow/recoflow/functions/popularity"
@@ -134,7 +133,7 @@ func TestProcessorRecoversFromFailedFlushes(t *testing.T) {
 	})
 	stop()
 	kafkatest.Eventually(t, 30*time.Second, func() error { return model.Check(view, time.Now()) })
-	if aborted := testutil.ToFloat64(opts.Metrics.Transactions.WithLabelValues("aborted")); aborted < 2 {
+	if aborted := kafkatest.Metric(t, reg, "recoflow_transactions_total", "aborted"); aborted < 2 {
 		t.Errorf("aborted transactions = %v, want at least 2 (one per failure after producing)", aborted)
 	}
 	mu.Lock()

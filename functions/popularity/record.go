@@ -89,11 +89,11 @@ func changelogRecord(ctx context.Context, topic string, partition int32, s hotne
 }
 
 // decodeChangelog returns the item state a changelog record carries.
-func decodeChangelog(ctx context.Context, rec *sarama.Record) (hotness.ItemState, error) {
+func decodeChangelog(ctx context.Context, rec *sarama.ConsumerMessage) (hotness.ItemState, error) {
 	attrs, binary := binaryAttributes(rec.Headers)
 	eventType, data := string(attrs.eventType), rec.Value
 	if !binary {
-		e, err := kafka.DecodeRecord(ctx, &sarama.ConsumerMessage{Key: rec.Key, Value: rec.Value, Headers: rec.Headers})
+		e, err := kafka.DecodeRecord(ctx, rec)
 		if err != nil {
 			return hotness.ItemState{}, fmt.Errorf("decode popularity record: %w", err)
 		}

@@ -15,7 +15,7 @@ import (
 )
 
 // asRecord turns a produced message into the record a fetch returns.
-func asRecord(t testing.TB, msg *sarama.ProducerMessage) *sarama.Record {
+func asRecord(t testing.TB, msg *sarama.ProducerMessage) *sarama.ConsumerMessage {
 	t.Helper()
 	key, err := msg.Key.Encode()
 	if err != nil {
@@ -25,7 +25,7 @@ func asRecord(t testing.TB, msg *sarama.ProducerMessage) *sarama.Record {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &sarama.Record{Key: key, Value: value}
+	rec := &sarama.ConsumerMessage{Key: key, Value: value}
 	for _, h := range msg.Headers {
 		rec.Headers = append(rec.Headers, &sarama.RecordHeader{Key: h.Key, Value: h.Value})
 	}
@@ -105,7 +105,7 @@ func TestDecodeChangelogRejectsOtherRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, rec := range map[string]*sarama.Record{
+	for name, rec := range map[string]*sarama.ConsumerMessage{
 		"interaction event": asRecord(t, msg),
 		"not a cloudevent":  {Key: []byte("x"), Value: []byte("hello")},
 		"tombstone":         {Key: []byte("x")},
@@ -203,7 +203,7 @@ func TestDecodeChangelogReadsBothContentModes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, rec := range map[string]*sarama.Record{
+	for name, rec := range map[string]*sarama.ConsumerMessage{
 		"binary": binary,
 		"structured": {Key: []byte("x"), Value: structured, Headers: []*sarama.RecordHeader{
 			{Key: []byte("content-type"), Value: []byte(cloudevents.ApplicationCloudEventsJSON)},

@@ -8,10 +8,12 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/kafka"
@@ -37,9 +39,9 @@ func get(url string) (int, string, error) {
 func TestRunIsReadyOnceStateIsRestored(t *testing.T) {
 	cluster := popularitytest.NewCluster(t, 1)
 	cfg := cluster.Config("ready")
-	kafka := kafka.NewSaramaConfig("test-writer")
-	kafka.Producer.Transaction.ID = "some-other-writer"
-	writer, err := sarama.NewSyncProducer(cluster.Brokers, kafka)
+	writerConfig := kafka.NewSaramaConfig("test-writer")
+	writerConfig.Producer.Transaction.ID = "some-other-writer"
+	writer, err := sarama.NewSyncProducer(cluster.Brokers, writerConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +53,25 @@ func TestRunIsReadyOnceStateIsRestored(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The restore asks where the changelog ends, then keeps fetching it and stays behind the
+	// open transaction: several fetch round trips after it began, it is still not done. (Only
+	// the restore asks with read_uncommitted isolation.)
+	var restoring atomic.Bool
+	var fetches atomic.Int32
+	cluster.ControlKey(kmsg.ListOffsets.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		if req.(*kmsg.ListOffsetsRequest).IsolationLevel == 0 {
+			restoring.Store(true)
+		}
+		return nil, nil, false
+	})
+	cluster.ControlKey(kmsg.Fetch.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		if restoring.Load() {
+			fetches.Add(1)
+		}
+		return nil, nil, false
+	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +90,12 @@ func TestRunIsReadyOnceStateIsRestored(t *testing.T) {
 		}
 		return nil
 	})
-	time.Sleep(500 * time.Millisecond)
+	kafkatest.Eventually(t, 20*time.Second, func() error {
+		if n := fetches.Load(); n < 10 {
+			return fmt.Errorf("%d fetches since the restore began", n)
+		}
+		return nil
+	})
 	if code, body, _ := get(base + "/readyz"); code != http.StatusServiceUnavailable {
 		t.Fatalf("readyz %d %s while a transaction holds the changelog, want 503", code, body)
 	}
@@ -88,8 +114,9 @@ func TestRunIsReadyOnceStateIsRestored(t *testing.T) {
 		t.Fatalf("metrics: %d %v", code, err)
 	}
 	for _, name := range []string{
-		"recoflow_popularity_events_applied_total", "recoflow_popularity_flush_duration_seconds",
-		`recoflow_popularity_transactions_total{result="committed"}`, `recoflow_popularity_transactions_total{result="aborted"}`,
+		"recoflow_popularity_events_applied_total", "recoflow_transaction_duration_seconds",
+		`recoflow_transactions_total{result="committed"}`, `recoflow_transactions_total{result="aborted"}`,
+		"recoflow_transactions_stalled",
 		"recoflow_popularity_tracked_items", "recoflow_popularity_view_lag_records",
 	} {
 		if !strings.Contains(metrics, name) {

@@ -6,7 +6,8 @@
 // # Writing a function
 //
 // A function's package exports its handler and a Run that its binary and the local runner both
-// call. A consumer of CloudEvents, such as clean, looks like this:
+// call. A consumer of CloudEvents, such as clean, is a handler run exactly once by a
+// kafka.Transactor:
 //
 //	// Handle is the function itself: no Kafka, no HTTP, tested by calling it.
 //	func (f *Function) Handle(ctx context.Context, e cloudevents.Event) (*cloudevents.Event, error)
@@ -16,29 +17,16 @@
 //		if err != nil {
 //			return err
 //		}
-//		producerClient, err := fn.Connect(ctx, fn.SaramaConfig("producer")) // also feeds /readyz
-//		if err != nil {
-//			return err
-//		}
-//		consumerClient, err := fn.Connect(ctx, fn.SaramaConfig("consumer"))
-//		if err != nil {
-//			return fn.Abort(err)
-//		}
-//		producer, err := kafka.NewProducer(producerClient)
-//		if err != nil {
-//			return fn.Abort(err)
-//		}
-//		fn.OnShutdown(producer.Close) // runs after the source has drained
-//		events := kafka.NewEventProcessor(New(cfg, fn.Registry),
-//			kafka.NewSink(producer, cfg.Topics.Clean), cfg.Topics.DeadLetter, fn.Registry, fn.Logger)
-//		fn.Go(kafka.NewSource(consumerClient, cfg.Group, []string{cfg.Topics.Raw}, events, producer, fn.Registry, fn.Logger))
+//		events := kafka.NewEventProcessor(New(cfg, fn.Registry), cfg.Topics.Clean, cfg.Topics.DeadLetter, fn.Registry, fn.Logger)
+//		tx := kafka.NewTransactor(kafka.TransactorConfig{Name: "clean", Group: cfg.Group, Topic: cfg.Topics.Raw, ...}, task, fn.Registry, fn.Logger)
+//		fn.AddReadiness(health.ReadinessFunc(tx.Ready)) // connected, restored, not stalled
+//		fn.Go(tx) // connects to Kafka itself, retrying, while /healthz already answers
 //		return fn.Run(ctx)
 //	}
 //
-// (clean also sets Source.OnAssign, to restore its de-duplication window before it processes
-// newly assigned partitions.) An HTTP function registers its routes with Function.Handle
-// instead and sends through a Sink; a function with its own consume loop (popularity's
-// transactions) adds it with Function.Go as a Component. The binary is a few lines:
+// where task is a kafka.Task around events that also restores the de-duplication window. An
+// HTTP function registers its routes with Function.Handle instead and sends through a
+// kafka.Sink that a component attaches a producer to once Function.Connect reaches Kafka. The binary is a few lines:
 //
 //	func main() {
 //		os.Exit(serve.Main(func(ctx context.Context) error {
@@ -54,8 +42,9 @@
 //
 // Function serves the function's routes beside /healthz (the process is up), /readyz (every
 // Readiness holds; the first Kafka client from Connect adds a probe) and /metrics (the
-// function's own prometheus.Registry; nothing is global). Run stops on the context, which Main
+// function's own prometheus.Registry; nothing is global). The HTTP server starts before any
+// component, so the probes answer while the components wait for Kafka. Run stops on the context, which Main
 // ends on SIGTERM: the HTTP server finishes its requests while the components finish their
 // in-flight work, then the OnShutdown functions run in reverse order, all within the settings'
-// ShutdownTimeout. HTTP errors are RFC 9457 problems: NewProblem and WriteProblem.
+// ShutdownTimeout. HTTP errors are RFC 9457 problems (package problem).
 package serve

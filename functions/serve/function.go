@@ -14,6 +14,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/net/netutil"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/recoflow/recoflow/functions/config"
@@ -209,15 +210,31 @@ func (f *Function) Run(ctx context.Context) error {
 	return nil
 }
 
+// Bounds of every function's HTTP server, so that slow or idle clients cannot hold it: a request
+// must arrive whole, headers and body, within readTimeout (a handler may set a shorter deadline
+// for its body), and the answer must be written within writeTimeout; at most maxConnections are
+// open at once, and further clients wait for one to close.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 64 << 10
+	maxConnections    = 1024
+)
+
 func (f *Function) serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           f.routes(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(f.Logger.Handler(), slog.LevelWarn),
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.Serve(netutil.LimitListener(ln, maxConnections)) }()
 	select {
 	case err := <-served:
 		return fmt.Errorf("http server: %w", err)

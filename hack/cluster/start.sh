@@ -249,7 +249,11 @@ say "node $node Ready"
 
 # Cluster add-ons: CoreDNS (cluster DNS) and metrics-server (resource metrics for HPAs).
 sed -e "s/@DNS_IP@/$dns_ip/g" -e "s/@CLUSTER_DOMAIN@/$cluster_domain/g" "$root/hack/cluster/coredns.yaml" | kubectl apply -f - >/dev/null
-kubectl apply -f "$cluster_bin/metrics-server.yaml" >/dev/null
+if [[ -f "$state/images/metrics-server.tar" ]]; then
+  kubectl apply -f "$cluster_bin/metrics-server.yaml" >/dev/null
+  kubectl -n kube-system rollout status deployment/metrics-server --timeout=120s >/dev/null || die "metrics-server did not become ready"
+else
+  say "WARNING: no metrics-server image (hack/cluster/build.sh builds it): HPAs get no CPU metrics"
+fi
 kubectl -n kube-system rollout status deployment/coredns --timeout=120s >/dev/null || die "CoreDNS did not become ready"
-kubectl -n kube-system rollout status deployment/metrics-server --timeout=120s >/dev/null || die "metrics-server did not become ready"
 say "cluster up: export KUBECONFIG=$KUBECONFIG"

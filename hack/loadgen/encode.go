@@ -7,8 +7,7 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
-
-	"github.com/recoflow/recoflow/functions/ingest"
+	"github.com/recoflow/recoflow/functions/event"
 )
 
 // The encoders below write the CloudEvents HTTP wire formats directly rather than through the
@@ -99,7 +98,7 @@ func encodeLike(h http.Header, samples []Sample) ([]byte, error) {
 		return nil, fmt.Errorf("a plain like carries one event, not %d", len(samples))
 	}
 	s := samples[0]
-	body, err := json.Marshal(ingest.Like{UserID: s.Data.UserID, ItemID: s.Data.ItemID, Title: s.Data.Title, Category: s.Data.Category})
+	body, err := json.Marshal(event.Interaction{UserID: s.Data.UserID, ItemID: s.Data.ItemID, Title: s.Data.Title, Category: s.Data.Category})
 	if err != nil {
 		return nil, fmt.Errorf("encode like: %w", err)
 	}

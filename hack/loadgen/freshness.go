@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/recoflow/recoflow/functions/event"
-	"github.com/recoflow/recoflow/functions/ingest"
 	"github.com/recoflow/recoflow/functions/popularity"
 )
 
@@ -113,7 +112,7 @@ func (l *probeLoad) probe(n int) {
 
 // like posts one like of item by user and returns nil once ingest accepted it.
 func (l *probeLoad) like(item, user string) error {
-	body, err := json.Marshal(ingest.Like{UserID: user, ItemID: item, Category: "loadgen-probe"})
+	body, err := json.Marshal(event.Interaction{UserID: user, ItemID: item, Category: "loadgen-probe"})
 	if err != nil {
 		return err
 	}

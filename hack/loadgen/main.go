@@ -9,6 +9,8 @@
 //	likes         POST plain JSON likes to <ingest>/v1/likes
 //	raw-producer  no HTTP: produce the records ingest would store straight to the raw topic with
 //	              a sarama AsyncProducer configured like ingest's, the yardstick for batch ingest
+//	raw-tuned     the same from a sarama AsyncProducer tuned for throughput (still idempotent,
+//	              acks=all; see TunedProducerConfig)
 //	freshness     a background load of -rate events/s through ingest (single, or batch when
 //	              -batch > 1) plus -probe-rate likes/s on fresh items, each polled on
 //	              <popularity>/v1/items/{id} until its count shows it
@@ -52,6 +54,7 @@ const (
 	ModeBatch       = "batch"
 	ModeLikes       = "likes"
 	ModeRawProducer = "raw-producer"
+	ModeRawTuned    = "raw-tuned"
 	ModeFreshness   = "freshness"
 )
 
@@ -122,7 +125,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	var cfg Config
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.Mode, "mode", ModeSingle, "load mode: single, batch, likes, raw-producer or freshness")
+	fs.StringVar(&cfg.Mode, "mode", ModeSingle, "load mode: single, batch, likes, raw-producer, raw-tuned or freshness")
 	fs.StringVar(&cfg.Ingest, "ingest", "http://localhost:8080", "base URL of ingest")
 	fs.StringVar(&cfg.Popularity, "popularity", "http://localhost:8081", "base URL of popularity (freshness mode)")
 	fs.StringVar(&cfg.Kafka, "kafka", "localhost:9092", "Kafka broker host:port (raw-producer mode)")
@@ -154,7 +157,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 func (c Config) validate() error {
 	var errs []error
 	switch c.Mode {
-	case ModeSingle, ModeBatch, ModeLikes, ModeRawProducer:
+	case ModeSingle, ModeBatch, ModeLikes, ModeRawProducer, ModeRawTuned:
 	case ModeFreshness:
 		if c.ProbeRate <= 0 || c.Poll <= 0 || c.ProbeTimeout <= 0 {
 			errs = append(errs, errors.New("freshness needs a positive -probe-rate, -poll and -probe-timeout"))
@@ -163,7 +166,7 @@ func (c Config) validate() error {
 			errs = append(errs, fmt.Errorf("freshness needs -rate (events/s, probes included) of at least -probe-rate %g", c.ProbeRate))
 		}
 	default:
-		errs = append(errs, fmt.Errorf("unknown -mode %q; use %s", c.Mode, strings.Join([]string{ModeSingle, ModeBatch, ModeLikes, ModeRawProducer, ModeFreshness}, ", ")))
+		errs = append(errs, fmt.Errorf("unknown -mode %q; use %s", c.Mode, strings.Join([]string{ModeSingle, ModeBatch, ModeLikes, ModeRawProducer, ModeRawTuned, ModeFreshness}, ", ")))
 	}
 	if c.Duration <= 0 {
 		errs = append(errs, errors.New("-duration must be positive: every run is bounded in time"))

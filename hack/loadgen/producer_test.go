@@ -16,6 +16,12 @@ import (
 )
 
 func TestRawProducerStoresIngestRecords(t *testing.T) {
+	for _, mode := range []string{ModeRawProducer, ModeRawTuned} {
+		t.Run(mode, func(t *testing.T) { testRawProducer(t, mode) })
+	}
+}
+
+func testRawProducer(t *testing.T, mode string) {
 	topic := event.DefaultTopic(event.TopicRaw)
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, topic))
 	if err != nil {
@@ -25,7 +31,7 @@ func TestRawProducerStoresIngestRecords(t *testing.T) {
 
 	const events = 300
 	cfg := Config{
-		Mode: ModeRawProducer, Kafka: cluster.ListenAddrs()[0], Topic: topic, Connections: 2, Batch: 50,
+		Mode: mode, Kafka: cluster.ListenAddrs()[0], Topic: topic, Connections: 2, Batch: 50,
 		Duration: 30 * time.Second, Events: events, Items: 50, Users: 100, Seed: 1, Timeout: 5 * time.Second,
 	}
 	got, err := run(context.Background(), cfg, io.Discard, io.Discard)

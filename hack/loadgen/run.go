@@ -62,12 +62,13 @@ func run(ctx context.Context, cfg Config, out, progress io.Writer) (Summary, err
 // answers. It returns the freshness probes in freshness mode; prefix makes their ids unique.
 func drive(ctx context.Context, cfg Config, start time.Time, collector *Collector, generator func(uint64) *Generator, prefix string) (*probeLoad, error) {
 	switch cfg.Mode {
-	case ModeRawProducer:
+	case ModeRawProducer, ModeRawTuned:
 		load := &producerLoad{
 			brokers: strings.Split(cfg.Kafka, ","), topic: cfg.Topic, workers: cfg.Connections,
 			inflight: cfg.Connections * cfg.Batch, pacer: newPacer(cfg.Rate, start),
 			budget: newBudget(cfg.Events), collector: collector, generator: generator,
 		}
+		load.tuned = cfg.Mode == ModeRawTuned
 		return nil, load.run(ctx, connectTimeout)
 	case ModeFreshness:
 		background := newHTTPLoad(cfg, cfg.Rate-cfg.ProbeRate, start, collector, generator)
@@ -88,7 +89,7 @@ func drive(ctx context.Context, cfg Config, start time.Time, collector *Collecto
 // checkTargets refuses a run whose targets are not on this machine.
 func checkTargets(cfg Config) error {
 	switch cfg.Mode {
-	case ModeRawProducer:
+	case ModeRawProducer, ModeRawTuned:
 		for _, broker := range strings.Split(cfg.Kafka, ",") {
 			if err := checkLoopback(broker); err != nil {
 				return err

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -32,7 +33,7 @@ func sendLikesInEveryMode(t *testing.T, ingestURL, prefix string) *ingestClient 
 		var likes []like
 		for i := range 6 {
 			item := fmt.Sprintf("%s-item-%d", prefix, (i*(m+1))%4)
-			likes = append(likes, like{id: fmt.Sprintf("%s-%s-%d", prefix, mode, i), user: fmt.Sprintf("user-%d", i), item: item})
+			likes = append(likes, like{id: fmt.Sprintf("%s-%s-%d", prefix, mode, i), user: fmt.Sprintf("%s-user-%s-%d", prefix, mode, i), item: item})
 		}
 		if err := c.post(mode, likes...); err != nil {
 			t.Fatal(err)
@@ -46,12 +47,19 @@ func sendLikesInEveryMode(t *testing.T, ingestURL, prefix string) *ingestClient 
 // minimal sample pipeline; posts likes in every mode through the ingest Service and reads exact
 // counts through the popularity Service; then uninstalls and deletes the namespace.
 func TestHelmInstall(t *testing.T) {
-	const namespace, cluster, name = "recoflow", "events", "shop"
+	// The sample's Kafka is the chart's development Kafka, "recoflow".
+	const namespace, cluster, name = "recoflow", "recoflow", "shop"
 	restrictedNamespace(t, namespace)
 	deployKafkaStandin(t, kafkaStandin{Namespace: namespace, Cluster: cluster, BrokerReplicas: 1})
-	installChart(t, namespace, "kafka.create=true", "kafka.name="+cluster)
+	installChart(t, namespace, "kafka.create=true")
+	uninstalled := false
+	t.Cleanup(func() {
+		if !uninstalled {
+			_, _ = run(context.Background(), nil, helm(), "uninstall", "recoflow", "--namespace", namespace, "--wait")
+		}
+	})
 
-	must(t, nil, "kubectl", "apply", "-f", "manifests/samples/pipeline-minimal.yaml")
+	must(t, nil, "kubectl", "apply", "--namespace", namespace, "-f", "manifests/samples/pipeline-minimal.yaml")
 	waitPipelineReady(t, namespace, name, 4*time.Minute)
 
 	ingest := sendLikesInEveryMode(t, serviceURL(t, namespace, name+"-ingest"), "helm")
@@ -61,5 +69,6 @@ func TestHelmInstall(t *testing.T) {
 	// may be left waiting on a finalizer of an operator that is gone.
 	start := time.Now()
 	must(t, nil, helm(), "uninstall", "recoflow", "--namespace", namespace, "--wait", "--timeout", "2m")
+	uninstalled = true
 	deleteNamespace(t, namespace, 2*time.Minute-time.Since(start))
 }

@@ -23,6 +23,9 @@ func TestPipelineBeforeKafka(t *testing.T) {
 				return fmt.Errorf("no %s pod yet", f)
 			}
 			for _, p := range pods {
+				if len(p.Status.ContainerStatuses) == 0 {
+					return fmt.Errorf("pod %s has no containers yet", p.Name)
+				}
 				for _, c := range p.Status.ContainerStatuses {
 					if c.RestartCount > 0 {
 						return nil // reported below

@@ -19,10 +19,19 @@ func TestPlainManifests(t *testing.T) {
 		t.Fatal(err)
 	}
 	install := []byte(strings.ReplaceAll(string(b), "ghcr.io/recoflow/", env.registry+"/"))
+	// A plain-YAML user's cluster has no CRD that Helm manages (Helm 4 applies its CRDs server-side
+	// as field manager "helm"; another manager's apply would conflict): start without it.
+	crd := "crd/recommendationpipelines.recoflow.dev"
+	must(t, nil, "kubectl", "delete", crd, "--ignore-not-found", "--wait", "--timeout=1m")
 	must(t, install, "kubectl", "apply", "--server-side", "-f", "-")
 	t.Cleanup(func() {
-		// The namespace and the operator go; the CRD stays for the other tests, as helm leaves it.
+		// Everything goes, the CRD too, as `kubectl delete -f install.yaml` would do.
 		ctx := context.Background()
+		defer func() {
+			if _, err := run(ctx, nil, "kubectl", "delete", crd, "--ignore-not-found", "--wait", "--timeout=1m"); err != nil {
+				t.Error(err)
+			}
+		}()
 		for _, kind := range []string{"deployment", "service", "serviceaccount"} {
 			_, _ = run(ctx, nil, "kubectl", "-n", "recoflow-system", "delete", kind, "--all", "--wait")
 		}

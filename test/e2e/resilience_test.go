@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -37,7 +38,7 @@ func startSteadyLoad(url, prefix string, workers, limit int) *steadyLoad {
 					return
 				default:
 				}
-				lk := like{id: fmt.Sprintf("%s-%d-%d", prefix, w, i), user: fmt.Sprintf("u-%d", w), item: fmt.Sprintf("%s-item-%d", prefix, i%7)}
+				lk := like{id: fmt.Sprintf("%s-%d-%d", prefix, w, i), user: fmt.Sprintf("%s-user-%d-%d", prefix, w, i), item: fmt.Sprintf("%s-item-%d", prefix, i%7)}
 				err := c.post(modeBinary, lk)
 				l.mu.Lock()
 				if err != nil {
@@ -158,7 +159,7 @@ func TestHelmUpgrade(t *testing.T) {
 	eventually(t, 4*time.Minute, "functions rolled to the new images", func() error {
 		for _, f := range functions {
 			d := s.deployment("up-" + f)
-			want := fmt.Sprintf("%s/recoflow-%s:%s", env.registry, f, newTag)
+			want := fmt.Sprintf("%s/recoflow-%s:%s", env.registry, strings.TrimSuffix(f, "-serving"), newTag)
 			if got := d.Spec.Template.Spec.Containers[0].Image; got != want {
 				return fmt.Errorf("%s runs %s, want %s", d.Name, got, want)
 			}

@@ -23,8 +23,8 @@ import (
 
 var scaledObjectGVK = schema.GroupVersionKind{Group: "keda.sh", Version: "v1alpha1", Kind: "ScaledObject"}
 
-// functions are the roles of a pipeline's functions.
-var functions = []string{"ingest", "clean", "popularity"}
+// functions are the roles of a pipeline's Deployments; popularity-serving runs popularity's image.
+var functions = []string{"ingest", "clean", "popularity", "popularity-serving"}
 
 // installKEDA installs KEDA from its own manifests (rendered by hack/cluster/build.sh) and waits
 // until its operator, metrics API server and admission webhooks serve. Cleanup first deletes the
@@ -183,7 +183,7 @@ func TestScaling(t *testing.T) {
 	for b := range batches {
 		likes := make([]like, perBatch)
 		for i := range likes {
-			likes[i] = like{id: fmt.Sprintf("backlog-%d-%d", b, i), user: fmt.Sprintf("u%d", i), item: fmt.Sprintf("item-%d", i%50)}
+			likes[i] = like{id: fmt.Sprintf("backlog-%d-%d", b, i), user: fmt.Sprintf("backlog-user-%d-%d", b, i), item: fmt.Sprintf("item-%d", i%50)}
 		}
 		if err := ingest.post(modeBatch, likes...); err != nil {
 			t.Fatal(err)

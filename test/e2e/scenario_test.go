@@ -77,7 +77,7 @@ func (s *scenario) startKafka(replicas int) {
 
 // applyKafka creates the Kafka and KafkaNodePool the way manifests/kafka/kafka.yaml does, one broker.
 func (s *scenario) applyKafka() {
-	applyTemplate(s.t, "kafka.yaml", s)
+	applyTemplate(s.t, "kafka.yaml", kafkaStandin{Namespace: s.namespace, Cluster: s.cluster})
 }
 
 // pipelineSpec is the spec of a test pipeline, in YAML under spec:.

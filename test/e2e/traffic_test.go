@@ -41,7 +41,8 @@ func serviceURL(t *testing.T, namespace, name string) string {
 	return fmt.Sprintf("http://%s:%d", svc.Spec.ClusterIP, svc.Spec.Ports[0].Port)
 }
 
-// like is one like a test sends: a unique event id, a user and an item.
+// like is one like a test sends: a unique event id, a user and an item. Popularity counts a user's
+// like of an item once, so every like of a test has its own user.
 type like struct{ id, user, item string }
 
 // ingestClient posts likes to ingest and counts what ingest accepted.

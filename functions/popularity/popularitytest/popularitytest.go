@@ -22,6 +22,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/hotness"
 	"github.com/recoflow/recoflow/functions/kafka"
@@ -47,20 +48,14 @@ func NewCluster(t testing.TB, partitions int32, opts ...kfake.Opt) *Cluster {
 	t.Cleanup(kc.Close)
 	c := &Cluster{Cluster: kc, Brokers: kc.ListenAddrs()}
 
-	admin, err := sarama.NewClusterAdmin(c.Brokers, kafka.NewSaramaConfig("popularitytest-admin"))
-	if err != nil {
-		t.Fatalf("connect to kafka: %v", err)
+	names := map[contract.TopicRole]string{}
+	for _, role := range contract.TopicRoles {
+		names[role] = contract.DefaultTopic(role)
 	}
-	defer admin.Close()
-	compact := "compact"
-	for _, role := range event.TopicRoles {
-		detail := &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: 1}
-		if role == event.TopicPopularity {
-			detail.ConfigEntries = map[string]*string{"cleanup.policy": &compact}
-		}
-		if err := admin.CreateTopic(event.DefaultTopic(role), detail, false); err != nil {
-			t.Fatalf("create topic %s: %v", event.DefaultTopic(role), err)
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := kafka.CreateTopics(ctx, c.Brokers, config.KafkaAuth{}, names, partitions, 1); err != nil {
+		t.Fatal(err)
 	}
 	return c
 }
@@ -78,8 +73,9 @@ func (c *Cluster) Config(instanceID string) config.Popularity {
 }
 
 // FastGroups shortens the consumer group timeouts of a sarama configuration, so that tests
-// notice a dead group member in about a second.
+// notice a dead group member in about a second, and new partitions in half a second.
 func FastGroups(c *sarama.Config) {
+	c.Metadata.RefreshFrequency = 500 * time.Millisecond
 	c.Consumer.Group.Session.Timeout = 1500 * time.Millisecond
 	c.Consumer.Group.Heartbeat.Interval = 150 * time.Millisecond
 	c.Consumer.Group.Rebalance.Timeout = 1500 * time.Millisecond

@@ -185,6 +185,42 @@ func TestCRDAdmission(t *testing.T) {
 		// Without replicas, the operator checks min in-sync against the replicas it derives.
 		{name: "min in-sync without replicas", obj: set(minimal(), "spec.topics.minInSyncReplicas", int64(2))},
 		{name: "unknown scaling mode", obj: set(minimal(), "spec.scaling.mode", "Magic"), want: "Unsupported value"},
+		{
+			name: "consumers scale to zero with KEDA",
+			obj: set(set(set(minimal(), "spec.scaling.mode", "KEDA"),
+				"spec.clean.replicas.min", int64(0)), "spec.popularity.replicas.min", int64(0)),
+		},
+		{
+			name: "clean at zero without KEDA",
+			obj:  set(minimal(), "spec.clean.replicas.min", int64(0)),
+			want: "clean.replicas.min: 0 needs scaling.mode: KEDA",
+		},
+		{
+			name: "scoring at zero with HPA",
+			obj:  set(set(minimal(), "spec.scaling.mode", "HPA"), "spec.popularity.replicas.min", int64(0)),
+			want: "popularity.replicas.min: 0 needs scaling.mode: KEDA",
+		},
+		{
+			name: "ingest at zero even with KEDA",
+			obj:  set(set(minimal(), "spec.scaling.mode", "KEDA"), "spec.ingest.replicas.min", int64(0)),
+			want: "ingest.replicas.min must be at least 1",
+		},
+		{
+			name: "serving at zero even with KEDA",
+			obj:  set(set(minimal(), "spec.scaling.mode", "KEDA"), "spec.popularity.serving.replicas.min", int64(0)),
+			want: "popularity.serving.replicas.min must be at least 1",
+		},
+		{
+			name: "serving beyond the partitions",
+			obj:  set(minimal(), "spec.popularity.serving.replicas", map[string]any{"min": int64(2), "max": int64(40)}),
+		},
+		{
+			name: "serving min above max",
+			obj:  set(minimal(), "spec.popularity.serving.replicas.min", int64(11)),
+			want: "replicas.min cannot exceed replicas.max",
+		},
+		{name: "negative min", obj: set(minimal(), "spec.clean.replicas.min", int64(-1)), want: "should be greater than or equal to 0"},
+		{name: "zero cooldown", obj: set(minimal(), "spec.scaling.cooldownPeriod", "0s"), want: "must be a positive duration"},
 		{name: "auth secret without name", obj: set(minimal(), "spec.ingest.authSecretRef", map[string]any{"key": "token"}), want: "authSecretRef.name must name a Secret"},
 		{
 			name: "name too long for a Service",
@@ -249,6 +285,8 @@ func TestDefaultMatchesCRD(t *testing.T) {
 		{name: "minimal sample", obj: readSample(t, "pipeline-minimal.yaml")},
 		{name: "full sample", obj: readSample(t, "pipeline-full.yaml")},
 		{name: "partial replicas", obj: set(readSample(t, "pipeline-minimal.yaml"), "spec.clean.replicas.max", int64(3))},
+		{name: "partial serving", obj: set(readSample(t, "pipeline-minimal.yaml"), "spec.popularity.serving.replicas.max", int64(30))},
+		{name: "clean at zero", obj: set(set(readSample(t, "pipeline-minimal.yaml"), "spec.scaling.mode", "KEDA"), "spec.clean.replicas", map[string]any{"min": int64(0)})},
 		{name: "partial topics", obj: set(readSample(t, "pipeline-minimal.yaml"), "spec.topics.partitions", int64(9))},
 		{name: "CA without a key", obj: set(set(readSample(t, "pipeline-minimal.yaml"), "spec.kafka.tls.enabled", true), "spec.kafka.tls.caSecretRef", map[string]any{"name": "my-ca"})},
 		{name: "network policies off", obj: set(readSample(t, "pipeline-minimal.yaml"), "spec.networkPolicy.enabled", false)},

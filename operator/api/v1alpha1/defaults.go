@@ -20,6 +20,8 @@ const (
 	DefaultMemoryRequest                       = "128Mi"
 	DefaultScalingMode          ScalingMode    = ScalingAuto
 	DefaultLagThreshold         int32          = 100
+	DefaultPollingInterval      Duration       = "30s"
+	DefaultCooldownPeriod       Duration       = "5m"
 	DefaultDeletionPolicy       DeletionPolicy = DeletionRetain
 	DefaultFreshnessObjective   Duration       = "2s"
 	DefaultKafkaAuthentication                 = KafkaAuthenticationNone
@@ -40,6 +42,7 @@ func (p *RecommendationPipeline) Default() {
 	s.Ingest.FunctionSpec.Default()
 	s.Clean.FunctionSpec.Default()
 	s.Popularity.FunctionSpec.Default()
+	s.Popularity.Serving.Default()
 	if s.Popularity.FreshnessObjective == "" {
 		s.Popularity.FreshnessObjective = DefaultFreshnessObjective
 	}
@@ -48,6 +51,12 @@ func (p *RecommendationPipeline) Default() {
 	}
 	if s.Scaling.LagThreshold == 0 {
 		s.Scaling.LagThreshold = DefaultLagThreshold
+	}
+	if s.Scaling.PollingInterval == "" {
+		s.Scaling.PollingInterval = DefaultPollingInterval
+	}
+	if s.Scaling.CooldownPeriod == "" {
+		s.Scaling.CooldownPeriod = DefaultCooldownPeriod
 	}
 	if s.DeletionPolicy == "" {
 		s.DeletionPolicy = DefaultDeletionPolicy
@@ -79,23 +88,40 @@ func (t *TopicsSpec) Default() {
 
 // Default fills the unset replica range, resources and environment fields with their defaults.
 func (f *FunctionSpec) Default() {
-	if f.Replicas.Min == 0 {
-		f.Replicas.Min = DefaultMinReplicas
-	}
-	if f.Replicas.Max == 0 {
-		f.Replicas.Max = DefaultMaxReplicas
-	}
-	if f.Resources.Limits == nil && f.Resources.Requests == nil && f.Resources.Claims == nil {
-		f.Resources.Requests = corev1.ResourceList{
-			corev1.ResourceCPU:    resource.MustParse(DefaultCPURequest),
-			corev1.ResourceMemory: resource.MustParse(DefaultMemoryRequest),
-		}
-	}
+	f.Replicas.Default()
+	defaultResources(&f.Resources)
 	// The core API's own defaults inside an environment variable's source.
 	for i := range f.Env {
 		if from := f.Env[i].ValueFrom; from != nil && from.FileKeyRef != nil && from.FileKeyRef.Optional == nil {
 			optional := false
 			from.FileKeyRef.Optional = &optional
+		}
+	}
+}
+
+// Default fills the unset serving replica range and resources with their defaults.
+func (s *ServingSpec) Default() {
+	s.Replicas.Default()
+	defaultResources(&s.Resources)
+}
+
+// Default fills the unset bounds of the range with their defaults.
+func (r *ReplicaRange) Default() {
+	if r.Min == nil {
+		lo := DefaultMinReplicas
+		r.Min = &lo
+	}
+	if r.Max == 0 {
+		r.Max = DefaultMaxReplicas
+	}
+}
+
+// defaultResources gives resources that set nothing the default requests.
+func defaultResources(r *corev1.ResourceRequirements) {
+	if r.Limits == nil && r.Requests == nil && r.Claims == nil {
+		r.Requests = corev1.ResourceList{
+			corev1.ResourceCPU:    resource.MustParse(DefaultCPURequest),
+			corev1.ResourceMemory: resource.MustParse(DefaultMemoryRequest),
 		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 
 // RecommendationPipelineSpec is the pipeline a platform team declares: the Kafka cluster it runs
 // on, its topics, its three functions and how they scale.
+// +kubebuilder:validation:XValidation:rule="!has(self.clean) || !has(self.clean.replicas) || !has(self.clean.replicas.min) || self.clean.replicas.min >= 1 || (has(self.scaling) && has(self.scaling.mode) && self.scaling.mode == 'KEDA')",message="clean.replicas.min: 0 needs scaling.mode: KEDA: only KEDA wakes a consumer scaled to zero when records arrive on its topic",fieldPath=.clean.replicas.min
+// +kubebuilder:validation:XValidation:rule="!has(self.popularity) || !has(self.popularity.replicas) || !has(self.popularity.replicas.min) || self.popularity.replicas.min >= 1 || (has(self.scaling) && has(self.scaling.mode) && self.scaling.mode == 'KEDA')",message="popularity.replicas.min: 0 needs scaling.mode: KEDA: only KEDA wakes a consumer scaled to zero when records arrive on its topic",fieldPath=.popularity.replicas.min
 type RecommendationPipelineSpec struct {
 	// kafka names the Strimzi Kafka cluster the pipeline's topics live on.
 	// +required
@@ -29,8 +31,8 @@ type RecommendationPipelineSpec struct {
 	// +kubebuilder:default={}
 	Clean CleanSpec `json:"clean,omitempty"`
 
-	// popularity configures the function that scores items from the clean topic and serves the
-	// top N.
+	// popularity configures the function that scores items from the clean topic (scoring) and
+	// serves the top N over HTTP (serving).
 	// +optional
 	// +kubebuilder:default={}
 	Popularity PopularitySpec `json:"popularity,omitempty"`
@@ -72,9 +74,12 @@ type KafkaSpec struct {
 	// +required
 	ClusterRef ClusterReference `json:"clusterRef"`
 
-	// bootstrapServers are the host:port pairs the functions connect to, comma-separated. When
-	// empty, the Strimzi convention <cluster>-kafka-bootstrap on the port of Strimzi's listener
-	// conventions: 9092 (plain) without TLS, 9093 (tls) with it.
+	// bootstrapServers are the host:port pairs the functions and KEDA connect to,
+	// comma-separated. When empty, the Strimzi convention <cluster>-kafka-bootstrap in the
+	// pipeline's namespace, on the port of Strimzi's listener conventions: 9092 (plain) without
+	// TLS, 9093 (tls) with it. A host name without a dot is a Service in the pipeline's
+	// namespace and is completed to <host>.<namespace>.svc.<cluster domain>, so that KEDA,
+	// which runs in its own namespace, reaches it too.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024
@@ -153,7 +158,9 @@ type FunctionSpec struct {
 	Image string `json:"image,omitempty"`
 
 	// replicas is the range the function scales within. Consumer functions never run more
-	// replicas than the topic has partitions.
+	// replicas than the topic has partitions. Consumer functions (clean, popularity scoring) may
+	// set min to 0 when scaling.mode is KEDA: they then scale to zero when they have no lag and
+	// wake on the first record.
 	// +optional
 	// +kubebuilder:default={min:1,max:10}
 	Replicas ReplicaRange `json:"replicas,omitempty"`
@@ -176,11 +183,13 @@ type FunctionSpec struct {
 // +kubebuilder:validation:XValidation:rule="self.min <= self.max",message="replicas.min cannot exceed replicas.max"
 type ReplicaRange struct {
 	// min is the fewest replicas the function runs, and the count it runs without an autoscaler.
+	// Only consumer functions scaled by KEDA may set 0 (scale to zero when idle); without an
+	// autoscaler they still run one.
 	// +optional
 	// +kubebuilder:default=1
-	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=1000
-	Min int32 `json:"min,omitempty"`
+	Min *int32 `json:"min,omitempty"`
 
 	// max is the most replicas an autoscaler may run.
 	// +optional
@@ -191,6 +200,7 @@ type ReplicaRange struct {
 }
 
 // IngestSpec configures the ingest function.
+// +kubebuilder:validation:XValidation:rule="!has(self.replicas) || !has(self.replicas.min) || self.replicas.min >= 1",message="ingest.replicas.min must be at least 1: ingest is the HTTP entry point, and scaling HTTP to zero needs a request buffer (such as the KEDA HTTP add-on) that holds requests while a pod starts",fieldPath=.replicas.min
 type IngestSpec struct {
 	FunctionSpec `json:",inline"`
 
@@ -223,9 +233,18 @@ type CleanSpec struct {
 	MaxEventAge Duration `json:"maxEventAge,omitempty"`
 }
 
-// PopularitySpec configures the popularity function.
+// PopularitySpec configures the popularity function, which runs as two Deployments from one
+// image: scoring, the consumer that turns the clean topic into scores (the inline image,
+// replicas, resources and env), and serving, the HTTP API over the scores (serving).
 type PopularitySpec struct {
 	FunctionSpec `json:",inline"`
+
+	// serving sizes the Deployment that answers top-N queries from the compacted popularity
+	// topic. It scales on CPU, independently of the partition count, and uses popularity's
+	// image and env.
+	// +optional
+	// +kubebuilder:default={}
+	Serving ServingSpec `json:"serving,omitempty"`
 
 	// halfLife is the time after which an event's contribution to an item's score has halved.
 	// When unset, the function's default (6h) applies.
@@ -275,6 +294,18 @@ type ScalingSpec struct {
 	// +kubebuilder:default=100
 	// +kubebuilder:validation:Minimum=1
 	LagThreshold int32 `json:"lagThreshold,omitempty"`
+
+	// pollingInterval is how often KEDA checks each consumer's lag. It bounds how long the first
+	// record waits before a consumer scaled to zero starts waking.
+	// +optional
+	// +kubebuilder:default="30s"
+	PollingInterval Duration `json:"pollingInterval,omitempty"`
+
+	// cooldownPeriod is how long a consumer with replicas.min 0 must have had no lag before KEDA
+	// scales it to zero.
+	// +optional
+	// +kubebuilder:default="5m"
+	CooldownPeriod Duration `json:"cooldownPeriod,omitempty"`
 }
 
 // ScalingMode names how the functions scale.
@@ -333,7 +364,8 @@ type RecommendationPipelineStatus struct {
 	// +listMapKey=name
 	Topics []TopicStatus `json:"topics,omitempty"`
 
-	// functions reports each function's desired and ready replicas.
+	// functions reports each function's Deployment: its replicas and whether it is active or
+	// idle (scaled to zero).
 	// +optional
 	// +listType=map
 	// +listMapKey=name
@@ -390,6 +422,15 @@ type FunctionStatus struct {
 	// readyReplicas is how many of them are ready.
 	// +optional
 	ReadyReplicas int32 `json:"readyReplicas"`
+
+	// replicas is how many pods the Deployment runs now, ready or not.
+	// +optional
+	Replicas int32 `json:"replicas"`
+
+	// state is Active when the function runs at least one replica, Idle when its autoscaler
+	// scaled it to zero because it had nothing to do, and Suspended when spec.suspend stopped it.
+	// +optional
+	State FunctionState `json:"state,omitempty"`
 }
 
 // Endpoints are in-cluster URLs of a pipeline's HTTP functions.
@@ -398,7 +439,7 @@ type Endpoints struct {
 	// +optional
 	Ingest string `json:"ingest,omitempty"`
 
-	// popularity is where clients read the top N.
+	// popularity is where clients read the top N: the serving tier of popularity.
 	// +optional
 	Popularity string `json:"popularity,omitempty"`
 }
@@ -415,6 +456,8 @@ type Endpoints struct {
 // +kubebuilder:printcolumn:name="Fresh",type=string,JSONPath=`.status.conditions[?(@.type=="FreshnessMet")].status`
 // +kubebuilder:printcolumn:name="P99",type=string,JSONPath=`.status.freshness.p99`
 // +kubebuilder:printcolumn:name="Ingest URL",type=string,JSONPath=`.status.endpoints.ingest`
+// +kubebuilder:printcolumn:name="Replicas",type=string,JSONPath=`.status.functions[*].replicas`,priority=1
+// +kubebuilder:printcolumn:name="States",type=string,JSONPath=`.status.functions[*].state`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$')",message="metadata.name must be a DNS label of at most 40 characters, so that <name>-popularity is a valid Service name"
 type RecommendationPipeline struct {

@@ -126,6 +126,16 @@ func TestRedrive(t *testing.T) {
 		}
 		return nil
 	})
+	copies := 0
+	err = scan(context.Background(), cluster.Brokers, event.DefaultTopic(event.TopicClean), time.Time{}, func(msg *sarama.ConsumerMessage) error {
+		if _, id, err := identity(context.Background(), msg); err == nil && id == "ahead-1" {
+			copies++
+		}
+		return nil
+	})
+	if err != nil || copies != 1 {
+		t.Errorf("the clean topic holds %d copies of the redriven like (%v), want 1", copies, err)
+	}
 	if counts, err := itemCounts(popularityURL, "dune"); err != nil || counts["liked"] != 1 {
 		t.Errorf("after the second redrive dune has %v (%v), want liked once", counts, err)
 	}

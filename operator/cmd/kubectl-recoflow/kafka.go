@@ -9,79 +9,85 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/cloudevents/sdk-go/protocol/kafka_sarama/v2"
 	"github.com/cloudevents/sdk-go/v2/binding"
+
+	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/kafka"
 )
 
-// scan reads every record of topic whose offset is at or after the first record with a
-// timestamp at or after since, up to the end of each partition as it was when scan started, and
-// calls fn for each. Records appended while scanning are not read, so a scan always ends.
-func scan(ctx context.Context, client sarama.Client, topic string, since time.Time, fn func(*sarama.ConsumerMessage) error) error {
-	partitions, err := client.Partitions(topic)
-	if err != nil {
-		return fmt.Errorf("list the partitions of %s: %w", topic, err)
+// scan reads every committed record of topic from the first one with a timestamp at or after
+// since (the start when since is zero) and calls fn for each.
+func scan(ctx context.Context, brokers []string, topic string, since time.Time, fn func(*sarama.ConsumerMessage) error) error {
+	from := kafka.OffsetStart
+	if !since.IsZero() {
+		from = since.UnixMilli()
 	}
-	consumer, err := sarama.NewConsumerFromClient(client)
+	return read(ctx, brokers, topic, func(r *kafka.LogReader, partitions []int32) (map[int32]int64, error) {
+		starts, err := r.Offsets(ctx, partitions, from, true)
+		if err != nil {
+			return nil, fmt.Errorf("find where to start in %s: %w", topic, err)
+		}
+		return starts, nil
+	}, fn)
+}
+
+// read reads the committed records of topic from the offsets starts chooses up to the last
+// stable offset of each partition as it was when read started, and calls fn for each. Records
+// appended meanwhile are not read, so a read always ends, also on a transactional topic, whose
+// last offset is a marker.
+func read(ctx context.Context, brokers []string, topic string, starts func(*kafka.LogReader, []int32) (map[int32]int64, error), fn func(*sarama.ConsumerMessage) error) error {
+	r, err := kafka.NewLogReader(brokers, config.KafkaAuth{}, "kubectl-recoflow", topic, 200*time.Millisecond)
 	if err != nil {
 		return err
 	}
-	defer consumer.Close()
-	for _, p := range partitions {
-		end, err := client.GetOffset(topic, p, sarama.OffsetNewest)
+	defer r.Close()
+	partitions, err := r.TopicPartitions(ctx, topic)
+	if err != nil {
+		return err
+	}
+	all, err := r.Offsets(ctx, partitions, kafka.OffsetEnd, true)
+	if err != nil {
+		return fmt.Errorf("find the end of %s: %w", topic, err)
+	}
+	from, err := starts(r, partitions)
+	if err != nil {
+		return err
+	}
+	ends := map[int32]int64{}
+	for p := range from {
+		ends[p] = all[p]
+	}
+	r.Add(from)
+	for !r.CaughtUp(ends) {
+		err := r.Poll(ctx, func(msg *sarama.ConsumerMessage) error {
+			if msg.Offset >= ends[msg.Partition] {
+				return nil
+			}
+			return fn(msg)
+		})
 		if err != nil {
-			return fmt.Errorf("find the end of %s/%d: %w", topic, p, err)
-		}
-		from := sarama.OffsetOldest
-		if !since.IsZero() {
-			if from, err = client.GetOffset(topic, p, since.UnixMilli()); err != nil {
-				return fmt.Errorf("find %s/%d at %s: %w", topic, p, since.Format(time.RFC3339), err)
-			}
-			if from == sarama.OffsetNewest || from < 0 { // no record that recent
-				continue
-			}
-		} else if from, err = client.GetOffset(topic, p, sarama.OffsetOldest); err != nil {
-			return fmt.Errorf("find the start of %s/%d: %w", topic, p, err)
-		}
-		if from >= end {
-			continue
-		}
-		if err := scanPartition(ctx, consumer, topic, p, from, end, fn); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// scanPartition reads partition p of topic from offset from to just before end.
-func scanPartition(ctx context.Context, consumer sarama.Consumer, topic string, p int32, from, end int64, fn func(*sarama.ConsumerMessage) error) error {
-	pc, err := consumer.ConsumePartition(topic, p, from)
-	if err != nil {
-		return fmt.Errorf("read %s/%d: %w", topic, p, err)
-	}
-	defer pc.AsyncClose()
-	// A gap at the end (a transaction marker, a compacted record) delivers nothing more: stop
-	// when the partition is idle and its high-water mark is reached.
-	idle := time.NewTimer(2 * time.Second)
-	defer idle.Stop()
-	for {
-		select {
-		case msg := <-pc.Messages():
-			if err := fn(msg); err != nil {
-				return err
+// countRecords returns the number of committed records in the partitions of topic from the
+// offsets in from up to their current ends.
+func countRecords(ctx context.Context, brokers []string, topic string, from map[int32]int64) (int64, error) {
+	var n int64
+	err := read(ctx, brokers, topic, func(r *kafka.LogReader, partitions []int32) (map[int32]int64, error) {
+		starts := map[int32]int64{}
+		for _, p := range partitions {
+			if at, ok := from[p]; ok {
+				starts[p] = at
 			}
-			if msg.Offset+1 >= end {
-				return nil
-			}
-			idle.Reset(2 * time.Second)
-		case err := <-pc.Errors():
-			return fmt.Errorf("read %s/%d: %w", topic, p, err)
-		case <-idle.C:
-			if pc.HighWaterMarkOffset() >= end {
-				return nil
-			}
-			idle.Reset(2 * time.Second)
-		case <-ctx.Done():
-			return ctx.Err()
 		}
-	}
+		return starts, nil
+	}, func(*sarama.ConsumerMessage) error {
+		n++
+		return nil
+	})
+	return n, err
 }
 
 // identity returns the CloudEvent source and id of a binary-mode record, or an error when the

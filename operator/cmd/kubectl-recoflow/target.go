@@ -10,6 +10,7 @@ import (
 	"github.com/IBM/sarama"
 	"k8s.io/client-go/rest"
 
+	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/operator/internal/manifests"
@@ -17,9 +18,10 @@ import (
 
 // kafkaTarget is a pipeline's Kafka cluster and topic names.
 type kafkaTarget struct {
-	client sarama.Client
-	topics map[event.TopicRole]string
-	groups map[manifests.Role]string
+	client  sarama.Client
+	brokers []string
+	topics  map[event.TopicRole]string
+	groups  map[manifests.Role]string
 }
 
 // connectKafka connects to brokers for the pipeline named pipeline, or for the local pipeline of
@@ -35,7 +37,7 @@ func connectKafka(ctx context.Context, brokers, pipeline string) (*kafkaTarget, 
 	if err != nil {
 		return nil, fmt.Errorf("connect to Kafka at %s: %w", brokers, err)
 	}
-	t := &kafkaTarget{client: client, topics: map[event.TopicRole]string{}, groups: map[manifests.Role]string{}}
+	t := &kafkaTarget{client: client, brokers: strings.Split(brokers, ","), topics: map[event.TopicRole]string{}, groups: map[manifests.Role]string{}}
 	for _, role := range event.TopicRoles {
 		t.topics[role] = event.DefaultTopic(role)
 		if pipeline != "" {
@@ -73,19 +75,18 @@ func (t *kafkaTarget) lag(role manifests.Role) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("read the offsets of group %s: %w", t.groups[role], err)
 	}
-	var lag int64
+	from := map[int32]int64{}
 	for _, p := range partitions {
-		end, err := t.client.GetOffset(topic, p, sarama.OffsetNewest)
-		if err != nil {
-			return 0, err
-		}
-		at := int64(0)
+		from[p] = 0
 		if b := committed.GetBlock(topic, p); b != nil && b.Offset >= 0 {
-			at = b.Offset
+			from[p] = b.Offset
 		}
-		lag += max(end-at, 0)
 	}
-	return lag, nil
+	// Count records, not offsets: clean and popularity write in transactions, whose markers take
+	// offsets that no consumer is owed.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return kafka.Backlog(ctx, t.brokers, config.KafkaAuth{}, "kubectl-recoflow-lag", topic, from)
 }
 
 // httpTarget reaches a pipeline's popularity function over HTTP.

@@ -67,15 +67,17 @@ func (r *PipelineReconciler) apply(ctx context.Context, p *v1alpha1.Recommendati
 	return o
 }
 
-// applyOne applies desired with server-side apply as FieldManager, owned by owner, unless the
-// live object already is what that apply would make it: at steady state it writes nothing. Fields
-// the operator applied before and no longer desires are removed by the apply; fields other
-// managers own, such as the replica count an autoscaler sets, are left alone. It returns the
-// object as the API server last returned it, typed like desired.
+// applyOne applies desired with server-side apply as FieldManager, owned by owner (see ownedBy),
+// unless the live object already is what that apply would make it: at steady state it writes
+// nothing. Fields the operator applied before and no longer desires are removed by the apply;
+// fields other managers own, such as the replica count an autoscaler sets, are left alone. It
+// returns the object as the API server last returned it, typed like desired.
 func (r *PipelineReconciler) applyOne(ctx context.Context, owner *v1alpha1.RecommendationPipeline, desired client.Object) (client.Object, error) {
 	owned := desired.DeepCopyObject().(client.Object)
-	if err := controllerutil.SetControllerReference(owner, owned, r.Scheme); err != nil {
-		return nil, err
+	if ownedBy(owner, desired) {
+		if err := controllerutil.SetControllerReference(owner, owned, r.Scheme); err != nil {
+			return nil, err
+		}
 	}
 	applied, err := intent(owned)
 	if err != nil {

@@ -56,8 +56,8 @@ func TestCacheHoldsOnlyWhatTheOperatorMade(t *testing.T) {
 		if err := c.cache.List(ctx, &list, client.InNamespace(ns)); err != nil {
 			return err
 		}
-		if len(list.Items) != 3 {
-			return fmt.Errorf("the operator's cache holds %d Deployments, want the pipeline's 3", len(list.Items))
+		if len(list.Items) != perRole {
+			return fmt.Errorf("the operator's cache holds %d Deployments, want the pipeline's %d", len(list.Items), perRole)
 		}
 		return nil
 	})

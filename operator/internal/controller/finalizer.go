@@ -17,32 +17,29 @@ import (
 	"github.com/recoflow/recoflow/operator/internal/manifests"
 )
 
-// FinalizerRetainTopics holds a pipeline with deletionPolicy Retain back from deletion until its
-// KafkaTopics no longer name it as their owner, so that garbage collection leaves them, and the
-// data in them, in place. A pipeline with deletionPolicy Delete has no finalizer: its topics go
-// with it.
+// FinalizerRetainTopics is the finalizer earlier builds of the operator put on pipelines with
+// deletionPolicy Retain, to release their KafkaTopics before the pipeline went. The operator no
+// longer adds it: a retained topic carries no owner reference at all, so garbage collection never
+// deletes it, and deleting a pipeline never waits for the operator (not even when the operator was
+// uninstalled first). The operator still honours it on pipelines that carry it, and removes it
+// once their topics are applied without the owner reference.
 const FinalizerRetainTopics = "recoflow.dev/retain-topics"
 
-// syncFinalizer adds the finalizer to a pipeline that retains its topics and removes it from one
-// that does not.
-func (r *PipelineReconciler) syncFinalizer(ctx context.Context, p *v1alpha1.RecommendationPipeline) error {
-	retain := p.Spec.DeletionPolicy != v1alpha1.DeletionDelete
-	if controllerutil.ContainsFinalizer(p, FinalizerRetainTopics) == retain {
+// dropFinalizer removes FinalizerRetainTopics from p, whose children have just been applied.
+func (r *PipelineReconciler) dropFinalizer(ctx context.Context, p *v1alpha1.RecommendationPipeline) error {
+	if !controllerutil.ContainsFinalizer(p, FinalizerRetainTopics) {
 		return nil
 	}
 	before := p.DeepCopy()
-	if retain {
-		controllerutil.AddFinalizer(p, FinalizerRetainTopics)
-	} else {
-		controllerutil.RemoveFinalizer(p, FinalizerRetainTopics)
-	}
+	controllerutil.RemoveFinalizer(p, FinalizerRetainTopics)
 	if err := r.Client.Patch(ctx, p, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
-		return fmt.Errorf("update finalizers: %w", err)
+		return fmt.Errorf("remove finalizer: %w", err)
 	}
 	return nil
 }
 
-// finalize lets a deleted pipeline go: with deletionPolicy Retain it first releases its topics.
+// finalize lets a deleted pipeline that still carries FinalizerRetainTopics go: with
+// deletionPolicy Retain it first releases its topics.
 func (r *PipelineReconciler) finalize(ctx context.Context, p *v1alpha1.RecommendationPipeline) error {
 	if !controllerutil.ContainsFinalizer(p, FinalizerRetainTopics) {
 		return nil

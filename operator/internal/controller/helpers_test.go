@@ -171,6 +171,11 @@ func conditionStatus(u *unstructured.Unstructured, typ string) (status, reason s
 
 // markTopicsReady reports p's KafkaTopics Ready, as Strimzi's topic operator does.
 func markTopicsReady(c *cluster, p *v1alpha1.RecommendationPipeline) error {
+	return eachTopic(c, p, func(t *unstructured.Unstructured) error { return markTopicReady(c, t) })
+}
+
+// eachTopic calls check with each of p's four KafkaTopics, and returns its first error.
+func eachTopic(c *cluster, p *v1alpha1.RecommendationPipeline, check func(*unstructured.Unstructured) error) error {
 	topics, err := children(c, p, manifests.KafkaTopicGVK)
 	if err != nil {
 		return err
@@ -179,7 +184,7 @@ func markTopicsReady(c *cluster, p *v1alpha1.RecommendationPipeline) error {
 		return fmt.Errorf("%d KafkaTopics, want 4", len(topics))
 	}
 	for _, t := range topics {
-		if err := markTopicReady(c, t); err != nil {
+		if err := check(t); err != nil {
 			return err
 		}
 	}
@@ -203,14 +208,17 @@ func markTopicReady(c *cluster, t *unstructured.Unstructured) error {
 
 // markDeploymentsAvailable reports p's Deployments rolled out and available, as the Deployment
 // controller does.
+// perRole is how many of each per-role child a pipeline has: Deployments, PDBs, autoscalers.
+var perRole = len(manifests.Roles())
+
 func markDeploymentsAvailable(c *cluster, p *v1alpha1.RecommendationPipeline) error {
 	var list appsv1.DeploymentList
 	if err := c.admin.List(context.Background(), &list, client.InNamespace(p.Namespace),
 		client.MatchingLabels(manifests.OwnedLabels(p.Name))); err != nil {
 		return err
 	}
-	if len(list.Items) != 3 {
-		return fmt.Errorf("%d Deployments, want 3", len(list.Items))
+	if len(list.Items) != perRole {
+		return fmt.Errorf("%d Deployments, want %d", len(list.Items), perRole)
 	}
 	for i := range list.Items {
 		if err := markDeploymentAvailable(c, &list.Items[i]); err != nil {

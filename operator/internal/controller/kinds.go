@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 	"github.com/recoflow/recoflow/operator/internal/manifests"
 )
 
@@ -22,7 +23,8 @@ type childKind struct {
 	// start; nil for the kinds of other operators, read unstructured and watched from the moment
 	// the cluster serves them.
 	object client.Object
-	// retained is set for kinds that hold data, which are never pruned.
+	// retained is set for kinds that hold data: they are never pruned, and a pipeline with
+	// deletionPolicy Retain does not own them, so that garbage collection leaves them in place.
 	retained bool
 }
 
@@ -39,4 +41,16 @@ func childKinds() []childKind {
 		{gvk: manifests.ScaledObjectGVK},
 		{gvk: autoscalingv2.SchemeGroupVersion.WithKind("HorizontalPodAutoscaler"), object: &autoscalingv2.HorizontalPodAutoscaler{}},
 	}
+}
+
+// ownedBy reports whether the pipeline p owns its child desired: every child, but those of a
+// retained kind only with deletionPolicy Delete.
+func ownedBy(p *v1alpha1.RecommendationPipeline, desired client.Object) bool {
+	gvk := desired.GetObjectKind().GroupVersionKind()
+	for _, k := range childKinds() {
+		if k.gvk == gvk && k.retained {
+			return p.Spec.DeletionPolicy == v1alpha1.DeletionDelete
+		}
+	}
+	return true
 }

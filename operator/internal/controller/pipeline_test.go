@@ -35,8 +35,8 @@ func TestCreateMakesEveryChildAndReportsReadiness(t *testing.T) {
 
 	eventually(t, waitFor, func() error {
 		return wantChildren(c, p, map[schema.GroupVersionKind]int{
-			manifests.KafkaTopicGVK: 4, deploymentGVK: 3, serviceGVK: 2, pdbGVK: 3,
-			manifests.ScaledObjectGVK: 3, hpaGVK: 0,
+			manifests.KafkaTopicGVK: 4, deploymentGVK: perRole, serviceGVK: 2, pdbGVK: perRole,
+			manifests.ScaledObjectGVK: perRole, hpaGVK: 0,
 		})
 	})
 	for _, gvk := range childKinds() {
@@ -45,7 +45,11 @@ func TestCreateMakesEveryChildAndReportsReadiness(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, o := range objs {
-			if err := ownedBy(o, p); err != nil {
+			// With the default deletionPolicy Retain the topics outlive the pipeline: it does not own them.
+			err := ownedBy(o, p)
+			if gvk == manifests.KafkaTopicGVK && err == nil {
+				t.Errorf("KafkaTopic %s is owned by the pipeline, whose deletionPolicy is Retain", o.GetName())
+			} else if gvk != manifests.KafkaTopicGVK && err != nil {
 				t.Errorf("%s %v", gvk.Kind, err)
 			}
 		}
@@ -82,7 +86,7 @@ func TestCreateMakesEveryChildAndReportsReadiness(t *testing.T) {
 	})
 
 	t.Run("deployments", func(t *testing.T) {
-		images := map[string]string{"shop-ingest": testImages.Ingest, "shop-clean": testImages.Clean, "shop-popularity": testImages.Popularity}
+		images := map[string]string{"shop-ingest": testImages.Ingest, "shop-clean": testImages.Clean, "shop-popularity": testImages.Popularity, "shop-popularity-serving": testImages.Popularity}
 		for name, image := range images {
 			var d appsv1.Deployment
 			if err := c.admin.Get(context.Background(), client.ObjectKey{Namespace: p.Namespace, Name: name}, &d); err != nil {
@@ -120,7 +124,7 @@ func TestCreateMakesEveryChildAndReportsReadiness(t *testing.T) {
 			}
 			return wantCondition(c, p, v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonAutoscalerNotReady)
 		})
-		if err := wantMessage(c, p, v1alpha1.ConditionScalingReady, "ScaledObject shop-ingest: waiting for KEDA to report it ready. ScaledObject shop-clean: waiting for KEDA to report it ready. ScaledObject shop-popularity: waiting for KEDA to report it ready."); err != nil {
+		if err := wantMessage(c, p, v1alpha1.ConditionScalingReady, "ScaledObject shop-ingest: waiting for KEDA to report it ready. ScaledObject shop-clean: waiting for KEDA to report it ready. ScaledObject shop-popularity: waiting for KEDA to report it ready. ScaledObject shop-popularity-serving: waiting for KEDA to report it ready."); err != nil {
 			t.Error(err)
 		}
 		eventually(t, waitFor, func() error {
@@ -146,7 +150,10 @@ func TestCreateMakesEveryChildAndReportsReadiness(t *testing.T) {
 		if !slices.Equal(got.Status.Topics, wantTopics) {
 			t.Errorf("status.topics = %+v, want %+v", got.Status.Topics, wantTopics)
 		}
-		wantFunctions := []v1alpha1.FunctionStatus{{Name: "shop-ingest", DesiredReplicas: 1, ReadyReplicas: 1}, {Name: "shop-clean", DesiredReplicas: 1, ReadyReplicas: 1}, {Name: "shop-popularity", DesiredReplicas: 1, ReadyReplicas: 1}}
+		active := func(name string) v1alpha1.FunctionStatus {
+			return v1alpha1.FunctionStatus{Name: name, DesiredReplicas: 1, ReadyReplicas: 1, Replicas: 1, State: v1alpha1.FunctionActive}
+		}
+		wantFunctions := []v1alpha1.FunctionStatus{active("shop-ingest"), active("shop-clean"), active("shop-popularity"), active("shop-popularity-serving")}
 		if !slices.Equal(got.Status.Functions, wantFunctions) {
 			t.Errorf("status.functions = %+v, want %+v", got.Status.Functions, wantFunctions)
 		}
@@ -157,8 +164,8 @@ func TestCreateMakesEveryChildAndReportsReadiness(t *testing.T) {
 		if got.Status.Endpoints != wantEndpoints {
 			t.Errorf("status.endpoints = %+v, want %+v", got.Status.Endpoints, wantEndpoints)
 		}
-		if !slices.Contains(got.Finalizers, controller.FinalizerRetainTopics) {
-			t.Errorf("finalizers = %v, want %s: deletionPolicy defaults to Retain", got.Finalizers, controller.FinalizerRetainTopics)
+		if len(got.Finalizers) > 0 {
+			t.Errorf("finalizers = %v, want none: deleting a pipeline never waits for the operator", got.Finalizers)
 		}
 		eventually(t, waitFor, func() error { return wantEvent(c, p, corev1.EventTypeNormal, v1alpha1.ReasonReconciled) })
 	})
@@ -349,7 +356,7 @@ func TestSpecChangesReachChildren(t *testing.T) {
 			name:   "HPA instead of KEDA",
 			change: func(p *v1alpha1.RecommendationPipeline) { p.Spec.Scaling.Mode = v1alpha1.ScalingHPA },
 			want: func() error {
-				if err := wantChildren(c, p, map[schema.GroupVersionKind]int{hpaGVK: 3, manifests.ScaledObjectGVK: 0}); err != nil {
+				if err := wantChildren(c, p, map[schema.GroupVersionKind]int{hpaGVK: perRole, manifests.ScaledObjectGVK: 0}); err != nil {
 					return err
 				}
 				return wantScaling(c, p, v1alpha1.ReasonHPAScaling)
@@ -360,7 +367,7 @@ func TestSpecChangesReachChildren(t *testing.T) {
 			name:   "KEDA instead of HPA",
 			change: func(p *v1alpha1.RecommendationPipeline) { p.Spec.Scaling.Mode = v1alpha1.ScalingKEDA },
 			want: func() error {
-				if err := wantChildren(c, p, map[schema.GroupVersionKind]int{hpaGVK: 0, manifests.ScaledObjectGVK: 3}); err != nil {
+				if err := wantChildren(c, p, map[schema.GroupVersionKind]int{hpaGVK: 0, manifests.ScaledObjectGVK: perRole}); err != nil {
 					return err
 				}
 				return wantScaling(c, p, v1alpha1.ReasonKEDAScaling)
@@ -370,7 +377,7 @@ func TestSpecChangesReachChildren(t *testing.T) {
 			name: "no autoscaler",
 			change: func(p *v1alpha1.RecommendationPipeline) {
 				p.Spec.Scaling.Mode = v1alpha1.ScalingNone
-				p.Spec.Clean.Replicas = v1alpha1.ReplicaRange{Min: 2, Max: 4}
+				p.Spec.Clean.Replicas = v1alpha1.ReplicaRange{Min: ptr.To[int32](2), Max: 4}
 			},
 			want: func() error {
 				if err := wantChildren(c, p, map[schema.GroupVersionKind]int{hpaGVK: 0, manifests.ScaledObjectGVK: 0}); err != nil {
@@ -395,7 +402,7 @@ func TestSpecChangesReachChildren(t *testing.T) {
 				p.Spec.Suspend, p.Spec.Scaling.Mode = false, v1alpha1.ScalingKEDA
 			},
 			want: func() error {
-				if err := wantChildren(c, p, map[schema.GroupVersionKind]int{hpaGVK: 0, manifests.ScaledObjectGVK: 3}); err != nil {
+				if err := wantChildren(c, p, map[schema.GroupVersionKind]int{hpaGVK: 0, manifests.ScaledObjectGVK: perRole}); err != nil {
 					return err
 				}
 				// KEDA scales up from zero itself; the operator restarts at one replica.
@@ -532,7 +539,7 @@ func TestChildrenAreRestored(t *testing.T) {
 				return c.admin.Delete(ctx, so)
 			},
 			want: func() error {
-				return wantChildren(c, p, map[schema.GroupVersionKind]int{manifests.ScaledObjectGVK: 3})
+				return wantChildren(c, p, map[schema.GroupVersionKind]int{manifests.ScaledObjectGVK: perRole})
 			},
 		},
 		{
@@ -544,7 +551,7 @@ func TestChildrenAreRestored(t *testing.T) {
 				}
 				return c.admin.Delete(ctx, pdbs[0])
 			},
-			want: func() error { return wantChildren(c, p, map[schema.GroupVersionKind]int{pdbGVK: 3}) },
+			want: func() error { return wantChildren(c, p, map[schema.GroupVersionKind]int{pdbGVK: perRole}) },
 		},
 	}
 	for _, tt := range tests {
@@ -622,8 +629,8 @@ func wantPaused(c *cluster, p *v1alpha1.RecommendationPipeline, value string) er
 	if err != nil {
 		return err
 	}
-	if len(objs) != 3 {
-		return fmt.Errorf("%d ScaledObjects, want 3", len(objs))
+	if len(objs) != perRole {
+		return fmt.Errorf("%d ScaledObjects, want %d", len(objs), perRole)
 	}
 	for _, o := range objs {
 		if got := o.GetAnnotations()[manifests.AnnotationKEDAPausedReplicas]; got != value {
@@ -658,7 +665,7 @@ func TestAdmissionRejectsInvalidSpecs(t *testing.T) {
 		{
 			name: "min above max",
 			create: newPipeline(ns, "minmax", func(p *v1alpha1.RecommendationPipeline) {
-				p.Spec.Clean.Replicas = v1alpha1.ReplicaRange{Min: 5, Max: 2}
+				p.Spec.Clean.Replicas = v1alpha1.ReplicaRange{Min: ptr.To[int32](5), Max: 2}
 			}),
 			want: "replicas.min cannot exceed replicas.max",
 		},
@@ -711,38 +718,48 @@ func TestDeletionPolicy(t *testing.T) {
 	tests := []struct {
 		name             string
 		policy, changeTo v1alpha1.DeletionPolicy
-		// topicsOwned is whether the topics still name the deleted pipeline as their owner, so that
-		// the garbage collector deletes them.
+		// legacy puts the finalizer of earlier builds on the pipeline.
+		legacy bool
+		// topicsOwned is whether the topics name the pipeline as their owner, so that the garbage
+		// collector deletes them with it.
 		topicsOwned bool
 	}{
 		{name: "Retain", policy: v1alpha1.DeletionRetain, topicsOwned: false},
 		{name: "Delete", policy: v1alpha1.DeletionDelete, topicsOwned: true},
 		{name: "Retain changed to Delete", policy: v1alpha1.DeletionRetain, changeTo: v1alpha1.DeletionDelete, topicsOwned: true},
+		{name: "Delete changed to Retain", policy: v1alpha1.DeletionDelete, changeTo: v1alpha1.DeletionRetain, topicsOwned: false},
+		{name: "finalizer of an earlier build", policy: v1alpha1.DeletionRetain, legacy: true, topicsOwned: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p := createPipeline(t, c, "deleted", func(p *v1alpha1.RecommendationPipeline) { p.Spec.DeletionPolicy = tt.policy })
+			p := createPipeline(t, c, "deleted", func(p *v1alpha1.RecommendationPipeline) {
+				p.Spec.DeletionPolicy = tt.policy
+				if tt.legacy {
+					p.Finalizers = []string{controller.FinalizerRetainTopics}
+				}
+			})
+			topicsOwned := func(want bool) func() error {
+				return func() error {
+					return eachTopic(c, p, func(topic *unstructured.Unstructured) error {
+						if owned := ownedBy(topic, p) == nil; owned != want {
+							return fmt.Errorf("%s owned by the pipeline: %v, want %v", topic.GetName(), owned, want)
+						}
+						return nil
+					})
+				}
+			}
 			if tt.changeTo != "" {
-				eventually(t, waitFor, func() error {
-					got, err := getPipeline(c, p)
-					if err != nil || !slices.Contains(got.Finalizers, controller.FinalizerRetainTopics) {
-						return fmt.Errorf("no finalizer yet (%v)", err)
-					}
-					return nil
-				})
+				eventually(t, waitFor, topicsOwned(tt.policy == v1alpha1.DeletionDelete))
 				updatePipeline(t, c, p, func(p *v1alpha1.RecommendationPipeline) { p.Spec.DeletionPolicy = tt.changeTo })
 			}
+			eventually(t, waitFor, topicsOwned(tt.topicsOwned))
 			eventually(t, waitFor, func() error {
-				if err := wantChildren(c, p, map[schema.GroupVersionKind]int{manifests.KafkaTopicGVK: 4, deploymentGVK: 3}); err != nil {
+				if err := wantChildren(c, p, map[schema.GroupVersionKind]int{manifests.KafkaTopicGVK: 4, deploymentGVK: perRole}); err != nil {
 					return err
 				}
-				got, err := getPipeline(c, p)
-				if err != nil {
-					return err
-				}
-				if has := slices.Contains(got.Finalizers, controller.FinalizerRetainTopics); has != !tt.topicsOwned {
-					return fmt.Errorf("finalizers %v", got.Finalizers)
+				if got, err := getPipeline(c, p); err != nil || len(got.Finalizers) > 0 {
+					return fmt.Errorf("finalizers %v (%v), want none: deleting a pipeline must not wait for the operator", got.Finalizers, err)
 				}
 				return nil
 			})
@@ -756,21 +773,8 @@ func TestDeletionPolicy(t *testing.T) {
 				}
 				return nil
 			})
-			topics, err := children(c, p, manifests.KafkaTopicGVK)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(topics) != 4 {
-				t.Fatalf("%d KafkaTopics, want 4", len(topics))
-			}
-			for _, topic := range topics {
-				owned := ownedBy(topic, p) == nil
-				if owned != tt.topicsOwned {
-					t.Errorf("%s owned by the deleted pipeline: %v, want %v", topic.GetName(), owned, tt.topicsOwned)
-				}
-			}
-			if !tt.topicsOwned {
-				eventually(t, waitFor, func() error { return wantEvent(c, p, corev1.EventTypeNormal, controller.ReasonTopicsRetained) })
+			if err := topicsOwned(tt.topicsOwned)(); err != nil {
+				t.Error(err)
 			}
 		})
 	}
@@ -792,8 +796,8 @@ func TestPodsMeetRestrictedPodSecurity(t *testing.T) {
 		if err := c.admin.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
 			return err
 		}
-		if len(list.Items) != 3 {
-			return fmt.Errorf("%d Deployments, want 3", len(list.Items))
+		if len(list.Items) != perRole {
+			return fmt.Errorf("%d Deployments, want %d", len(list.Items), perRole)
 		}
 		return nil
 	})

@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -52,6 +53,9 @@ type PipelineReconciler struct {
 	ClusterDomain string
 	// MaxConcurrentReconciles is how many pipelines are reconciled at once; 0 means 1.
 	MaxConcurrentReconciles int
+	// Wrap, when set, wraps the reconciler the controller runs, to observe every reconcile, as
+	// tests that count reconciles do.
+	Wrap func(reconcile.Reconciler) reconcile.Reconciler
 	// Freshness reads how fresh a pipeline's rankings are; nil leaves freshness unreported.
 	Freshness FreshnessReader
 	// FreshnessInterval is how often freshness is measured; 0 means DefaultFreshnessInterval.
@@ -106,9 +110,6 @@ func (r *PipelineReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	if !p.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, ignoreStale(r.finalize(ctx, &p))
 	}
-	if err := r.syncFinalizer(ctx, &p); err != nil {
-		return ctrl.Result{}, ignoreStale(err)
-	}
 	pl, err := r.plan(ctx, &p)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -117,6 +118,11 @@ func (r *PipelineReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	if pl.blocked == nil {
 		o = r.apply(ctx, &p, pl)
 		o.kafkaAccess = r.kafkaAccess(ctx, &p, o)
+		if o.err == nil {
+			if err := r.dropFinalizer(ctx, &p); err != nil {
+				return ctrl.Result{}, ignoreStale(err)
+			}
+		}
 	}
 	return r.report(ctx, &p, pl, o)
 }
@@ -141,8 +147,8 @@ func (r *PipelineReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return fmt.Errorf("index pipelines by Kafka cluster: %w", err)
 	}
 
-	owner := handler.EnqueueRequestForOwner(r.Scheme, mgr.GetRESTMapper(),
-		&v1alpha1.RecommendationPipeline{}, handler.OnlyControllerOwner())
+	// Children found by their pipeline label: a retained KafkaTopic has no owner reference.
+	labelled := handler.EnqueueRequestsFromMapFunc(pipelineOfChild)
 	optional := map[schema.GroupVersionKind]kindWatch{
 		manifests.KafkaGVK: {
 			handler:      handler.EnqueueRequestsFromMapFunc(r.pipelinesOnCluster),
@@ -157,7 +163,7 @@ func (r *PipelineReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		if k.object != nil {
 			b = b.Owns(k.object)
 		} else {
-			optional[k.gvk] = kindWatch{handler: owner}
+			optional[k.gvk] = kindWatch{handler: labelled}
 		}
 	}
 	r.apis = newOptionalAPIs(mgr.GetRESTMapper(), mgr.GetCache(), optional)
@@ -165,12 +171,20 @@ func (r *PipelineReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(crdMetadata(), r.apis.crdHandler(r.allPipelines),
 			builder.WithPredicates(predicate.NewPredicateFuncs(isOptionalCRD))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).
-		Build(r)
+		Build(r.reconciler())
 	if err != nil {
 		return fmt.Errorf("build the %s controller: %w", ControllerName, err)
 	}
 	r.apis.controller = c
 	return nil
+}
+
+// reconciler returns r, wrapped by Wrap when it is set.
+func (r *PipelineReconciler) reconciler() reconcile.Reconciler {
+	if r.Wrap != nil {
+		return r.Wrap(r)
+	}
+	return r
 }
 
 // ignoreStale drops a conflict: the pipeline changed since the cache saw it, and its watch brings
@@ -193,6 +207,15 @@ func clusterRefOf(obj client.Object) []string {
 func (r *PipelineReconciler) pipelinesOnCluster(ctx context.Context, kafka client.Object) []reconcile.Request {
 	return r.pipelines(ctx, client.InNamespace(kafka.GetNamespace()),
 		client.MatchingFields{clusterRefField: kafka.GetName()})
+}
+
+// pipelineOfChild returns the pipeline whose label child carries.
+func pipelineOfChild(_ context.Context, child client.Object) []reconcile.Request {
+	name := child.GetLabels()[manifests.LabelPipeline]
+	if name == "" {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: child.GetNamespace(), Name: name}}}
 }
 
 // pipelinesOnPool returns the pipelines that run on the Kafka cluster of the KafkaNodePool pool.

@@ -89,8 +89,8 @@ func playUserOperator(c *cluster, p *v1alpha1.RecommendationPipeline, keys ...st
 	if err != nil {
 		return err
 	}
-	if len(users) != 3 {
-		return fmt.Errorf("%d KafkaUsers, want 3", len(users))
+	if len(users) != len(manifests.Roles()) {
+		return fmt.Errorf("%d KafkaUsers, want one per Deployment", len(users))
 	}
 	for _, u := range users {
 		data := map[string][]byte{}
@@ -158,8 +158,8 @@ func TestSecuredPipeline(t *testing.T) {
 
 	eventually(t, waitFor, func() error {
 		return wantChildren(c, p, map[schema.GroupVersionKind]int{
-			manifests.KafkaTopicGVK: 4, kafkaUserGVK: 3, deploymentGVK: 3, networkPolicyGVK: 3,
-			manifests.ScaledObjectGVK: 3, triggerAuthenticationGVK: 2,
+			manifests.KafkaTopicGVK: 4, kafkaUserGVK: 4, deploymentGVK: 4, networkPolicyGVK: 4,
+			manifests.ScaledObjectGVK: 4, triggerAuthenticationGVK: 2,
 		})
 	})
 	for _, gvk := range []schema.GroupVersionKind{kafkaUserGVK, triggerAuthenticationGVK, networkPolicyGVK} {
@@ -175,20 +175,24 @@ func TestSecuredPipeline(t *testing.T) {
 	}
 
 	t.Run("users and ACLs as the API server stored them", func(t *testing.T) {
-		var popularity unstructured.Unstructured
-		popularity.SetGroupVersionKind(kafkaUserGVK)
-		if err := c.admin.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "secure-popularity"}, &popularity); err != nil {
-			t.Fatal(err)
-		}
-		if popularity.GetLabels()["strimzi.io/cluster"] != "kafka" {
-			t.Errorf("labels %v, want strimzi.io/cluster=kafka", popularity.GetLabels())
-		}
-		acls, _, _ := unstructured.NestedSlice(popularity.Object, "spec", "authorization", "acls")
-		var got []string
-		for _, a := range acls {
-			a := a.(map[string]any)
-			r := a["resource"].(map[string]any)
-			got = append(got, fmt.Sprintf("%s %s %s %v", r["type"], r["patternType"], r["name"], a["operations"]))
+		acls := func(name string) []string {
+			t.Helper()
+			var u unstructured.Unstructured
+			u.SetGroupVersionKind(kafkaUserGVK)
+			if err := c.admin.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, &u); err != nil {
+				t.Fatal(err)
+			}
+			if u.GetLabels()["strimzi.io/cluster"] != "kafka" {
+				t.Errorf("%s labels %v, want strimzi.io/cluster=kafka", name, u.GetLabels())
+			}
+			stored, _, _ := unstructured.NestedSlice(u.Object, "spec", "authorization", "acls")
+			var got []string
+			for _, a := range stored {
+				a := a.(map[string]any)
+				r := a["resource"].(map[string]any)
+				got = append(got, fmt.Sprintf("%s %s %s %v", r["type"], r["patternType"], r["name"], a["operations"]))
+			}
+			return got
 		}
 		want := []string{
 			"topic literal secure.interactions.clean [Read]",
@@ -196,8 +200,13 @@ func TestSecuredPipeline(t *testing.T) {
 			"group literal secure-popularity [Read]",
 			"transactionalId prefix secure-popularity. [Write Describe]",
 		}
-		if !slices.Equal(got, want) {
-			t.Errorf("popularity's ACLs:\n got %q\nwant %q", got, want)
+		if got := acls("secure-popularity"); !slices.Equal(got, want) {
+			t.Errorf("popularity scoring's ACLs:\n got %q\nwant %q", got, want)
+		}
+		// The serving tier only follows the changelog.
+		want = []string{"topic literal secure.popularity [Read]"}
+		if got := acls("secure-popularity-serving"); !slices.Equal(got, want) {
+			t.Errorf("popularity serving's ACLs:\n got %q\nwant %q", got, want)
 		}
 	})
 
@@ -207,8 +216,8 @@ func TestSecuredPipeline(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, o := range objs {
-			if o.GetName() == "secure-ingest" {
-				continue
+			if o.GetName() == "secure-ingest" || o.GetName() == "secure-popularity-serving" {
+				continue // scaled on CPU
 			}
 			triggers, _, _ := unstructured.NestedSlice(o.Object, "spec", "triggers")
 			trigger := triggers[0].(map[string]any)
@@ -293,7 +302,7 @@ func TestSecuredPipeline(t *testing.T) {
 		})
 		eventually(t, waitFor, func() error {
 			return wantChildren(c, p, map[schema.GroupVersionKind]int{
-				kafkaUserGVK: 0, triggerAuthenticationGVK: 0, networkPolicyGVK: 0, manifests.ScaledObjectGVK: 3,
+				kafkaUserGVK: 0, triggerAuthenticationGVK: 0, networkPolicyGVK: 0, manifests.ScaledObjectGVK: 4,
 			})
 		})
 		eventually(t, waitFor, func() error {

@@ -105,11 +105,7 @@ func setStatus(p *v1alpha1.RecommendationPipeline, pl plan, o outcome) {
 		case *appsv1.Deployment:
 			l, _ := o.live[childKey(d)].(*appsv1.Deployment)
 			functions = append(functions, deploymentAvailability(d.GetName(), l))
-			f := v1alpha1.FunctionStatus{Name: d.GetName()}
-			if l != nil {
-				f.DesiredReplicas, f.ReadyReplicas = *l.Spec.Replicas, l.Status.ReadyReplicas
-			}
-			s.Functions = append(s.Functions, f)
+			s.Functions = append(s.Functions, functionStatus(p, d.GetName(), l))
 		}
 	}
 	s.Endpoints = pl.params.Endpoints()
@@ -263,7 +259,7 @@ func scalingReadiness(p *v1alpha1.RecommendationPipeline, pl plan, o outcome) me
 	switch pl.params.Autoscaler {
 	case manifests.AutoscalerKEDA:
 		ready = metav1.Condition{Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonKEDAScaling,
-			Message: "KEDA reports every ScaledObject ready: clean and popularity scale on consumer lag, ingest on CPU."}
+			Message: "KEDA reports every ScaledObject ready: clean and popularity scoring scale on consumer lag, ingest and popularity serving on CPU."}
 	case manifests.AutoscalerHPA:
 		ready = metav1.Condition{Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonHPAScaling,
 			Message: "Every HorizontalPodAutoscaler is able to scale its function on CPU."}

@@ -38,21 +38,14 @@ func newNodePool(t testing.TB, c *cluster, ns, cluster, name string, replicas in
 
 // wantTopicReplicas checks the replicas and min.insync.replicas of every KafkaTopic of p.
 func wantTopicReplicas(c *cluster, p *v1alpha1.RecommendationPipeline, replicas, minISR int64) error {
-	topics, err := children(c, p, manifests.KafkaTopicGVK)
-	if err != nil {
-		return err
-	}
-	if len(topics) != 4 {
-		return fmt.Errorf("%d KafkaTopics, want 4", len(topics))
-	}
-	for _, topic := range topics {
+	return eachTopic(c, p, func(topic *unstructured.Unstructured) error {
 		r, _, _ := unstructured.NestedInt64(topic.Object, "spec", "replicas")
 		m, _, _ := unstructured.NestedInt64(topic.Object, "spec", "config", "min.insync.replicas")
 		if r != replicas || m != minISR {
 			return fmt.Errorf("%s has %d replicas, min.insync.replicas %d; want %d, %d", topic.GetName(), r, m, replicas, minISR)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // TestTopicsFitTheBrokers runs a pipeline with default topic replicas on the single-broker

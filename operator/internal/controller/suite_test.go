@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/yaml"
 
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
@@ -110,7 +111,7 @@ type cluster struct {
 	operator *rest.Config
 	// writes counts the manager's API writes.
 	writes *writeCounter
-	// log counts the reconciles and errors the manager logs.
+	// log counts the reconciles of the operator's reconciler and the errors they return.
 	log *reconcileLog
 	// cache is the manager's cache, what the operator holds in memory.
 	cache cache.Cache
@@ -153,7 +154,7 @@ func startCluster(t testing.TB, crdDirs ...string) *cluster {
 
 	mgr, err := ctrl.NewManager(c.operator, ctrl.Options{
 		Scheme:                        scheme,
-		Logger:                        logr.New(&reconcileSink{log: c.log}),
+		Logger:                        logr.Discard(),
 		Metrics:                       metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress:        "0",
 		LeaderElection:                true,
@@ -167,7 +168,7 @@ func startCluster(t testing.TB, crdDirs ...string) *cluster {
 	if err != nil {
 		t.Fatalf("new manager: %v", err)
 	}
-	r := &controller.PipelineReconciler{Images: testImages, MaxConcurrentReconciles: 4,
+	r := &controller.PipelineReconciler{Wrap: c.log.wrap, Images: testImages, MaxConcurrentReconciles: 4,
 		Freshness: testFreshness, FreshnessInterval: 2 * time.Second}
 	if err := r.SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
@@ -300,13 +301,14 @@ type roundTripperFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripperFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
 
-// reconcileLog counts, per pipeline, the reconciles controller-runtime starts and finishes and
-// the errors they end with, from its log.
+// reconcileLog counts, per pipeline, the reconciles that started and finished, and keeps the
+// errors they returned and the result of the last one.
 type reconcileLog struct {
 	mu       sync.Mutex
 	started  map[types.NamespacedName]int
 	finished map[types.NamespacedName]int
 	errors   map[types.NamespacedName][]string
+	last     map[types.NamespacedName]reconcile.Result
 }
 
 func newReconcileLog() *reconcileLog {
@@ -314,7 +316,26 @@ func newReconcileLog() *reconcileLog {
 		started:  map[types.NamespacedName]int{},
 		finished: map[types.NamespacedName]int{},
 		errors:   map[types.NamespacedName][]string{},
+		last:     map[types.NamespacedName]reconcile.Result{},
 	}
+}
+
+// wrap returns r, recording each of its reconciles in l.
+func (l *reconcileLog) wrap(r reconcile.Reconciler) reconcile.Reconciler {
+	return reconcile.Func(func(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+		l.mu.Lock()
+		l.started[req.NamespacedName]++
+		l.mu.Unlock()
+		res, err := r.Reconcile(ctx, req)
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.finished[req.NamespacedName]++
+		l.last[req.NamespacedName] = res
+		if err != nil {
+			l.errors[req.NamespacedName] = append(l.errors[req.NamespacedName], err.Error())
+		}
+		return res, err
+	})
 }
 
 // reconciles returns how many reconciles of the pipeline key started and finished.
@@ -324,66 +345,20 @@ func (l *reconcileLog) reconciles(key types.NamespacedName) (started, finished i
 	return l.started[key], l.finished[key]
 }
 
+// lastResult returns the result of the last finished reconcile of the pipeline key, and whether
+// one finished.
+func (l *reconcileLog) lastResult(key types.NamespacedName) (reconcile.Result, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	res, ok := l.last[key]
+	return res, ok
+}
+
 // errorsOf returns the errors reconciles of the pipeline key returned.
 func (l *reconcileLog) errorsOf(key types.NamespacedName) []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]string(nil), l.errors[key]...)
-}
-
-// reconcileSink is a logr.LogSink that feeds a reconcileLog and drops everything else.
-type reconcileSink struct {
-	log    *reconcileLog
-	values []any
-}
-
-func (s *reconcileSink) Init(logr.RuntimeInfo) {}
-func (s *reconcileSink) Enabled(int) bool      { return true }
-
-func (s *reconcileSink) Info(_ int, msg string, _ ...any) {
-	var counts map[types.NamespacedName]int
-	switch {
-	case msg == "Reconciling":
-		counts = s.log.started
-	case msg == "Reconcile successful", strings.HasPrefix(msg, "Reconcile done"):
-		counts = s.log.finished
-	default:
-		return
-	}
-	s.log.mu.Lock()
-	counts[s.pipeline()]++
-	s.log.mu.Unlock()
-}
-
-func (s *reconcileSink) Error(err error, msg string, _ ...any) {
-	if msg != "Reconciler error" {
-		return
-	}
-	s.log.mu.Lock()
-	key := s.pipeline()
-	s.log.finished[key]++
-	s.log.errors[key] = append(s.log.errors[key], err.Error())
-	s.log.mu.Unlock()
-}
-
-func (s *reconcileSink) WithValues(kv ...any) logr.LogSink {
-	return &reconcileSink{log: s.log, values: append(append([]any(nil), s.values...), kv...)}
-}
-
-func (s *reconcileSink) WithName(string) logr.LogSink { return s }
-
-// pipeline returns the pipeline the logger's values name.
-func (s *reconcileSink) pipeline() types.NamespacedName {
-	var key types.NamespacedName
-	for i := 0; i+1 < len(s.values); i += 2 {
-		switch s.values[i] {
-		case "namespace":
-			key.Namespace, _ = s.values[i+1].(string)
-		case "name":
-			key.Name, _ = s.values[i+1].(string)
-		}
-	}
-	return key
 }
 
 // eventually calls check until it returns nil, and fails the test with its last error when that

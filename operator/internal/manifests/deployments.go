@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/recoflow/recoflow/functions/contract"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -27,9 +29,9 @@ const (
 
 // Health endpoints every function serves.
 const (
-	LivenessPath  = "/healthz"
-	ReadinessPath = "/readyz"
-	MetricsPath   = "/metrics"
+	LivenessPath  = contract.PathHealthz
+	ReadinessPath = contract.PathReadyz
+	MetricsPath   = contract.PathMetrics
 )
 
 // RunAsUser is the non-root user and group the function containers run as (distroless nonroot).
@@ -46,9 +48,10 @@ const DrainDelay = 5 * time.Second
 const shutdownMargin = 10 * time.Second
 
 // drainDelay returns how long a function's pods keep serving after they start terminating:
-// DrainDelay for the functions behind a Service, none for clean.
+// DrainDelay for the functions behind a Service (ingest, popularity serving), none for the
+// consumers.
 func drainDelay(r Role) time.Duration {
-	if r == RoleClean {
+	if r.Consumes() {
 		return 0
 	}
 	return DrainDelay
@@ -115,14 +118,15 @@ func (p Params) imagePullSecrets() []corev1.LocalObjectReference {
 	return append([]corev1.LocalObjectReference(nil), secrets...)
 }
 
-// Deployments returns the Deployments of ingest, clean and popularity, in that order.
+// Deployments returns the Deployments of ingest, clean, popularity scoring and popularity
+// serving, in Roles order.
 //
 // Spec.Replicas is set only when the operator owns the replica count: 0 when the pipeline is
 // suspended, replicas.min when there is no autoscaler. With an autoscaler it is nil: the apply
 // path then leaves the count to the autoscaler, and when the operator owned it before, as after
 // a suspension, the API server resets it to its default of one for the autoscaler to take over.
 func Deployments(p Params) []*appsv1.Deployment {
-	out := make([]*appsv1.Deployment, 0, 3)
+	out := make([]*appsv1.Deployment, 0, len(Roles()))
 	for _, r := range Roles() {
 		out = append(out, deployment(p, r))
 	}
@@ -137,8 +141,9 @@ func deployment(p Params, r Role) *appsv1.Deployment {
 	kafkaVolumes, kafkaMounts := kafkaClientVolumes(p, r)
 	environment := mergeEnv(env(p, r), fn.Env)
 
+	lo, _ := p.replicaRange(r)
 	var replicas *int32
-	switch lo, _ := p.replicaRange(r); {
+	switch {
 	case pl.Spec.Suspend:
 		replicas = ptr.To[int32](0)
 	case p.Autoscaler == AutoscalerNone:
@@ -220,7 +225,7 @@ func deployment(p Params, r Role) *appsv1.Deployment {
 
 // containerPort returns the port a function serves its API, health and metrics on.
 func containerPort(r Role) int32 {
-	if r == RolePopularity {
+	if r == RolePopularity || r == RoleServing {
 		return PopularityPort
 	}
 	if r == RoleClean {
@@ -276,15 +281,22 @@ func env(p Params, r Role) []corev1.EnvVar {
 		add(config.EnvConsumerGroup, ConsumerGroup(pl.Name, r))
 		add(config.EnvCleanDedupeWindow, string(s.DedupeWindow))
 		add(config.EnvCleanMaxEventAge, string(s.MaxEventAge))
-	case RolePopularity:
+	case RolePopularity, RoleServing:
+		// Both tiers decay scores with one half-life; only scoring joins the group, weighs events
+		// and flushes; only serving answers top-N queries.
 		s := pl.Spec.Popularity
-		add(config.EnvConsumerGroup, ConsumerGroup(pl.Name, r))
+		add(config.EnvPopularityMode, popularityMode(r))
+		if r == RolePopularity {
+			add(config.EnvConsumerGroup, ConsumerGroup(pl.Name, r))
+		}
 		add(config.EnvPopularityHalfLife, string(s.HalfLife))
-		add(config.EnvPopularityWeights, weights(s.Weights))
-		if s.TopN != nil {
+		if r == RolePopularity {
+			add(config.EnvPopularityWeights, weights(s.Weights))
+			add(config.EnvPopularityFlushInterval, string(s.FlushInterval))
+		}
+		if s.TopN != nil && r == RoleServing {
 			add(config.EnvPopularityTopNMax, strconv.Itoa(int(*s.TopN)))
 		}
-		add(config.EnvPopularityFlushInterval, string(s.FlushInterval))
 	}
 	return vars
 }

@@ -23,42 +23,63 @@ func TestDeploymentReplicas(t *testing.T) {
 		{
 			name:       "no autoscaler runs min",
 			autoscaler: AutoscalerNone,
-			edit:       func(p *v1alpha1.RecommendationPipeline) { p.Spec.Ingest.Replicas.Min = 3 },
-			want:       map[Role]*int32{RoleIngest: ptr.To[int32](3), RoleClean: ptr.To[int32](1), RolePopularity: ptr.To[int32](1)},
+			edit:       func(p *v1alpha1.RecommendationPipeline) { p.Spec.Ingest.Replicas.Min = ptr.To[int32](3) },
+			want:       map[Role]*int32{RoleIngest: ptr.To[int32](3), RoleClean: ptr.To[int32](1), RolePopularity: ptr.To[int32](1), RoleServing: ptr.To[int32](1)},
 		},
 		{
 			name:       "consumers never above the partition count",
 			autoscaler: AutoscalerNone,
 			edit: func(p *v1alpha1.RecommendationPipeline) {
 				p.Spec.Topics.Partitions = 2
-				p.Spec.Ingest.Replicas.Min = 4
-				p.Spec.Clean.Replicas.Min = 4
+				p.Spec.Ingest.Replicas.Min = ptr.To[int32](4)
+				p.Spec.Clean.Replicas.Min = ptr.To[int32](4)
 			},
-			want: map[Role]*int32{RoleIngest: ptr.To[int32](4), RoleClean: ptr.To[int32](2), RolePopularity: ptr.To[int32](1)},
+			want: map[Role]*int32{RoleIngest: ptr.To[int32](4), RoleClean: ptr.To[int32](2), RolePopularity: ptr.To[int32](1), RoleServing: ptr.To[int32](1)},
 		},
 		{
 			name:       "KEDA owns the count",
 			autoscaler: AutoscalerKEDA,
 			edit:       func(*v1alpha1.RecommendationPipeline) {},
-			want:       map[Role]*int32{RoleIngest: nil, RoleClean: nil, RolePopularity: nil},
+			want:       map[Role]*int32{RoleIngest: nil, RoleClean: nil, RolePopularity: nil, RoleServing: nil},
 		},
 		{
 			name:       "HPA owns the count",
 			autoscaler: AutoscalerHPA,
 			edit:       func(*v1alpha1.RecommendationPipeline) {},
-			want:       map[Role]*int32{RoleIngest: nil, RoleClean: nil, RolePopularity: nil},
+			want:       map[Role]*int32{RoleIngest: nil, RoleClean: nil, RolePopularity: nil, RoleServing: nil},
 		},
 		{
 			name:       "suspended with an autoscaler",
 			autoscaler: AutoscalerHPA,
 			edit:       func(p *v1alpha1.RecommendationPipeline) { p.Spec.Suspend = true },
-			want:       map[Role]*int32{RoleIngest: ptr.To[int32](0), RoleClean: ptr.To[int32](0), RolePopularity: ptr.To[int32](0)},
+			want:       map[Role]*int32{RoleIngest: ptr.To[int32](0), RoleClean: ptr.To[int32](0), RolePopularity: ptr.To[int32](0), RoleServing: ptr.To[int32](0)},
+		},
+		{
+			name:       "serving beyond the partitions",
+			autoscaler: AutoscalerNone,
+			edit: func(p *v1alpha1.RecommendationPipeline) {
+				p.Spec.Topics.Partitions = 2
+				p.Spec.Popularity.Serving.Replicas = v1alpha1.ReplicaRange{Min: ptr.To[int32](5), Max: 20}
+			},
+			want: map[Role]*int32{RoleIngest: ptr.To[int32](1), RoleClean: ptr.To[int32](1), RolePopularity: ptr.To[int32](1), RoleServing: ptr.To[int32](5)},
+		},
+		{
+			name:       "KEDA scales consumers to zero",
+			autoscaler: AutoscalerKEDA,
+			edit:       scaleToZero,
+			want:       map[Role]*int32{RoleIngest: nil, RoleClean: nil, RolePopularity: nil, RoleServing: nil},
+		},
+		{
+			name:       "without KEDA a consumer at min 0 runs one",
+			autoscaler: AutoscalerNone,
+			edit:       scaleToZero,
+			want:       map[Role]*int32{RoleIngest: ptr.To[int32](1), RoleClean: ptr.To[int32](1), RolePopularity: ptr.To[int32](1), RoleServing: ptr.To[int32](1)},
 		},
 		{
 			name:       "suspended without one",
 			autoscaler: AutoscalerNone,
 			edit:       func(p *v1alpha1.RecommendationPipeline) { p.Spec.Suspend = true },
-			want:       map[Role]*int32{RoleIngest: ptr.To[int32](0), RoleClean: ptr.To[int32](0), RolePopularity: ptr.To[int32](0)},
+			want:       map[Role]*int32{RoleIngest: ptr.To[int32](0), RoleClean: ptr.To[int32](0), RolePopularity: ptr.To[int32](0), RoleServing: ptr.To[int32](0)},
 		},
 	}
 	for _, tt := range tests {
@@ -73,6 +94,13 @@ func TestDeploymentReplicas(t *testing.T) {
 	}
 }
 
+// scaleToZero lets the consumers scale to zero.
+func scaleToZero(p *v1alpha1.RecommendationPipeline) {
+	p.Spec.Scaling.Mode = v1alpha1.ScalingKEDA
+	p.Spec.Clean.Replicas.Min = ptr.To[int32](0)
+	p.Spec.Popularity.Replicas.Min = ptr.To[int32](0)
+}
+
 func TestDeploymentEnv(t *testing.T) {
 	full := func(p *v1alpha1.RecommendationPipeline) {
 		p.Spec.Kafka.BootstrapServers = "k1:9092,k2:9092"
@@ -84,6 +112,7 @@ func TestDeploymentEnv(t *testing.T) {
 		p.Spec.Popularity.Weights = map[string]v1alpha1.Weight{"shared": "4", "liked": "2.5", "unliked": "-1"}
 		p.Spec.Popularity.TopN = ptr.To[int32](50)
 		p.Spec.Popularity.FlushInterval = "2s"
+		p.Spec.Popularity.Env = []corev1.EnvVar{{Name: config.EnvLogFormat, Value: "text"}}
 		p.Spec.Clean.Env = []corev1.EnvVar{
 			{Name: config.EnvLogLevel, Value: "debug"},
 			{Name: config.EnvCleanDedupeWindow, Value: "1m"},
@@ -122,17 +151,32 @@ func TestDeploymentEnv(t *testing.T) {
 		},
 		{
 			name: "popularity defaults", edit: func(*v1alpha1.RecommendationPipeline) {}, role: RolePopularity,
-			want:   map[string]string{config.EnvConsumerGroup: "shop-popularity", config.EnvHTTPAddr: ":8081"},
+			want:   map[string]string{config.EnvConsumerGroup: "shop-popularity", config.EnvHTTPAddr: ":8081", config.EnvPopularityMode: "scoring"},
 			absent: []string{config.EnvPopularityHalfLife, config.EnvPopularityWeights, config.EnvPopularityTopNMax, config.EnvPopularityFlushInterval},
+		},
+		{
+			name: "serving defaults", edit: func(*v1alpha1.RecommendationPipeline) {}, role: RoleServing,
+			want:   map[string]string{config.EnvHTTPAddr: ":8081", config.EnvPopularityMode: "serving"},
+			absent: []string{config.EnvConsumerGroup, config.EnvPopularityHalfLife, config.EnvPopularityTopNMax},
+		},
+		{
+			name: "serving settings and popularity's env", edit: full, role: RoleServing,
+			want: map[string]string{
+				config.EnvPopularityHalfLife: "12h",
+				config.EnvPopularityTopNMax:  "50",
+				config.EnvLogFormat:          "text",
+				config.EnvPopularityMode:     "serving",
+			},
+			absent: []string{config.EnvConsumerGroup, config.EnvPopularityWeights, config.EnvPopularityFlushInterval},
 		},
 		{
 			name: "popularity settings", edit: full, role: RolePopularity,
 			want: map[string]string{
 				config.EnvPopularityHalfLife:      "12h",
 				config.EnvPopularityWeights:       "liked=2.5,unliked=-1,shared=4",
-				config.EnvPopularityTopNMax:       "50",
 				config.EnvPopularityFlushInterval: "2s",
 			},
+			absent: []string{config.EnvPopularityTopNMax},
 		},
 	}
 	for _, tt := range tests {
@@ -197,6 +241,15 @@ func TestDeploymentPod(t *testing.T) {
 			RolePopularity, "example.com/pop:1", 8081, "2",
 		},
 		{"clean", func(*v1alpha1.RecommendationPipeline) {}, RoleClean, "ghcr.io/recoflow/recoflow-clean:0.1.0", 8080, "100m"},
+		{"serving", func(*v1alpha1.RecommendationPipeline) {}, RoleServing, "ghcr.io/recoflow/recoflow-popularity:0.1.0", 8081, "100m"},
+		{
+			"serving runs popularity's image with its own resources",
+			func(p *v1alpha1.RecommendationPipeline) {
+				p.Spec.Popularity.Image = "example.com/pop:1"
+				p.Spec.Popularity.Serving.Resources = corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m")}}
+			},
+			RoleServing, "example.com/pop:1", 8081, "500m",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -277,6 +330,7 @@ func TestDeploymentCPURequest(t *testing.T) {
 			for _, r := range Roles() {
 				params := testParams(AutoscalerKEDA, func(p *v1alpha1.RecommendationPipeline) {
 					p.Spec.Ingest.Resources, p.Spec.Clean.Resources, p.Spec.Popularity.Resources = tt.resources, tt.resources, tt.resources
+					p.Spec.Popularity.Serving.Resources = tt.resources
 				})
 				got := deploymentOf(t, params, r).Spec.Template.Spec.Containers[0].Resources
 				if !equality.Semantic.DeepEqual(got, tt.want) {
@@ -297,8 +351,9 @@ func TestDeploymentShutdown(t *testing.T) {
 		shutdown string
 	}{
 		{name: "ingest drains, then shuts down", role: RoleIngest, preStop: 5, grace: 40},
-		{name: "popularity drains too", role: RolePopularity, preStop: 5, grace: 40},
+		{name: "popularity serving drains too", role: RoleServing, preStop: 5, grace: 40},
 		{name: "clean has no Service to drain", role: RoleClean, grace: 35},
+		{name: "nor has popularity scoring", role: RolePopularity, grace: 35},
 		{
 			name: "a longer shutdown timeout extends the grace period", role: RoleIngest,
 			env:     []corev1.EnvVar{{Name: config.EnvShutdownTimeout, Value: "60s"}},
@@ -310,7 +365,7 @@ func TestDeploymentShutdown(t *testing.T) {
 			grace: 71,
 		},
 		{
-			name: "an unreadable one leaves the default", role: RolePopularity,
+			name: "an unreadable one leaves the default", role: RoleServing,
 			env:     []corev1.EnvVar{{Name: config.EnvShutdownTimeout, Value: "soon"}},
 			preStop: 5, grace: 40,
 		},

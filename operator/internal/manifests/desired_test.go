@@ -83,9 +83,9 @@ func TestDesired(t *testing.T) {
 		autoscaler Autoscaler
 		kinds      []string
 	}{
-		{AutoscalerKEDA, []string{"KafkaTopic", "KafkaTopic", "KafkaTopic", "KafkaTopic", "Deployment", "Deployment", "Deployment", "Service", "Service", "PodDisruptionBudget", "PodDisruptionBudget", "PodDisruptionBudget", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy", "ScaledObject", "ScaledObject", "ScaledObject"}},
-		{AutoscalerHPA, []string{"KafkaTopic", "KafkaTopic", "KafkaTopic", "KafkaTopic", "Deployment", "Deployment", "Deployment", "Service", "Service", "PodDisruptionBudget", "PodDisruptionBudget", "PodDisruptionBudget", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy", "HorizontalPodAutoscaler", "HorizontalPodAutoscaler", "HorizontalPodAutoscaler"}},
-		{AutoscalerNone, []string{"KafkaTopic", "KafkaTopic", "KafkaTopic", "KafkaTopic", "Deployment", "Deployment", "Deployment", "Service", "Service", "PodDisruptionBudget", "PodDisruptionBudget", "PodDisruptionBudget", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy"}},
+		{AutoscalerKEDA, []string{"KafkaTopic", "KafkaTopic", "KafkaTopic", "KafkaTopic", "Deployment", "Deployment", "Deployment", "Deployment", "Service", "Service", "PodDisruptionBudget", "PodDisruptionBudget", "PodDisruptionBudget", "PodDisruptionBudget", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy", "ScaledObject", "ScaledObject", "ScaledObject", "ScaledObject"}},
+		{AutoscalerHPA, []string{"KafkaTopic", "KafkaTopic", "KafkaTopic", "KafkaTopic", "Deployment", "Deployment", "Deployment", "Deployment", "Service", "Service", "PodDisruptionBudget", "PodDisruptionBudget", "PodDisruptionBudget", "PodDisruptionBudget", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy", "HorizontalPodAutoscaler", "HorizontalPodAutoscaler", "HorizontalPodAutoscaler", "HorizontalPodAutoscaler"}},
+		{AutoscalerNone, []string{"KafkaTopic", "KafkaTopic", "KafkaTopic", "KafkaTopic", "Deployment", "Deployment", "Deployment", "Deployment", "Service", "Service", "PodDisruptionBudget", "PodDisruptionBudget", "PodDisruptionBudget", "PodDisruptionBudget", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy"}},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.autoscaler), func(t *testing.T) {

@@ -1,8 +1,9 @@
 package manifests
 
 import (
-	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
 
 // testPipeline returns a defaulted pipeline "shop" in namespace "recoflow" on the Kafka cluster

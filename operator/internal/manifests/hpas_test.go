@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
@@ -16,16 +17,33 @@ func TestHorizontalPodAutoscalers(t *testing.T) {
 		edit       func(*v1alpha1.RecommendationPipeline)
 		want       []bounds // in Roles order; nil for no HPAs
 	}{
-		{"defaults", AutoscalerHPA, func(*v1alpha1.RecommendationPipeline) {}, []bounds{{1, 10}, {1, 6}, {1, 6}}},
+		{"defaults", AutoscalerHPA, func(*v1alpha1.RecommendationPipeline) {}, []bounds{{1, 10}, {1, 6}, {1, 6}, {1, 10}}},
 		{
 			"consumers capped at partitions", AutoscalerHPA,
 			func(p *v1alpha1.RecommendationPipeline) {
 				p.Spec.Topics.Partitions = 3
-				p.Spec.Ingest.Replicas = v1alpha1.ReplicaRange{Min: 2, Max: 20}
-				p.Spec.Clean.Replicas = v1alpha1.ReplicaRange{Min: 2, Max: 20}
-				p.Spec.Popularity.Replicas = v1alpha1.ReplicaRange{Min: 5, Max: 8}
+				p.Spec.Ingest.Replicas = v1alpha1.ReplicaRange{Min: ptr.To[int32](2), Max: 20}
+				p.Spec.Clean.Replicas = v1alpha1.ReplicaRange{Min: ptr.To[int32](2), Max: 20}
+				p.Spec.Popularity.Replicas = v1alpha1.ReplicaRange{Min: ptr.To[int32](5), Max: 8}
 			},
-			[]bounds{{2, 20}, {2, 3}, {3, 3}},
+			[]bounds{{2, 20}, {2, 3}, {3, 3}, {1, 10}},
+		},
+		{
+			"serving beyond the partitions", AutoscalerHPA,
+			func(p *v1alpha1.RecommendationPipeline) {
+				p.Spec.Topics.Partitions = 2
+				p.Spec.Popularity.Serving.Replicas = v1alpha1.ReplicaRange{Min: ptr.To[int32](3), Max: 30}
+			},
+			[]bounds{{1, 10}, {1, 2}, {1, 2}, {3, 30}},
+		},
+		{
+			// Only KEDA wakes a function at zero; an HPA (render --scaling hpa) keeps one.
+			"scale to zero needs KEDA", AutoscalerHPA,
+			func(p *v1alpha1.RecommendationPipeline) {
+				p.Spec.Clean.Replicas.Min = ptr.To[int32](0)
+				p.Spec.Popularity.Replicas.Min = ptr.To[int32](0)
+			},
+			[]bounds{{1, 10}, {1, 6}, {1, 6}, {1, 10}},
 		},
 		{"KEDA instead", AutoscalerKEDA, func(*v1alpha1.RecommendationPipeline) {}, nil},
 		{"no autoscaler", AutoscalerNone, func(*v1alpha1.RecommendationPipeline) {}, nil},

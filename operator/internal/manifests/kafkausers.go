@@ -27,7 +27,7 @@ func KafkaUsers(p Params) []*unstructured.Unstructured {
 		return nil
 	}
 	names := ACLNames(pl)
-	out := make([]*unstructured.Unstructured, 0, 3)
+	out := make([]*unstructured.Unstructured, 0, len(Roles()))
 	for _, r := range Roles() {
 		var acls []any
 		for _, rule := range kafkaacl.Rules(kafkaacl.Function(r), names) {

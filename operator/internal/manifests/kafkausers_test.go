@@ -28,6 +28,8 @@ func TestKafkaUsers(t *testing.T) {
 			acl("group", "shop-popularity", "literal", "Read"),
 			acl("transactionalId", "shop-popularity.", "prefix", "Write", "Describe"),
 		},
+		// The serving tier only follows the changelog, in no consumer group.
+		"shop-popularity-serving": {acl("topic", "shop.popularity", "literal", "Read")},
 	}
 	tests := []struct {
 		name     string
@@ -47,7 +49,7 @@ func TestKafkaUsers(t *testing.T) {
 				}
 				return
 			}
-			if len(users) != 3 {
+			if len(users) != len(wantACLs) {
 				t.Fatalf("built %d KafkaUsers, want one per function", len(users))
 			}
 			for _, u := range users {

@@ -4,22 +4,26 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/recoflow/recoflow/functions/contract"
+
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
 
-// Role is one of a pipeline's three functions.
+// Role is one of a pipeline's Deployments: ingest, clean, and popularity's two tiers.
 type Role string
 
-// The functions of a pipeline, each a Deployment named <pipeline>-<role>.
+// The roles of a pipeline, each a Deployment named <pipeline>-<role>. RolePopularity is
+// popularity's scoring tier, the consumer; RoleServing is its serving tier, the HTTP API.
 const (
 	RoleIngest     Role = "ingest"
 	RoleClean      Role = "clean"
 	RolePopularity Role = "popularity"
+	RoleServing    Role = "popularity-serving"
 )
 
-// Roles returns the functions in the order events flow through them.
-func Roles() []Role { return []Role{RoleIngest, RoleClean, RolePopularity} }
+// Roles returns the roles in the order events flow through them.
+func Roles() []Role { return []Role{RoleIngest, RoleClean, RolePopularity, RoleServing} }
 
 // Labels every child carries, and the values the operator gives them.
 const (
@@ -59,10 +63,9 @@ func TopicResourceName(pipeline string, role event.TopicRole) string {
 	return Name(pipeline, string(role))
 }
 
-// TopicName returns the Kafka topic name of a role: the local default with the pipeline's name in
-// place of "recoflow", such as shop.interactions.raw.
+// TopicName returns the Kafka topic name of a role, such as shop.interactions.raw.
 func TopicName(pipeline string, role event.TopicRole) string {
-	return pipeline + strings.TrimPrefix(event.DefaultTopic(role), "recoflow")
+	return contract.TopicName(pipeline, role)
 }
 
 // ConsumerGroup returns the Kafka consumer group of a consuming function: <pipeline>-<role>.

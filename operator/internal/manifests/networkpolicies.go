@@ -27,10 +27,11 @@ const DNSPort = 53
 // NetworkPolicies returns a NetworkPolicy per function, in Roles order, unless
 // spec.networkPolicy.enabled is false. Each denies every connection its function does not need:
 //
-//   - ingress: ingest and popularity accept HTTP from pods in the namespaces of
+//   - ingress: ingest and popularity's serving tier accept HTTP from pods in the namespaces of
 //     clientNamespaceSelector and metricsNamespaceSelector (their API, health and metrics share
-//     one port); clean, which has no API, accepts only metrics scrapes. Unset selectors mean
-//     every namespace: any in-cluster client, nothing from outside the cluster.
+//     one port); clean and popularity scoring, which have no API, accept only metrics scrapes.
+//     Unset selectors mean every namespace: any in-cluster client, nothing from outside the
+//     cluster.
 //   - egress: DNS, and Kafka only: the Strimzi cluster's pods on the listener port for the
 //     default bootstrap address, or any address on the ports of spec.kafka.bootstrapServers.
 func NetworkPolicies(p Params) []*networkingv1.NetworkPolicy {
@@ -38,7 +39,7 @@ func NetworkPolicies(p Params) []*networkingv1.NetworkPolicy {
 	if !pl.Spec.NetworkPolicy.IsEnabled() {
 		return nil
 	}
-	out := make([]*networkingv1.NetworkPolicy, 0, 3)
+	out := make([]*networkingv1.NetworkPolicy, 0, len(Roles()))
 	for _, r := range Roles() {
 		out = append(out, &networkingv1.NetworkPolicy{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
@@ -64,7 +65,7 @@ func httpIngress(pl *v1alpha1.RecommendationPipeline, r Role) networkingv1.Netwo
 		return networkingv1.NetworkPolicyPeer{NamespaceSelector: s.DeepCopy()}
 	}
 	from := []networkingv1.NetworkPolicyPeer{namespaces(np.MetricsNamespaceSelector)}
-	if r != RoleClean {
+	if servesClients(r) {
 		from = append([]networkingv1.NetworkPolicyPeer{namespaces(np.ClientNamespaceSelector)}, from...)
 	}
 	// Equal peers, as with both selectors unset, say the same thing once.
@@ -74,6 +75,10 @@ func httpIngress(pl *v1alpha1.RecommendationPipeline, r Role) networkingv1.Netwo
 		Ports: []networkingv1.NetworkPolicyPort{{Protocol: ptr.To(corev1.ProtocolTCP), Port: ptr.To(intstr.FromString(PortName))}},
 	}
 }
+
+// servesClients reports whether a role answers clients' HTTP requests: ingest, and popularity's
+// serving tier behind the popularity Service.
+func servesClients(r Role) bool { return r == RoleIngest || r == readsFrom(RolePopularity) }
 
 // dnsEgress allows name lookups on any DNS server: clusters run DNS in different places.
 func dnsEgress() networkingv1.NetworkPolicyEgressRule {

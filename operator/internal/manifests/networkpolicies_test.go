@@ -17,17 +17,18 @@ func TestNetworkPolicies(t *testing.T) {
 	tests := []struct {
 		name string
 		edit func(*v1alpha1.RecommendationPipeline)
-		// want* are nil when no policies are built.
-		wantIngestFrom, wantCleanFrom []*metav1.LabelSelector
-		wantKafkaPorts                []int32
-		wantBrokerPods                bool
+		// want* are nil when no policies are built. Ingest and popularity serving answer clients;
+		// the consumers, clean and popularity scoring, only metrics scrapes.
+		wantIngestFrom, wantConsumerFrom []*metav1.LabelSelector
+		wantKafkaPorts                   []int32
+		wantBrokerPods                   bool
 	}{
 		{
 			name: "disabled", edit: func(p *v1alpha1.RecommendationPipeline) { p.Spec.NetworkPolicy.Enabled = ptr.To(false) },
 		},
 		{
 			name: "defaults", edit: func(*v1alpha1.RecommendationPipeline) {},
-			wantIngestFrom: []*metav1.LabelSelector{everyNamespace}, wantCleanFrom: []*metav1.LabelSelector{everyNamespace},
+			wantIngestFrom: []*metav1.LabelSelector{everyNamespace}, wantConsumerFrom: []*metav1.LabelSelector{everyNamespace},
 			wantKafkaPorts: []int32{9092}, wantBrokerPods: true,
 		},
 		{
@@ -37,7 +38,7 @@ func TestNetworkPolicies(t *testing.T) {
 				p.Spec.NetworkPolicy.MetricsNamespaceSelector = monitoring
 				p.Spec.Kafka.Authentication = v1alpha1.KafkaAuthenticationSCRAM
 			},
-			wantIngestFrom: []*metav1.LabelSelector{clients, monitoring}, wantCleanFrom: []*metav1.LabelSelector{monitoring},
+			wantIngestFrom: []*metav1.LabelSelector{clients, monitoring}, wantConsumerFrom: []*metav1.LabelSelector{monitoring},
 			wantKafkaPorts: []int32{9093}, wantBrokerPods: true,
 		},
 		{
@@ -45,7 +46,7 @@ func TestNetworkPolicies(t *testing.T) {
 			edit: func(p *v1alpha1.RecommendationPipeline) {
 				p.Spec.Kafka.BootstrapServers = "kafka-0.example.net:9094, kafka-1.example.net:9094,[fd00::1]:9095"
 			},
-			wantIngestFrom: []*metav1.LabelSelector{everyNamespace}, wantCleanFrom: []*metav1.LabelSelector{everyNamespace},
+			wantIngestFrom: []*metav1.LabelSelector{everyNamespace}, wantConsumerFrom: []*metav1.LabelSelector{everyNamespace},
 			wantKafkaPorts: []int32{9094, 9095},
 		},
 	}
@@ -58,7 +59,7 @@ func TestNetworkPolicies(t *testing.T) {
 				}
 				return
 			}
-			if len(policies) != 3 {
+			if len(policies) != 4 {
 				t.Fatalf("built %d NetworkPolicies, want one per function", len(policies))
 			}
 			for i, r := range Roles() {
@@ -70,8 +71,8 @@ func TestNetworkPolicies(t *testing.T) {
 					t.Errorf("%s: policy types %v, want Ingress and Egress", np.Name, np.Spec.PolicyTypes)
 				}
 				wantFrom := tt.wantIngestFrom
-				if r == RoleClean {
-					wantFrom = tt.wantCleanFrom
+				if r == RoleClean || r == RolePopularity {
+					wantFrom = tt.wantConsumerFrom
 				}
 				checkIngress(t, np, wantFrom)
 				checkEgress(t, np, tt.wantKafkaPorts, tt.wantBrokerPods)

@@ -12,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
@@ -92,19 +93,25 @@ func (p Params) function(r Role) v1alpha1.FunctionSpec {
 		return s.Ingest.FunctionSpec
 	case RoleClean:
 		return s.Clean.FunctionSpec
+	case RoleServing:
+		return servingFunction(s.Popularity)
 	default:
 		return s.Popularity.FunctionSpec
 	}
 }
 
-// replicaRange returns the range a function scales within: its spec's, with consumer functions
-// capped at the partition count, since a consumer group cannot use more members than partitions.
+// replicaRange returns the range a role scales within: its spec's, with consumers capped at the
+// partition count, since a consumer group cannot use more members than partitions. Only KEDA
+// wakes a function scaled to zero, so with any other autoscaler, or none, the least is one.
 func (p Params) replicaRange(r Role) (lo, hi int32) {
 	rr := p.function(r).Replicas
-	lo, hi = rr.Min, rr.Max
-	if r != RoleIngest {
+	lo, hi = ptr.Deref(rr.Min, v1alpha1.DefaultMinReplicas), rr.Max
+	if r.Consumes() {
 		parts := p.Pipeline.Spec.Topics.Partitions
 		lo, hi = min(lo, parts), min(hi, parts)
+	}
+	if p.Autoscaler != AutoscalerKEDA {
+		lo = max(lo, 1)
 	}
 	return lo, hi
 }

@@ -5,6 +5,7 @@ import (
 
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/utils/ptr"
 
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
@@ -15,7 +16,7 @@ func TestPodDisruptionBudgets(t *testing.T) {
 		edit func(*v1alpha1.RecommendationPipeline)
 	}{
 		{"one replica", func(*v1alpha1.RecommendationPipeline) {}},
-		{"several replicas", func(p *v1alpha1.RecommendationPipeline) { p.Spec.Clean.Replicas.Min = 4 }},
+		{"several replicas", func(p *v1alpha1.RecommendationPipeline) { p.Spec.Clean.Replicas.Min = ptr.To[int32](4) }},
 		{"suspended", func(p *v1alpha1.RecommendationPipeline) { p.Spec.Suspend = true }},
 	}
 	for _, tt := range tests {

@@ -16,10 +16,12 @@ var ScaledObjectGVK = schema.GroupVersionKind{Group: "keda.sh", Version: "v1alph
 // pipeline pauses its ScaledObjects at zero so KEDA does not scale the functions back up.
 const AnnotationKEDAPausedReplicas = "autoscaling.keda.sh/paused-replicas"
 
-// ScaledObjects returns a KEDA ScaledObject per function, in Roles order. Clean and popularity
-// scale on their consumer group's lag on the topic they read, spec.scaling.lagThreshold per
-// replica and never beyond the partition count, counting from the earliest offset as the
-// functions do; ingest, which consumes nothing, scales on CPU.
+// ScaledObjects returns a KEDA ScaledObject per role, in Roles order. Clean and popularity
+// scoring scale on their consumer group's lag on the topic they read, spec.scaling.lagThreshold
+// per replica and never beyond the partition count, counting from the earliest offset as the
+// functions do; with replicas.min 0 they scale to zero once they have had no lag for
+// spec.scaling.cooldownPeriod, and the first record wakes them (see ActivationLagThreshold).
+// Ingest and popularity serving, which consume nothing, scale on CPU.
 // It returns none unless Params.Autoscaler is AutoscalerKEDA.
 func ScaledObjects(p Params) []*unstructured.Unstructured {
 	if p.Autoscaler != AutoscalerKEDA {
@@ -36,6 +38,8 @@ func ScaledObjects(p Params) []*unstructured.Unstructured {
 			// Where the functions start reading a partition their group has no offset for: a
 			// backlog on a new group is lag, to scale out on.
 			"offsetResetPolicy": "earliest",
+			// Any lag at all wakes a consumer scaled to zero.
+			"activationLagThreshold": strconv.Itoa(ActivationLagThreshold),
 		}
 		trigger := map[string]any{"type": "kafka", "metadata": metadata}
 		security, authRef := kafkaTriggerSecurity(pl, r)
@@ -56,15 +60,19 @@ func ScaledObjects(p Params) []*unstructured.Unstructured {
 		scaledObject(p, RoleIngest, cpu),
 		scaledObject(p, RoleClean, kafka(RoleClean, event.TopicRaw)),
 		scaledObject(p, RolePopularity, kafka(RolePopularity, event.TopicClean)),
+		scaledObject(p, RoleServing, cpu),
 	}
 }
 
 func scaledObject(p Params, r Role, trigger map[string]any) *unstructured.Unstructured {
 	pl := p.Pipeline
 	lo, hi := p.replicaRange(r)
+	polling, cooldown := kedaTiming(pl)
 	u := &unstructured.Unstructured{Object: map[string]any{
 		"spec": map[string]any{
 			"scaleTargetRef":  map[string]any{"name": DeploymentName(pl.Name, r)},
+			"pollingInterval": polling,
+			"cooldownPeriod":  cooldown,
 			"minReplicaCount": int64(lo),
 			"maxReplicaCount": int64(hi),
 			"triggers":        []any{trigger},

@@ -10,8 +10,9 @@ import (
 const ServicePort = 80
 
 // Services returns the ClusterIP Services of the functions that serve HTTP, ingest and then
-// popularity, each on ServicePort in front of the pods' http port. Clean serves only health and
-// metrics, which need no Service.
+// popularity, each on ServicePort in front of the pods' http port. The popularity Service sends
+// reads to popularity's serving tier. Clean and popularity scoring serve only health and metrics,
+// which need no Service.
 func Services(p Params) []*corev1.Service {
 	return []*corev1.Service{service(p, RoleIngest), service(p, RolePopularity)}
 }
@@ -23,7 +24,7 @@ func service(p Params, r Role) *corev1.Service {
 		ObjectMeta: p.objectMeta(r),
 		Spec: corev1.ServiceSpec{
 			Type:     corev1.ServiceTypeClusterIP,
-			Selector: SelectorLabels(pl.Name, r),
+			Selector: SelectorLabels(pl.Name, readsFrom(r)),
 			Ports: []corev1.ServicePort{{
 				Name:       PortName,
 				Protocol:   corev1.ProtocolTCP,

@@ -9,11 +9,12 @@ import (
 func TestServices(t *testing.T) {
 	got := Services(testParams(AutoscalerNone))
 	tests := []struct {
-		role Role
-		name string
+		role   Role
+		name   string
+		serves Role // whose pods the Service selects
 	}{
-		{RoleIngest, "shop-ingest"},
-		{RolePopularity, "shop-popularity"},
+		{RoleIngest, "shop-ingest", RoleIngest},
+		{RolePopularity, "shop-popularity", RoleServing},
 	}
 	if len(got) != len(tests) {
 		t.Fatalf("got %d Services, want %d", len(got), len(tests))
@@ -24,8 +25,8 @@ func TestServices(t *testing.T) {
 			if s.Name != tt.name || s.Namespace != "recoflow" {
 				t.Errorf("Service %s/%s, want recoflow/%s", s.Namespace, s.Name, tt.name)
 			}
-			if !equality.Semantic.DeepEqual(s.Spec.Selector, SelectorLabels("shop", tt.role)) {
-				t.Errorf("selector = %v, want the %s pods", s.Spec.Selector, tt.role)
+			if !equality.Semantic.DeepEqual(s.Spec.Selector, SelectorLabels("shop", tt.serves)) {
+				t.Errorf("selector = %v, want the %s pods", s.Spec.Selector, tt.serves)
 			}
 			if len(s.Spec.Ports) != 1 || s.Spec.Ports[0].Port != 80 || s.Spec.Ports[0].TargetPort.StrVal != PortName {
 				t.Errorf("ports = %+v, want 80 to the pods' %s port", s.Spec.Ports, PortName)

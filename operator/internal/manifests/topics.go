@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/recoflow/recoflow/functions/contract"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -41,15 +43,11 @@ func KafkaTopics(p Params) ([]*unstructured.Unstructured, error) {
 	}
 	topics := make([]*unstructured.Unstructured, 0, len(event.TopicRoles))
 	for _, role := range event.TopicRoles {
-		config := map[string]any{}
+		config := map[string]any{"cleanup.policy": contract.CleanupPolicy(role)}
 		switch role {
-		case event.TopicPopularity:
-			config["cleanup.policy"] = "compact"
 		case event.TopicDeadLetter:
-			config["cleanup.policy"] = "delete"
 			config["retention.ms"] = dlqRetention
-		default:
-			config["cleanup.policy"] = "delete"
+		case event.TopicRaw, event.TopicClean:
 			config["retention.ms"] = retention
 		}
 		config["min.insync.replicas"] = int64(minISR)

@@ -11,11 +11,20 @@ import (
 // TriggerAuthenticationGVK is the KEDA TriggerAuthentication kind.
 var TriggerAuthenticationGVK = schema.GroupVersionKind{Group: "keda.sh", Version: "v1alpha1", Kind: "TriggerAuthentication"}
 
-// lagScaled are the functions KEDA scales on their consumer lag, and so must reach Kafka.
-func lagScaled() []Role { return []Role{RoleClean, RolePopularity} }
+// lagScaled are the functions KEDA scales on their consumer lag, and so must reach Kafka: the
+// consumers, clean and popularity scoring.
+func lagScaled() []Role {
+	var out []Role
+	for _, r := range Roles() {
+		if r.Consumes() {
+			out = append(out, r)
+		}
+	}
+	return out
+}
 
 // TriggerAuthentications returns a KEDA TriggerAuthentication for each function scaled on its
-// consumer lag (clean, popularity), when KEDA scales the pipeline and Kafka needs TLS or
+// consumer lag (clean, popularity scoring), when KEDA scales the pipeline and Kafka needs TLS or
 // credentials. Each gives KEDA's Kafka scaler the function's own credentials, from the Secret
 // of its KafkaUser, and the CA, so KEDA reads the lag as the function and nothing more; the
 // ScaledObject's trigger refers to it by name. The SCRAM user name, which Strimzi's Secret does

@@ -75,7 +75,6 @@ func (r *kafkaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		"conditions":         []any{ready.merge(kafka)},
 		"clusterId":          "kfake",
 		"kafkaVersion":       version,
-		"kafkaMetadataState": "KRaft",
 		"kafkaNodePools":     poolStatuses,
 		"listeners": []any{map[string]any{
 			"name":             "plain",

@@ -60,8 +60,8 @@ func operatorUsers(t *testing.T) []*unstructured.Unstructured {
 			users = append(users, u)
 		}
 	}
-	if len(users) != 3 {
-		t.Fatalf("%s holds %d KafkaUsers, want 3", operatorOutput, len(users))
+	if len(users) != 4 {
+		t.Fatalf("%s holds %d KafkaUsers, want 4 (ingest, clean, popularity scoring and serving)", operatorOutput, len(users))
 	}
 	return users
 }
@@ -206,10 +206,13 @@ func TestStandInMakesTheOperatorsUsersReal(t *testing.T) {
 		}
 	}
 
-	var ingest, popularity string
+	var ingest, popularity, serving string
 	eventually(t, func() error {
 		var err error
 		if ingest, err = e.password("shop-ingest"); err != nil {
+			return err
+		}
+		if serving, err = e.password("shop-popularity-serving"); err != nil {
 			return err
 		}
 		popularity, err = e.password("shop-popularity")
@@ -237,6 +240,11 @@ func TestStandInMakesTheOperatorsUsersReal(t *testing.T) {
 	}
 	if err := produce(e.brokers, "shop-popularity", popularity, "shop.interactions.raw"); !errors.Is(err, sarama.ErrTopicAuthorizationFailed) {
 		t.Errorf("popularity's user writing raw: %v, want topic authorization failed", err)
+	}
+	// Without Write on any topic, the broker refuses the serving user an idempotent producer id
+	// before it looks at the topic.
+	if err := produce(e.brokers, "shop-popularity-serving", serving, "shop.popularity"); !errors.Is(err, sarama.ErrTopicAuthorizationFailed) && !errors.Is(err, sarama.ErrClusterAuthorizationFailed) {
+		t.Errorf("popularity serving's user writing the changelog: %v, want topic or cluster authorization failed", err)
 	}
 	if err := produce(e.brokers, "shop-ingest", "wrong", "shop.interactions.raw"); err == nil {
 		t.Error("a wrong password was accepted")

@@ -1,4 +1,4 @@
-package popularity
+package kafka_test
 
 import (
 	"context"
@@ -8,19 +8,19 @@ import (
 
 	"github.com/IBM/sarama"
 
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/kafka"
-	"github.com/recoflow/recoflow/functions/popularity/popularitytest"
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 )
 
-// txnProducer is a transactional producer for one partition of the popularity topic.
+// txnProducer is a transactional producer for one partition of a topic.
 type txnProducer struct {
 	t     *testing.T
 	p     sarama.SyncProducer
 	topic string
 }
 
-func newTxnProducer(t *testing.T, brokers []string, id string) *txnProducer {
+func newTxnProducer(t *testing.T, brokers []string, id, topic string) *txnProducer {
 	t.Helper()
 	c := kafka.NewSaramaConfig("reader-test")
 	c.Producer.Transaction.ID = id
@@ -30,7 +30,7 @@ func newTxnProducer(t *testing.T, brokers []string, id string) *txnProducer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = p.Close() })
-	return &txnProducer{t: t, p: p, topic: event.DefaultTopic(event.TopicPopularity)}
+	return &txnProducer{t: t, p: p, topic: topic}
 }
 
 // txn writes values to partition 0 in one transaction and commits or aborts it; with end false
@@ -52,58 +52,58 @@ func (tp *txnProducer) txn(end func() error, values ...string) {
 	}
 }
 
-// readAll reads partition 0 from offset 0 until the reader reaches ends.
-func readAll(t *testing.T, r *logReader, ends map[int32]int64) []string {
+// readAll reads partition 0 until the reader reaches ends.
+func readAll(t *testing.T, r *kafka.LogReader, ends map[int32]int64) []string {
 	t.Helper()
 	var got []string
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	for !r.caughtUp(ends) {
-		err := r.fetch(ctx, 50*time.Millisecond, ends, func(_ int32, _ int64, rec *sarama.Record) error {
-			got = append(got, string(rec.Value))
+	for !r.CaughtUp(ends) {
+		err := r.Poll(ctx, func(m *sarama.ConsumerMessage) error {
+			got = append(got, string(m.Value))
 			return nil
 		})
 		if err != nil {
-			t.Fatalf("read to %v: %v (at %v)", ends, err, r.pos)
+			t.Fatalf("read to %v: %v", ends, err)
 		}
 	}
 	return got
 }
 
-func TestReaderSkipsAbortedTransactionsAndReachesTheEnd(t *testing.T) {
-	cluster := popularitytest.NewCluster(t, 1)
-	client, err := sarama.NewClient(cluster.Brokers, kafka.NewSaramaConfig("reader-test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	topic := event.DefaultTopic(event.TopicPopularity)
-	tp := newTxnProducer(t, cluster.Brokers, "writer")
+func TestLogReaderSkipsAbortedTransactionsAndReachesTheEnd(t *testing.T) {
+	const topic = "log"
+	cluster := kafkatest.NewCluster(t, topic)
+	brokers := cluster.ListenAddrs()
+	tp := newTxnProducer(t, brokers, "writer", topic)
 	tp.txn(tp.p.CommitTxn, "a", "b")
 	tp.txn(tp.p.AbortTxn, "aborted-1", "aborted-2")
 	tp.txn(tp.p.CommitTxn, "c")
 	tp.txn(tp.p.AbortTxn, "aborted-3") // the log ends in an aborted transaction
 
-	committed, err := endOffsets(t.Context(), client, topic, []int32{0}, sarama.ReadCommitted)
+	r, err := kafka.NewLogReader(brokers, config.KafkaAuth{}, "reader-test", topic, 50*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := newLogReader(client, topic, map[int32]int64{0: 0})
+	defer r.Close()
+	committed, err := r.Offsets(t.Context(), []int32{0}, kafka.OffsetEnd, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Add(map[int32]int64{0: 0})
 	if got := readAll(t, r, committed); !slices.Equal(got, []string{"a", "b", "c"}) {
 		t.Fatalf("read %v, want a, b, c", got)
 	}
 	// Records 0-1, marker 2, records 3-4, marker 5, record 6, marker 7, record 8, marker 9.
-	if r.pos[0] != 10 || committed[0] != 10 {
-		t.Fatalf("position %d, end %d; want both 10, past the last marker", r.pos[0], committed[0])
+	if !r.CaughtUp(map[int32]int64{0: 10}) || r.CaughtUp(map[int32]int64{0: 11}) || committed[0] != 10 {
+		t.Fatalf("end %d; want the reader and the end both at 10, past the last marker", committed[0])
 	}
 
 	// An open transaction holds the last stable offset back; reading to the high water mark
 	// waits for it to end.
 	tp.txn(nil, "late")
-	ends := map[string]sarama.IsolationLevel{"committed": sarama.ReadCommitted, "uncommitted": sarama.ReadUncommitted}
 	got := map[string]int64{}
-	for name, level := range ends {
-		e, err := endOffsets(t.Context(), client, topic, []int32{0}, level)
+	for name, isCommitted := range map[string]bool{"committed": true, "uncommitted": false} {
+		e, err := r.Offsets(t.Context(), []int32{0}, kafka.OffsetEnd, isCommitted)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,11 +112,12 @@ func TestReaderSkipsAbortedTransactionsAndReachesTheEnd(t *testing.T) {
 	if got["committed"] != 10 || got["uncommitted"] != 11 {
 		t.Fatalf("ends with an open transaction: %v, want committed 10 and uncommitted 11", got)
 	}
-	go func() {
-		time.Sleep(200 * time.Millisecond)
-		_ = tp.p.CommitTxn()
-	}()
-	if late := readAll(t, r, map[int32]int64{0: 11}); !slices.Equal(late, []string{"late"}) {
+	committedLate := make(chan error, 1)
+	go func() { committedLate <- tp.p.CommitTxn() }()
+	if late := readAll(t, r, map[int32]int64{0: 12}); !slices.Equal(late, []string{"late"}) {
 		t.Fatalf("read %v after the commit, want late", late)
+	}
+	if err := <-committedLate; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -83,10 +83,12 @@ func (r *LogReader) Partitions() []int32 {
 	return ps
 }
 
-// CaughtUp reports whether the reader has read every partition in ends up to its offset there.
+// CaughtUp reports whether the reader has read every partition it reads up to that partition's
+// offset in ends. Partitions in ends that the reader does not read have nothing left to wait
+// for: a caller that reads only the partitions with records left can pass every end it knows.
 func (r *LogReader) CaughtUp(ends map[int32]int64) bool {
 	for p, end := range ends {
-		if r.pos[p] < end {
+		if pos, reading := r.pos[p]; reading && pos < end {
 			return false
 		}
 	}

@@ -121,3 +121,43 @@ func TestLogReaderSkipsAbortedTransactionsAndReachesTheEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestBacklogCountsOnlyThePartitionsBehind is a consumer group's lag when some partitions are
+// fully consumed and others are not: the partitions at their end must not hold the count back.
+func TestBacklogCountsOnlyThePartitionsBehind(t *testing.T) {
+	const topic = "backlog"
+	cluster := kafkatest.NewCluster(t, topic)
+	c := kafka.NewSaramaConfig("backlog-test")
+	c.Producer.Partitioner = sarama.NewManualPartitioner
+	producer, err := sarama.NewSyncProducer(cluster.ListenAddrs(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer producer.Close()
+	for p := range int32(kafkatest.Partitions) {
+		for range 2 {
+			if _, _, err := producer.SendMessage(&sarama.ProducerMessage{Topic: topic, Partition: p, Value: sarama.StringEncoder("v")}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		from map[int32]int64
+		want int64
+	}{
+		{"every partition at its end", map[int32]int64{0: 2, 1: 2, 2: 2}, 0},
+		{"one partition behind", map[int32]int64{0: 1, 1: 2, 2: 2}, 1},
+		{"one partition at its end, others behind", map[int32]int64{0: 0, 1: 2, 2: 1}, 3},
+		{"nothing committed", map[int32]int64{0: -1, 1: -1, 2: -1}, 6},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			got, err := kafka.Backlog(ctx, cluster.ListenAddrs(), config.KafkaAuth{}, "backlog-test", topic, tt.from)
+			if err != nil || got != tt.want {
+				t.Fatalf("Backlog(%v) = %d, %v; want %d", tt.from, got, err, tt.want)
+			}
+		})
+	}
+}

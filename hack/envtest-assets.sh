@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # Builds the kube-apiserver and etcd binaries that envtest runs on, from Go modules, into bin/k8s.
 # The build takes a few minutes cold; later runs reuse the binaries while hack/k8s/go.sum is
-# unchanged.
+# unchanged, and a fresh clone takes them from the binary cache (hack/bincache.sh) when this machine
+# built them before.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=hack/bincache.sh
+source "$root/hack/bincache.sh"
 out="$root/bin/k8s"
 stamp="$out/.built-from"
 want=$(cat "$root/hack/k8s/go.mod" "$root/hack/k8s/go.sum" | sha256sum | cut -d' ' -f1)
 if [[ -x "$out/kube-apiserver" && -x "$out/etcd" && "$(cat "$stamp" 2>/dev/null)" == "$want" ]]; then
+  exit 0
+fi
+key=$(bincache_key "$root/hack/k8s/go.mod" "$root/hack/k8s/go.sum" -- envtest)
+if bincache_restore envtest "$key" "$out" etcd kube-apiserver; then
+  echo "$want" >"$stamp"
   exit 0
 fi
 echo "envtest: building kube-apiserver and etcd into $out (a few minutes the first time)" >&2
@@ -18,3 +26,4 @@ version_pkg=k8s.io/component-base/version
   -ldflags "-X $version_pkg.gitVersion=v$k8s_version -X $version_pkg.gitMajor=${k8s_version%%.*} -X $version_pkg.gitMinor=$(cut -d. -f2 <<<"$k8s_version")" \
   ./etcd ./kube-apiserver)
 echo "$want" > "$stamp"
+bincache_save envtest "$key" "$out" etcd kube-apiserver

@@ -4,10 +4,13 @@
 #   bin/tilt  Tilt v0.33.21 (from the tools module hack/tools/tilt, which carries Tilt's replaces)
 #   bin/kind  kind v0.33.0, only when asked for (hack/kind-up.sh asks when kind is missing)
 # A tool is rebuilt only when it is missing or was built from another version, so later runs are
-# instant. TOOLS lists the tools to build (default "helm tilt").
+# instant; a fresh clone takes it from the binary cache (hack/bincache.sh) when this machine built it
+# before. TOOLS lists the tools to build (default "helm tilt").
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=hack/bincache.sh
+source "$root/hack/bincache.sh"
 bin="$root/bin"
 helm_version=v4.3.1
 tilt_version=v0.33.21
@@ -29,10 +32,14 @@ install_helm() {
     log "helm $helm_version is up to date"
     return
   fi
+  local key
+  key=$(bincache_key -- helm "$helm_version")
+  bincache_restore helm "$key" "$bin" helm && return
   log "building helm $helm_version into bin/ (about a minute the first time)"
   GOBIN="$bin" CGO_ENABLED=0 go install -trimpath \
     -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$helm_version" \
     "helm.sh/helm/v4/cmd/helm@$helm_version"
+  bincache_save helm "$key" "$bin" helm
 }
 
 install_tilt() {
@@ -40,6 +47,9 @@ install_tilt() {
     log "tilt $tilt_version is up to date"
     return
   fi
+  local key
+  key=$(bincache_key "$root/hack/tools/tilt/go.mod" "$root/hack/tools/tilt/go.sum" -- tilt "$tilt_version")
+  bincache_restore tilt "$key" "$bin" tilt && return
   # Tilt needs cgo (its Tiltfile parser uses tree-sitter), so this build uses the C compiler.
   log "building tilt $tilt_version into bin/ (a few minutes the first time)"
   (
@@ -48,6 +58,7 @@ install_tilt() {
       -ldflags "-s -w -X main.version=${tilt_version#v}" \
       -o "$bin/tilt" github.com/tilt-dev/tilt/cmd/tilt
   )
+  bincache_save tilt "$key" "$bin" tilt
 }
 
 install_kind() {

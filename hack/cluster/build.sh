@@ -8,9 +8,12 @@
 #                keda.yaml (KEDA's own config/default rendered with the local image names)
 # Everything that goes into an image is static (CGO_ENABLED=0); the node binaries run on the host and are
 # built exactly like envtest's so that both builds share the Go build cache. One build at a time: the
-# machine has two cores.
+# machine has two cores. A fresh clone takes every part from the binary cache (hack/bincache.sh) when this
+# machine built it before from the same inputs.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=hack/bincache.sh
+source "$root/hack/bincache.sh"
 here="$root/hack/cluster"
 out="$root/bin/cluster"
 mkdir -p "$out"
@@ -21,16 +24,25 @@ timed() {
   echo "build: ${*: -1} took $((SECONDS - start))s" >&2
 }
 
-# fresh NAME FILES... is true when the stamp of NAME matches the hash of FILES.
+# fresh NAME KEY FILE... is true when bin/cluster holds FILEs built from KEY (its stamp says so), or
+# when the binary cache has them (then they are copied from it).
 fresh() {
-  local name=$1
-  shift
-  [[ "$(cat "$out/.$name.built-from" 2>/dev/null)" == "$(cat "$@" | sha256sum | cut -d' ' -f1)" ]]
+  local name=$1 key=$2
+  shift 2
+  local f
+  if [[ "$(cat "$out/.$name.built-from" 2>/dev/null)" == "$key" ]]; then
+    for f in "$@"; do [[ -e "$out/$f" ]] || return 1; done
+    return 0
+  fi
+  bincache_restore "cluster-$name" "$key" "$out" "$@" || return 1
+  echo "$key" >"$out/.$name.built-from"
 }
-stamp() {
-  local name=$1
-  shift
-  cat "$@" | sha256sum | cut -d' ' -f1 >"$out/.$name.built-from"
+# built NAME KEY FILE... stamps FILEs as built from KEY and saves them in the binary cache.
+built() {
+  local name=$1 key=$2
+  shift 2
+  echo "$key" >"$out/.$name.built-from"
+  bincache_save "cluster-$name" "$key" "$out" "$@"
 }
 
 # gobuild MODULE_DIR OUT PACKAGE builds one static binary for an image.
@@ -41,10 +53,12 @@ gobuild() {
 timed "$here/build-k8s.sh"
 
 keda_version=$(sed -n 's/^require github.com\/kedacore\/keda\/v2 v//p' "$here/keda/go.mod")
-if ! fresh keda "$here/keda/go.mod" "$here/keda/go.sum" "$0"; then
+# version.Version is what KEDA reports as its version (and in its metrics).
+ld="-s -w -X github.com/kedacore/keda/v2/version.Version=$keda_version"
+keda_files=(keda keda-adapter keda-admission-webhooks keda.yaml)
+key=$(bincache_key "$here/keda/go.mod" "$here/keda/go.sum" -- "$ld" localhost/keda)
+if ! fresh keda "$key" "${keda_files[@]}"; then
   echo "build: KEDA v$keda_version operator, metrics API server and admission webhooks (about 10 minutes the first time)" >&2
-  # version.Version is what KEDA reports as its version (and in its metrics).
-  ld="-s -w -X github.com/kedacore/keda/v2/version.Version=$keda_version"
   for cmd in operator:keda adapter:keda-adapter webhooks:keda-admission-webhooks; do
     (cd "$here/keda" && export CGO_ENABLED=0 && timed go build -trimpath -ldflags "$ld" -o "$out/${cmd#*:}" \
       "github.com/kedacore/keda/v2/cmd/${cmd%%:*}")
@@ -55,10 +69,11 @@ if ! fresh keda "$here/keda/go.mod" "$here/keda/go.sum" "$0"; then
       -e "s#ghcr.io/kedacore/keda-metrics-apiserver:main#localhost/keda-metrics-apiserver:$keda_version#" \
       -e "s#ghcr.io/kedacore/keda-admission-webhooks:main#localhost/keda-admission-webhooks:$keda_version#" \
       -e "s#imagePullPolicy: Always#imagePullPolicy: IfNotPresent#" >"$out/keda.yaml"
-  stamp keda "$here/keda/go.mod" "$here/keda/go.sum" "$0"
+  built keda "$key" "${keda_files[@]}"
 fi
 
-if ! fresh metrics-server "$here/metrics-server/go.mod" "$here/metrics-server/go.sum" "$0"; then
+key=$(bincache_key "$here/metrics-server/go.mod" "$here/metrics-server/go.sum" -- localhost/metrics-server:e2e --kubelet-insecure-tls)
+if ! fresh metrics-server "$key" metrics-server metrics-server.yaml; then
   timed gobuild "$here/metrics-server" "$out/metrics-server" sigs.k8s.io/metrics-server/cmd/metrics-server
   # metrics-server's own manifests; the kubelet's serving certificate is self-signed.
   ms_config="$(cd "$here/metrics-server" && go list -m -f '{{.Dir}}' sigs.k8s.io/metrics-server)/manifests/base"
@@ -66,10 +81,11 @@ if ! fresh metrics-server "$here/metrics-server/go.mod" "$here/metrics-server/go
     sed -e "s#image: gcr.io/k8s-staging-metrics-server/metrics-server:master#image: localhost/metrics-server:e2e#" \
       -e "s#- --kubelet-use-node-status-port#- --kubelet-use-node-status-port\\n        - --kubelet-insecure-tls#" \
       -e "s#imagePullPolicy: IfNotPresent#imagePullPolicy: Never#" >"$out/metrics-server.yaml"
-  stamp metrics-server "$here/metrics-server/go.mod" "$here/metrics-server/go.sum" "$0"
+  built metrics-server "$key" metrics-server metrics-server.yaml
 fi
 
-if ! fresh coredns "$here/coredns/go.mod" "$here/coredns/go.sum" "$here/coredns/main.go"; then
+key=$(bincache_key "$here/coredns/go.mod" "$here/coredns/go.sum" "$here/coredns/main.go")
+if ! fresh coredns "$key" coredns; then
   timed gobuild "$here/coredns" "$out/coredns" .
-  stamp coredns "$here/coredns/go.mod" "$here/coredns/go.sum" "$here/coredns/main.go"
+  built coredns "$key" coredns
 fi

@@ -13,7 +13,7 @@ started=$SECONDS
 phase() { echo "e2e: [$((SECONDS - started))s] $*" >&2; }
 
 ((EUID == 0)) || { echo "e2e: needs root (it runs a kubelet and changes iptables)" >&2; exit 1; }
-packages=(containerd runc containernetworking-plugins iptables conntrack)
+packages=(containerd runc containernetworking-plugins iptables conntrack openssl curl iproute2 procps)
 installed=$(dpkg-query -W -f='${Status}\n' "${packages[@]}" 2>/dev/null | grep -c '^install ok installed$' || true)
 if ((installed != ${#packages[@]})); then
   phase "installing ${packages[*]}"

@@ -19,7 +19,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
@@ -36,17 +38,27 @@ var env struct {
 	upstreamCRDs string
 	// registry and tag of the recoflow images hack/cluster/images.sh assembled.
 	registry, tag string
+	// plugin is the kubectl-recoflow binary, built from this checkout.
+	plugin string
 }
 
 func TestMain(m *testing.M) {
-	if err := setup(); err != nil {
+	tmp, err := os.MkdirTemp("", "recoflow-e2e-")
+	if err == nil {
+		err = setup(tmp)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e setup:", err)
 		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	_ = os.RemoveAll(tmp)
+	os.Exit(code)
 }
 
-func setup() error {
+// setup reads where things are, connects to the cluster, builds the kubectl plugin into tmp and
+// installs Strimzi's CRDs.
+func setup(tmp string) error {
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		return err
@@ -80,6 +92,10 @@ func setup() error {
 	}
 	env.c, err = client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
+		return err
+	}
+	env.plugin = filepath.Join(tmp, "kubectl-recoflow")
+	if _, err := run(context.Background(), nil, "go", "build", "-o", env.plugin, "./operator/cmd/kubectl-recoflow"); err != nil {
 		return err
 	}
 	// Strimzi's CRDs, as a cluster with the Strimzi operator has them.
@@ -167,9 +183,12 @@ func restrictedNamespace(t *testing.T, name string) string {
 	return name
 }
 
-// cleanNamespace deletes what a test left in a namespace in the order a careful user would, while
-// the operators still run: pipelines, then KafkaTopics, then the namespace. Whatever a finalizer
-// still holds after that is reported and released, so that the next test starts clean.
+// cleanNamespace deletes what a test left in a namespace in the order a Strimzi user must: the
+// pipelines and their KafkaTopics while the Kafka cluster and its Topic Operator still run (they
+// hold the topics' strimzi.io/topic-operator finalizer), then the Kafka clusters (Strimzi, and so
+// the stand-ins, remove the brokers and the Topic Operator with them), then the namespace. A
+// finalizer still left after that is a failure; it is reported, and only then released so that the
+// next test starts clean.
 func cleanNamespace(t *testing.T, name string) {
 	t.Helper()
 	ctx := context.Background()
@@ -177,8 +196,8 @@ func cleanNamespace(t *testing.T, name string) {
 	if apierrors.IsNotFound(err) {
 		return
 	}
-	for _, kind := range []string{"recommendationpipelines.recoflow.dev", "kafkatopics.kafka.strimzi.io"} {
-		if _, err := run(ctx, nil, "kubectl", "-n", name, "delete", kind, "--all", "--wait", "--timeout=90s"); err != nil {
+	for _, kind := range []string{"recommendationpipelines.recoflow.dev", "kafkatopics.kafka.strimzi.io", "kafkas.kafka.strimzi.io"} {
+		if _, err := run(ctx, nil, "kubectl", "-n", name, "delete", kind, "--all", "--wait", "--timeout=2m"); err != nil {
 			t.Errorf("clean up %s: %v", name, err)
 		}
 	}
@@ -192,7 +211,7 @@ func cleanNamespace(t *testing.T, name string) {
 		}
 		time.Sleep(time.Second)
 	}
-	out, _ := run(ctx, nil, "kubectl", "-n", name, "get", "recommendationpipelines,kafkatopics", "-o", "name")
+	out, _ := run(ctx, nil, "kubectl", "-n", name, "get", "recommendationpipelines,kafkatopics,kafkas", "-o", "name")
 	t.Errorf("namespace %s not deleted within 2m; releasing the finalizers of: %s", name, out)
 	for _, obj := range strings.Fields(out) {
 		_, _ = run(ctx, nil, "kubectl", "-n", name, "patch", obj, "--type=merge", "-p", `{"metadata":{"finalizers":null}}`)
@@ -226,11 +245,26 @@ type kafkaStandin struct {
 	Namespace, Cluster string
 	// BrokerReplicas is 0 for a Kafka that is not reachable yet.
 	BrokerReplicas int
+	// KafkaUID is the uid of the Kafka resource that owns the stand-ins, empty while there is none.
+	KafkaUID string
 }
 
-// deployKafkaStandin starts the broker and the Topic Operator stand-in of a Kafka cluster.
+var kafkaGVK = schema.GroupVersionKind{Group: "kafka.strimzi.io", Version: "v1", Kind: "Kafka"}
+
+// deployKafkaStandin starts the broker and the Topic Operator stand-in of a Kafka cluster. Once the
+// Kafka resource exists they belong to it, as Strimzi's brokers and entity operator do: deleting the
+// Kafka removes them, and with them whatever would still release the KafkaTopics' finalizers.
 func deployKafkaStandin(t *testing.T, k kafkaStandin) {
 	t.Helper()
+	kafka := &unstructured.Unstructured{}
+	kafka.SetGroupVersionKind(kafkaGVK)
+	err := env.c.Get(context.Background(), client.ObjectKey{Namespace: k.Namespace, Name: k.Cluster}, kafka)
+	switch {
+	case err == nil:
+		k.KafkaUID = string(kafka.GetUID())
+	case !apierrors.IsNotFound(err):
+		t.Fatalf("get Kafka %s/%s: %v", k.Namespace, k.Cluster, err)
+	}
 	applyTemplate(t, "standin.yaml", k)
 }
 

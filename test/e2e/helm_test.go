@@ -45,12 +45,14 @@ func sendLikesInEveryMode(t *testing.T, ingestURL, prefix string) *ingestClient 
 // TestHelmInstall installs the chart the way its NOTES and README tell a user to, with the chart's
 // development Kafka, in a namespace that enforces the restricted Pod Security Standard; runs the
 // minimal sample pipeline; posts likes in every mode through the ingest Service and reads exact
-// counts through the popularity Service; then uninstalls and deletes the namespace.
+// counts through the popularity Service; then removes everything the way the README's
+// "Uninstalling" says, within 2 minutes.
 func TestHelmInstall(t *testing.T) {
 	// The sample's Kafka is the chart's development Kafka, "recoflow".
 	const namespace, cluster, name = "recoflow", "recoflow", "shop"
 	restrictedNamespace(t, namespace)
-	deployKafkaStandin(t, kafkaStandin{Namespace: namespace, Cluster: cluster, BrokerReplicas: 1})
+	standin := kafkaStandin{Namespace: namespace, Cluster: cluster, BrokerReplicas: 1}
+	deployKafkaStandin(t, standin)
 	installChart(t, namespace, "kafka.create=true")
 	uninstalled := false
 	t.Cleanup(func() {
@@ -58,6 +60,8 @@ func TestHelmInstall(t *testing.T) {
 			_, _ = run(context.Background(), nil, helm(), "uninstall", "recoflow", "--namespace", namespace, "--wait")
 		}
 	})
+	// The chart created the Kafka: from now on the stand-ins belong to it, as Strimzi's would.
+	deployKafkaStandin(t, standin)
 
 	must(t, nil, "kubectl", "apply", "--namespace", namespace, "-f", "manifests/samples/pipeline-minimal.yaml")
 	waitPipelineReady(t, namespace, name, 4*time.Minute)
@@ -65,9 +69,22 @@ func TestHelmInstall(t *testing.T) {
 	ingest := sendLikesInEveryMode(t, serviceURL(t, namespace, name+"-ingest"), "helm")
 	waitCounts(t, serviceURL(t, namespace, name+"-popularity"), ingest.accepted, 2*time.Minute)
 
-	// What a user does to remove recoflow: uninstall the release, then delete the namespace. Nothing
-	// may be left waiting on a finalizer of an operator that is gone.
+	// What an on-call engineer looks at: the measured freshness in the pipeline's status, under a
+	// trickle of likes, and the same through the kubectl plugin, whose top list comes through the
+	// API server's service proxy.
+	fresh := waitFreshnessMet(t, ingest, namespace, name, "helm-trickle", 3*time.Minute)
+	t.Logf("status.freshness: p99 %s, objective %s", fresh.P99, fresh.Objective)
+	waitCounts(t, serviceURL(t, namespace, name+"-popularity"), ingest.accepted, 2*time.Minute)
+	checkPluginStatus(t, namespace, name)
+	checkPluginTop(t, namespace, name, ingest.accepted)
+
+	// What a user does to remove recoflow (README, "Uninstalling"): delete the pipelines and their
+	// topics while Kafka still runs (Strimzi's Topic Operator holds the topics' finalizer), then
+	// uninstall the release, which takes the chart's Kafka with it, then delete the namespace.
+	// Nothing may be left waiting on a finalizer.
 	start := time.Now()
+	must(t, nil, "kubectl", "delete", "--namespace", namespace, "-f", "manifests/samples/pipeline-minimal.yaml", "--wait", "--timeout=1m")
+	must(t, nil, "kubectl", "delete", "--namespace", namespace, "kafkatopics", "-l", "recoflow.dev/pipeline="+name, "--wait", "--timeout=1m")
 	must(t, nil, helm(), "uninstall", "recoflow", "--namespace", namespace, "--wait", "--timeout", "2m")
 	uninstalled = true
 	deleteNamespace(t, namespace, 2*time.Minute-time.Since(start))

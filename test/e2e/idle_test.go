@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -12,8 +13,10 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/recoflow/recoflow/functions/freshness"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
 
@@ -30,8 +33,9 @@ func functionStates(namespace, name string) (map[string]v1alpha1.FunctionStatus,
 	return out, nil
 }
 
-// waitStates waits until status.functions reports each named Deployment in the wanted state and
-// the Deployment asks for zero replicas exactly when that state is Idle.
+// waitStates waits until status.functions reports each named Deployment in the wanted state, the
+// Deployment asks for zero replicas exactly when that state is Idle, and an Idle one has no pod
+// left: idle is measured from zero running pods, not from pods still shutting down.
 func (s *scenario) waitStates(pipeline string, want map[string]v1alpha1.FunctionState, timeout time.Duration) {
 	s.t.Helper()
 	eventually(s.t, timeout, fmt.Sprintf("functions of %s %v", pipeline, want), func() error {
@@ -43,12 +47,45 @@ func (s *scenario) waitStates(pipeline string, want map[string]v1alpha1.Function
 			if got[fn].State != state {
 				return fmt.Errorf("%s is %q with %d replicas, want %s; %s", fn, got[fn].State, got[fn].Replicas, state, describeHPA(s.namespace, "keda-hpa-"+fn))
 			}
-			if idle := *s.deployment(fn).Spec.Replicas == 0; idle != (state == v1alpha1.FunctionIdle) {
-				return fmt.Errorf("Deployment %s asks for %d replicas while %s", fn, *s.deployment(fn).Spec.Replicas, state)
+			if err := s.atZero(fn, state == v1alpha1.FunctionIdle); err != nil {
+				return err
 			}
 		}
 		return nil
 	})
+}
+
+// atZero is nil when Deployment fn asks for zero replicas and has no pod, if zero, or asks for
+// some replicas, if not.
+func (s *scenario) atZero(fn string, zero bool) error {
+	d := s.deployment(fn)
+	if idle := *d.Spec.Replicas == 0; idle != zero {
+		return fmt.Errorf("Deployment %s asks for %d replicas; %s", fn, *d.Spec.Replicas, describeHPA(s.namespace, "keda-hpa-"+fn))
+	}
+	if !zero {
+		return nil
+	}
+	var pods corev1.PodList
+	if err := env.c.List(context.Background(), &pods, client.InNamespace(s.namespace), client.MatchingLabels(d.Spec.Selector.MatchLabels)); err != nil {
+		return err
+	}
+	if n := len(pods.Items); n > 0 {
+		return fmt.Errorf("Deployment %s is at zero replicas but %d pods are still there", fn, n)
+	}
+	return nil
+}
+
+// staysIdle checks for d that the named Deployments stay at zero replicas without a pod: KEDA must
+// see no lag on an idle consumer, including the transaction markers that end its input.
+func (s *scenario) staysIdle(fns []string, d time.Duration) {
+	s.t.Helper()
+	for start := time.Now(); time.Since(start) < d; time.Sleep(time.Second) {
+		for _, fn := range fns {
+			if err := s.atZero(fn, true); err != nil {
+				s.t.Fatalf("%s after %s idle: %v", fn, time.Since(start).Round(time.Second), err)
+			}
+		}
+	}
 }
 
 // visibleAfter posts one like for item through ingest and returns how long after ingest's 202 the
@@ -71,6 +108,24 @@ func visibleAfter(t *testing.T, ingest *ingestClient, topURL, item string, timeo
 	}
 	t.Fatalf("%s did not reach %d likes in the top list within %s (%v)", item, want, timeout, last)
 	return 0
+}
+
+// freshnessReport reads popularity's freshness report at url.
+func freshnessReport(t *testing.T, url string) freshness.Report {
+	t.Helper()
+	resp, err := http.Get(url + freshness.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r freshness.Report
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", freshness.Path, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		t.Fatalf("GET %s: %v", freshness.Path, err)
+	}
+	return r
 }
 
 // quantile returns the q-quantile of ds (nearest rank), rounded to milliseconds.
@@ -113,14 +168,27 @@ func TestIdleConsumersScaleToZeroAndWake(t *testing.T) {
 			// Awake: a like a second, each timed from 202 to visible.
 			var fresh []time.Duration
 			for i := range 20 {
-				fresh = append(fresh, visibleAfter(t, ingest, top, fmt.Sprintf("steady-%d", i%4), 30*time.Second))
+				d := visibleAfter(t, ingest, top, fmt.Sprintf("steady-%d", i%4), 30*time.Second)
+				if d > 2*time.Second {
+					states, _ := functionStates(s.namespace, name)
+					t.Logf("steady like %d took %s; functions now %+v", i, d.Round(time.Millisecond), states)
+				}
+				fresh = append(fresh, d)
 				time.Sleep(time.Second)
 			}
-			t.Logf("steady-state freshness over %d likes: median %s, p95 %s, max %s",
+			t.Logf("steady-state freshness over %d likes (202 to visible in the top list): median %s, p95 %s, max %s",
 				len(fresh), quantile(fresh, 0.5), quantile(fresh, 0.95), quantile(fresh, 1))
+			// Popularity's own measure, event time to visible in its view, over its last minute.
+			r := freshnessReport(t, top)
+			t.Logf("popularity's freshness report (event time to visible): %d samples over %.0fs, p50 %s, p99 %s",
+				r.Samples, r.WindowSeconds, time.Duration(r.P50Seconds*float64(time.Second)).Round(time.Millisecond), r.P99())
 		}
-		// Idle again before the next cold start.
+		// Idle again before the next cold start, and for good: the consumers committed past the
+		// transaction markers that end their input, so KEDA sees no lag for six polling intervals.
 		s.waitStates(name, idle, 3*time.Minute)
+		if round == 0 {
+			s.staysIdle([]string{name + "-clean", name + "-popularity"}, 30*time.Second)
+		}
 	}
 	t.Logf("wake-up latency after idle over %d rounds: median %s, max %s", len(wakes), quantile(wakes, 0.5), quantile(wakes, 1))
 	waitCounts(t, top, ingest.accepted, time.Minute)

@@ -43,8 +43,8 @@ func TestPlainManifests(t *testing.T) {
 	const namespace = "e2e-manifests"
 	s := &scenario{t: t, namespace: namespace, cluster: "events"}
 	restrictedNamespace(t, namespace)
-	s.startKafka(1)
 	s.applyKafka()
+	s.startKafka(1)
 	s.applyPipeline("plain", "  scaling: {mode: None}\n")
 	t.Cleanup(func() {
 		_, _ = run(context.Background(), nil, "kubectl", "-n", namespace, "delete", "recommendationpipelines", "--all", "--wait", "--timeout=1m")

@@ -28,13 +28,14 @@ type scenario struct {
 
 // newScenario creates a restricted namespace with a Kafka cluster of brokers brokers (0: not
 // reachable yet) and installs the operator into it. Cleanup deletes the pipelines while the
-// operator still runs, then uninstalls it.
+// operator still runs, then uninstalls it; the namespace's cleanup (restrictedNamespace) then
+// deletes the topics while the Kafka still runs, and the Kafka last.
 func newScenario(t *testing.T, namespace string, brokers int, sets ...string) *scenario {
 	t.Helper()
 	s := &scenario{t: t, namespace: namespace, cluster: "events"}
 	restrictedNamespace(t, namespace)
-	s.startKafka(brokers)
 	s.applyKafka()
+	s.startKafka(brokers)
 	installRelease(t, namespace, namespace, sets...)
 	t.Cleanup(func() {
 		ctx := context.Background()

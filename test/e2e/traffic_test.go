@@ -12,12 +12,15 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 )
 
@@ -31,14 +34,92 @@ const (
 
 var allModes = []string{modeBinary, modeStructured, modeBatch, modeLikes}
 
-// serviceURL returns http://<ClusterIP>:<port> of a Service: the host reaches it through kube-proxy.
+// serviceURL returns http://<ClusterIP>:<port> of a Service, which the host reaches through
+// kube-proxy, once the Service answers there. A pod that just turned ready is in the Service's
+// endpoints at once, but kube-proxy programs the node's rules for it a few seconds later (its
+// kubeproxy_network_programming_duration_seconds: 1 to 8 s on this node under the suite's load):
+// until then the ClusterIP refuses connections. A client of a Service that just got its first ready
+// pod waits for it to answer; so does the suite, for at most a minute.
 func serviceURL(t *testing.T, namespace, name string) string {
 	t.Helper()
 	svc := &corev1.Service{}
 	if err := env.c.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: name}, svc); err != nil {
 		t.Fatalf("get service %s/%s: %v", namespace, name, err)
 	}
-	return fmt.Sprintf("http://%s:%d", svc.Spec.ClusterIP, svc.Spec.Ports[0].Port)
+	url := fmt.Sprintf("http://%s:%d", svc.Spec.ClusterIP, svc.Spec.Ports[0].Port)
+	services.Store(url, client.ObjectKeyFromObject(svc))
+	probe := &http.Client{Timeout: 5 * time.Second}
+	eventually(t, time.Minute, fmt.Sprintf("Service %s/%s answering at %s", namespace, name, url), func() error {
+		resp, err := probe.Get(url + contract.PathReadyz)
+		if err != nil {
+			return fmt.Errorf("%w; %s", err, describeService(url))
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: %s; %s", contract.PathReadyz, resp.Status, describeService(url))
+		}
+		return nil
+	})
+	return url
+}
+
+// services maps every URL serviceURL returned to its Service, so that a request that fails can say
+// what the cluster knew of the Service at that moment.
+var services sync.Map
+
+// describeService says, for a failure message, which endpoints the Service behind url has and how
+// ready its pods are, with their latest probe failures.
+func describeService(url string) string {
+	v, ok := services.Load(url)
+	if !ok {
+		return "no Service known for " + url
+	}
+	key := v.(client.ObjectKey)
+	ctx := context.Background()
+	var b strings.Builder
+	fmt.Fprintf(&b, "Service %s:", key)
+	var endpointSlices discoveryv1.EndpointSliceList
+	if err := env.c.List(ctx, &endpointSlices, client.InNamespace(key.Namespace), client.MatchingLabels{discoveryv1.LabelServiceName: key.Name}); err != nil {
+		return b.String() + " " + err.Error()
+	}
+	for _, s := range endpointSlices.Items {
+		for _, e := range s.Endpoints {
+			fmt.Fprintf(&b, " endpoint %v ready=%v serving=%v terminating=%v;", e.Addresses,
+				ptrValue(e.Conditions.Ready), ptrValue(e.Conditions.Serving), ptrValue(e.Conditions.Terminating))
+		}
+	}
+	svc := &corev1.Service{}
+	if err := env.c.Get(ctx, key, svc); err != nil {
+		return b.String() + " " + err.Error()
+	}
+	var pods corev1.PodList
+	if err := env.c.List(ctx, &pods, client.InNamespace(key.Namespace), client.MatchingLabels(svc.Spec.Selector)); err != nil {
+		return b.String() + " " + err.Error()
+	}
+	for _, p := range pods.Items {
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady {
+				fmt.Fprintf(&b, " pod %s Ready=%s since %s;", p.Name, c.Status, c.LastTransitionTime.UTC().Format(time.RFC3339))
+			}
+		}
+	}
+	var events corev1.EventList
+	if err := env.c.List(ctx, &events, client.InNamespace(key.Namespace)); err == nil {
+		for _, e := range events.Items {
+			if e.Type == corev1.EventTypeWarning && strings.HasPrefix(e.InvolvedObject.Name, key.Name) {
+				fmt.Fprintf(&b, " event %s %s x%d (last %s): %s;", e.InvolvedObject.Name, e.Reason, e.Count,
+					e.LastTimestamp.UTC().Format(time.RFC3339), e.Message)
+			}
+		}
+	}
+	return b.String()
+}
+
+func ptrValue[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
 }
 
 // like is one like a test sends: a unique event id, a user and an item. Popularity counts a user's
@@ -127,7 +208,7 @@ func (c *ingestClient) post(mode string, likes ...like) error {
 	for _, req := range requests {
 		resp, err := c.http.Do(req)
 		if err != nil {
-			return fmt.Errorf("%s post: %w", mode, err)
+			return fmt.Errorf("%s post: %w; %s", mode, err, describeService(c.url))
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()

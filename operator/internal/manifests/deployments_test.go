@@ -352,6 +352,7 @@ func TestDeploymentShutdown(t *testing.T) {
 	}{
 		{name: "ingest drains, then shuts down", role: RoleIngest, preStop: 5, grace: 40},
 		{name: "popularity serving drains too", role: RoleServing, preStop: 5, grace: 40},
+		// (minReadySeconds, the same delay when a pod starts, is TestDeploymentMinReadySeconds.)
 		{name: "clean has no Service to drain", role: RoleClean, grace: 35},
 		{name: "nor has popularity scoring", role: RolePopularity, grace: 35},
 		{
@@ -385,6 +386,36 @@ func TestDeploymentShutdown(t *testing.T) {
 			}
 			if g := deref64(pod.TerminationGracePeriodSeconds); g != tt.grace {
 				t.Errorf("terminationGracePeriodSeconds = %v, want %d", g, tt.grace)
+			}
+		})
+	}
+}
+
+// TestDeploymentMinReadySeconds: a new pod behind a Service counts as available only once the
+// endpoints controllers and kube-proxy have had the drain delay to route to it, so that a pipeline
+// reported Ready does not refuse connections; a consumer serves no Service and is available when ready.
+func TestDeploymentMinReadySeconds(t *testing.T) {
+	tests := []struct {
+		role Role
+		want int32
+	}{
+		{RoleIngest, 5},
+		{RoleServing, 5},
+		{RoleClean, 0},
+		{RolePopularity, 0},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.role), func(t *testing.T) {
+			d := deploymentOf(t, testParams(AutoscalerKEDA), tt.role)
+			if got := d.Spec.MinReadySeconds; got != tt.want {
+				t.Errorf("minReadySeconds = %d, want %d", got, tt.want)
+			}
+			preStop := int32(0)
+			if l := d.Spec.Template.Spec.Containers[0].Lifecycle; l != nil && l.PreStop != nil && l.PreStop.Sleep != nil {
+				preStop = int32(l.PreStop.Sleep.Seconds)
+			}
+			if d.Spec.MinReadySeconds != preStop {
+				t.Errorf("minReadySeconds %d differs from the preStop drain of %d s", d.Spec.MinReadySeconds, preStop)
 			}
 		})
 	}

@@ -65,7 +65,9 @@ func TestEachFunctionUserIsAllowedExactlyItsWork(t *testing.T) {
 		{"ingest cannot write popularity", func() error { return kafkatest.ProduceAs(t, brokers, user(kafkaacl.Ingest), topics.Popularity) }, false},
 
 		{"clean reads raw", func() error { return kafkatest.FetchAs(t, brokers, user(kafkaacl.Clean), topics.Raw) }, true},
-		{"clean uses its group", func() error { return kafkatest.FetchOffsetAs(t, brokers, user(kafkaacl.Clean), pl.CleanGroup, topics.Raw) }, true},
+		{"clean uses its group", func() error {
+			return kafkatest.FetchOffsetAs(t, brokers, user(kafkaacl.Clean), pl.CleanGroup, topics.Raw)
+		}, true},
 		{"clean writes clean", func() error { return kafkatest.ProduceAs(t, brokers, user(kafkaacl.Clean), topics.Clean) }, true},
 		{"clean writes the dead-letter topic", func() error { return kafkatest.ProduceAs(t, brokers, user(kafkaacl.Clean), topics.DeadLetter) }, true},
 		{"clean cannot write raw", func() error { return kafkatest.ProduceAs(t, brokers, user(kafkaacl.Clean), topics.Raw) }, false},

@@ -21,6 +21,7 @@ import (
 	"github.com/recoflow/recoflow/functions/kafkaacl"
 	"github.com/recoflow/recoflow/functions/kafkaauth"
 	"github.com/recoflow/recoflow/functions/local"
+	"github.com/recoflow/recoflow/functions/pki"
 	"github.com/recoflow/recoflow/functions/serve"
 )
 
@@ -180,7 +181,7 @@ func notReady(t *testing.T, url string) {
 // and a function that does not report ready.
 func TestRefusedCredentialsAreExplainedAndNotReady(t *testing.T) {
 	b, _ := secureBroker(t, config.KafkaAuthSCRAM)
-	other, err := local.NewCA("some-other-ca")
+	other, err := pki.NewCA("some-other-ca")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +234,7 @@ func TestMutualTLSIngest(t *testing.T) {
 		t.Fatalf("ingest's certificate was refused: %v", err)
 	}
 
-	other, err := local.NewCA("some-other-ca")
+	other, err := pki.NewCA("some-other-ca")
 	if err != nil {
 		t.Fatal(err)
 	}

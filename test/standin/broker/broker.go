@@ -26,7 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/recoflow/recoflow/functions/config"
-	"github.com/recoflow/recoflow/functions/local"
+	"github.com/recoflow/recoflow/functions/pki"
 )
 
 // SCRAMSHA512 is kfake's and Kafka's name of the one SASL mechanism a secured broker offers.
@@ -200,8 +200,8 @@ func (s *Secured) secret(name string, data map[string][]byte) *corev1.Secret {
 
 // EnsureCA returns the cluster's CA from its two Secrets, first making it and creating them when
 // they do not exist yet.
-func EnsureCA(ctx context.Context, c client.Client, namespace, cluster string, which CA) (*local.CA, error) {
-	made, err := local.NewCA(cluster + "-" + string(which))
+func EnsureCA(ctx context.Context, c client.Client, namespace, cluster string, which CA) (*pki.CA, error) {
+	made, err := pki.NewCA(cluster + "-" + string(which))
 	if err != nil {
 		return nil, err
 	}
@@ -218,16 +218,16 @@ func EnsureCA(ctx context.Context, c client.Client, namespace, cluster string, w
 	if _, err := getOrCreate(ctx, c, s.secret(which.CertSecret(cluster), map[string][]byte{KeyCACert: key[KeyCACert]})); err != nil {
 		return nil, err
 	}
-	return local.LoadCA(key[KeyCACert], key[KeyCAKey])
+	return pki.LoadCA(key[KeyCACert], key[KeyCAKey])
 }
 
 // LoadCA returns the cluster's CA from its key Secret, as EnsureCA made it.
-func LoadCA(ctx context.Context, c client.Reader, namespace, cluster string, which CA) (*local.CA, error) {
+func LoadCA(ctx context.Context, c client.Reader, namespace, cluster string, which CA) (*pki.CA, error) {
 	var s corev1.Secret
 	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: which.KeySecret(cluster)}, &s); err != nil {
 		return nil, fmt.Errorf("%s of Kafka %s: %w", which, cluster, err)
 	}
-	return local.LoadCA(s.Data[KeyCACert], s.Data[KeyCAKey])
+	return pki.LoadCA(s.Data[KeyCACert], s.Data[KeyCAKey])
 }
 
 // getOrCreate returns the data of the Secret named like s, creating s when there is none.

@@ -13,18 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/yaml"
 
@@ -36,7 +30,7 @@ import (
 	"github.com/recoflow/recoflow/functions/popularity"
 	"github.com/recoflow/recoflow/functions/serve"
 	"github.com/recoflow/recoflow/test/standin/broker"
-	"github.com/recoflow/recoflow/test/upstreamcrds"
+	"github.com/recoflow/recoflow/test/standin/standintest"
 )
 
 const (
@@ -60,37 +54,9 @@ type securedCluster struct {
 
 func startSecuredCluster(t *testing.T) *securedCluster {
 	t.Helper()
-	logf.SetLogger(logr.Discard())
-	crds, err := upstreamcrds.Dir("../../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		assets = "../../../bin/k8s"
-	}
-	if _, err := os.Stat(filepath.Join(assets, "kube-apiserver")); err != nil {
-		t.Fatalf("envtest needs kube-apiserver in KUBEBUILDER_ASSETS (%s): run `make envtest`: %v", assets, err)
-	}
-	testEnv := &envtest.Environment{BinaryAssetsDirectory: assets, CRDDirectoryPaths: []string{upstreamcrds.Strimzi(crds)}, ErrorIfCRDPathMissing: true}
-	cfg, err := testEnv.Start()
-	if err != nil {
-		t.Fatalf("start envtest: %v", err)
-	}
-	t.Cleanup(func() { _ = testEnv.Stop() })
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	api := standintest.StartAPIServer(t, "../../..", namespace)
+	c, cfg, scheme := api.Client, api.Config, api.Scheme
 	ctx := context.Background()
-	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil {
-		t.Fatal(err)
-	}
-
 	kafka, err := broker.Start(ctx, broker.Options{Secured: &broker.Secured{Client: c, Namespace: namespace, Cluster: cluster}})
 	if err != nil {
 		t.Fatal(err)

@@ -13,16 +13,10 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/yaml"
 
@@ -31,8 +25,8 @@ import (
 	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 	"github.com/recoflow/recoflow/functions/kafkaauth"
 	"github.com/recoflow/recoflow/test/standin/broker"
+	"github.com/recoflow/recoflow/test/standin/standintest"
 	"github.com/recoflow/recoflow/test/standin/useroperator"
-	"github.com/recoflow/recoflow/test/upstreamcrds"
 )
 
 const (
@@ -79,37 +73,9 @@ type env struct {
 
 func start(t *testing.T) *env {
 	t.Helper()
-	logf.SetLogger(logr.Discard())
-	crds, err := upstreamcrds.Dir("../../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		assets = "../../../bin/k8s"
-	}
-	if _, err := os.Stat(filepath.Join(assets, "kube-apiserver")); err != nil {
-		t.Fatalf("envtest needs kube-apiserver in KUBEBUILDER_ASSETS (%s): run `make envtest`: %v", assets, err)
-	}
-	testEnv := &envtest.Environment{BinaryAssetsDirectory: assets, CRDDirectoryPaths: []string{upstreamcrds.Strimzi(crds)}, ErrorIfCRDPathMissing: true}
-	cfg, err := testEnv.Start()
-	if err != nil {
-		t.Fatalf("start envtest: %v", err)
-	}
-	t.Cleanup(func() { _ = testEnv.Stop() })
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	api := standintest.StartAPIServer(t, "../../..", namespace)
+	c, cfg, scheme := api.Client, api.Config, api.Scheme
 	ctx := context.Background()
-	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil {
-		t.Fatal(err)
-	}
-
 	kafkaBroker, err := broker.Start(ctx, broker.Options{Secured: &broker.Secured{Client: c, Namespace: namespace, Cluster: cluster}})
 	if err != nil {
 		t.Fatal(err)

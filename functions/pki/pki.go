@@ -1,4 +1,7 @@
-package local
+// Package pki makes the small certificate authorities of the secured Kafka brokers recoflow runs
+// itself, none of them in production: the local runner's (make run --secure) and the e2e
+// cluster's broker stand-in, which keeps its CAs in Secrets as Strimzi does. Keys are ECDSA P-256.
+package pki
 
 import (
 	"crypto/ecdsa"

@@ -43,10 +43,14 @@ func main() {
 	flag.StringVar(&o.namespace, "namespace", "", "namespace of the Kafka cluster and its KafkaTopics and KafkaUsers")
 	flag.StringVar(&o.cluster, "cluster", "", "name of the Kafka cluster")
 	flag.StringVar(&o.bootstrap, "bootstrap", "", "bootstrap address of the broker (default <cluster>-kafka-bootstrap.<namespace>.svc:9092, or :9093 with TLS)")
-	// The functions' own Kafka client flags (-kafka-authentication, -kafka-user, -kafka-password-file,
-	// -kafka-tls, -kafka-ca-file), and the same files.
-	o.auth.RegisterFlags(config.NewBinder(flag.CommandLine, func(string) (string, bool) { return "", false }))
-	flag.Parse()
+	// The functions' own Kafka client flags and variables (-kafka-authentication, -kafka-user,
+	// -kafka-password-file, -kafka-tls, -kafka-ca-file), reading the same Secret files.
+	b := config.NewBinder(flag.CommandLine, os.LookupEnv)
+	o.auth.RegisterFlags(b)
+	if err := b.Parse(os.Args[1:]); err != nil {
+		slog.Error("topic operator stand-in", "err", err)
+		os.Exit(2)
+	}
 	if err := run(o); err != nil {
 		slog.Error("topic operator stand-in failed", "err", err)
 		os.Exit(1)

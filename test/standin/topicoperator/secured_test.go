@@ -14,6 +14,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -251,8 +252,8 @@ func get(url string) (string, error) {
 // (its KafkaTopics, KafkaUsers and the functions' Deployment settings) on the stand-ins of a
 // secured Strimzi cluster: the topics and users become Ready as Strimzi reports them, every
 // function connects with its own user's Secret and the published cluster CA, a like posted to
-// ingest reaches popularity's top list, and each user can do what its ACLs allow and is refused
-// the rest.
+// ingest reaches popularity's top list, each user can do what its ACLs allow and is refused the
+// rest, and the Kafka reports its tls listener with the cluster CA as Strimzi does.
 func TestSecuredStandInsRunTheOperatorsPipeline(t *testing.T) {
 	s := startSecuredCluster(t)
 	ctx := context.Background()
@@ -349,6 +350,39 @@ func TestSecuredStandInsRunTheOperatorsPipeline(t *testing.T) {
 				}
 			})
 		}
+	})
+
+	t.Run("the Kafka reports the tls listener with the cluster CA", func(t *testing.T) {
+		kafka := object(kafkaGVK)
+		kafka.SetNamespace(namespace)
+		kafka.SetName(cluster)
+		kafka.Object["spec"] = map[string]any{"kafka": map[string]any{
+			"listeners": []any{map[string]any{"name": "tls", "port": int64(9093), "type": "internal", "tls": true,
+				"authentication": map[string]any{"type": "scram-sha-512"}}},
+			"authorization": map[string]any{"type": "simple", "superUsers": []any{broker.Superuser(cluster)}},
+		}}
+		if err := s.client.Create(ctx, kafka); err != nil {
+			t.Fatal(err)
+		}
+		var ca corev1.Secret
+		if err := s.client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: broker.ClusterCA.CertSecret(cluster)}, &ca); err != nil {
+			t.Fatal(err)
+		}
+		kafkatest.Eventually(t, waitFor, func() error {
+			if err := s.strimziReady(kafka); err != nil {
+				return err
+			}
+			listeners, _, _ := unstructured.NestedSlice(kafka.Object, "status", "listeners")
+			if len(listeners) != 1 {
+				return fmt.Errorf("status.listeners %v, want one", listeners)
+			}
+			l, _ := listeners[0].(map[string]any)
+			certs, _ := l["certificates"].([]any)
+			if l["name"] != "tls" || len(certs) != 1 || certs[0] != string(ca.Data[broker.KeyCACert]) {
+				return fmt.Errorf("status.listeners[0] %v, want tls with the cluster CA's certificate", l)
+			}
+			return nil
+		})
 	})
 
 	t.Run("another function's password is not this user's", func(t *testing.T) {

@@ -113,31 +113,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if u.GetLabels()[clusterLabel] != r.Cluster {
 		return ctrl.Result{}, nil
 	}
-	typ, _, _ := unstructured.NestedString(u.Object, "spec", "authentication", "type")
-	var username string
-	var secret map[string][]byte
-	switch typ {
-	case "scram-sha-512":
-		username = u.GetName()
-		password, err := r.password(ctx, u)
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		if err := r.upsertCredentials(username, password); err != nil {
-			return ctrl.Result{}, r.failed(ctx, u, err)
-		}
-		secret = map[string][]byte{
-			passwordKey: []byte(password),
-			jaasKey:     []byte(fmt.Sprintf(`org.apache.kafka.common.security.scram.ScramLoginModule required username="%s" password="%s";`, username, password)),
-		}
-	case "tls":
-		username = "CN=" + u.GetName()
-		if secret, err = r.certificate(ctx, u); err != nil {
-			return ctrl.Result{}, r.failed(ctx, u, err)
-		}
-	default:
-		return ctrl.Result{}, r.setStatus(ctx, u, "", "UnsupportedAuthentication",
-			fmt.Sprintf("the User Operator stand-in makes scram-sha-512 and tls users, not %q", typ))
+	username, secret, err := r.credentials(ctx, u)
+	var unsupported unsupportedError
+	switch {
+	case errors.As(err, &unsupported):
+		return ctrl.Result{}, r.setStatus(ctx, u, "", "UnsupportedAuthentication", err.Error())
+	case err != nil:
+		return ctrl.Result{}, r.failed(ctx, u, err)
 	}
 	want, err := ACLs(u)
 	if err != nil {
@@ -150,6 +132,38 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	return ctrl.Result{RequeueAfter: r.Resync}, r.setStatus(ctx, u, username, "", "")
+}
+
+// unsupportedError is a KafkaUser's authentication type the stand-in does not make.
+type unsupportedError string
+
+func (e unsupportedError) Error() string {
+	return fmt.Sprintf("the User Operator stand-in makes scram-sha-512 and tls users, not %q", string(e))
+}
+
+// credentials makes the user's credentials, as its spec.authentication.type says, and returns its
+// name on the broker and its Secret's data: for scram-sha-512, the user's SCRAM credentials on the
+// broker and the password; for tls, a certificate from the clients CA.
+func (r *Reconciler) credentials(ctx context.Context, u *unstructured.Unstructured) (string, map[string][]byte, error) {
+	switch typ, _, _ := unstructured.NestedString(u.Object, "spec", "authentication", "type"); typ {
+	case "scram-sha-512":
+		password, err := r.password(ctx, u)
+		if err != nil {
+			return "", nil, err
+		}
+		if err := r.upsertCredentials(u.GetName(), password); err != nil {
+			return "", nil, err
+		}
+		return u.GetName(), map[string][]byte{
+			passwordKey: []byte(password),
+			jaasKey:     []byte(fmt.Sprintf(`org.apache.kafka.common.security.scram.ScramLoginModule required username="%s" password="%s";`, u.GetName(), password)),
+		}, nil
+	case "tls":
+		secret, err := r.certificate(ctx, u)
+		return "CN=" + u.GetName(), secret, err
+	default:
+		return "", nil, unsupportedError(typ)
+	}
 }
 
 // principal is the ACL principal of a user: User:<name> for SCRAM, User:CN=<name> for TLS.

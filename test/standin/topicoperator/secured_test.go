@@ -385,6 +385,23 @@ func TestSecuredStandInsRunTheOperatorsPipeline(t *testing.T) {
 		})
 	})
 
+	t.Run("KEDA's TriggerAuthentications find their keys in the Secrets", func(t *testing.T) {
+		for _, ta := range operatorObjects(t, "TriggerAuthentication") {
+			refs, _, _ := unstructured.NestedSlice(ta.Object, "spec", "secretTargetRef")
+			for _, ref := range refs {
+				ref, _ := ref.(map[string]any)
+				name, _ := ref["name"].(string)
+				key, _ := ref["key"].(string)
+				var secret corev1.Secret
+				if err := s.client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &secret); err != nil {
+					t.Errorf("TriggerAuthentication %s: %v", ta.GetName(), err)
+				} else if len(secret.Data[key]) == 0 {
+					t.Errorf("TriggerAuthentication %s: Secret %s has no key %s", ta.GetName(), name, key)
+				}
+			}
+		}
+	})
+
 	t.Run("another function's password is not this user's", func(t *testing.T) {
 		stolen := fns["ingest"].auth(t)
 		stolen.User = "shop-popularity"

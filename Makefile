@@ -54,7 +54,8 @@ FUZZ_TARGETS := \
 	./functions/ingest:FuzzDecodeCloudEvents ./functions/ingest:FuzzDecodeStructured \
 	./functions/ingest:FuzzDecodeBatch ./functions/ingest:FuzzDecodeLikes \
 	./functions/ingest:FuzzDecodeLegacyLikes ./functions/clean:FuzzRecord \
-	./functions/dedupe:FuzzKeyIsUnambiguous
+	./functions/dedupe:FuzzKeyIsUnambiguous \
+	./functions/event:FuzzFastEventMatchesSlow ./functions/event:FuzzFastInteractionMatchesSlow
 
 .PHONY: fuzz
 fuzz: ## Fuzz every decoder for FUZZTIME each (default 20s): no panic, a 4xx naming the field or an event clean accepts.

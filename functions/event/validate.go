@@ -125,7 +125,8 @@ func checkAttributes(e cloudevents.Event) *Error {
 	if err := checkID("id", e.ID()); err != nil {
 		return err
 	}
-	if strings.TrimSpace(e.Source()) == "" {
+	source := e.Source()
+	if strings.TrimSpace(source) == "" {
 		return invalid(ReasonMissingField, "source", "is required")
 	}
 	if e.Type() == "" {
@@ -135,7 +136,7 @@ func checkAttributes(e cloudevents.Event) *Error {
 		field, value string
 		limit        int
 	}{
-		{"source", e.Source(), MaxAttributeBytes},
+		{"source", source, MaxAttributeBytes},
 		{"type", e.Type(), MaxAttributeBytes},
 		{"subject", e.Subject(), MaxIDBytes},
 		{"dataschema", e.DataSchema(), MaxAttributeBytes},
@@ -235,6 +236,9 @@ func checkRating(action Action, rating *int) *Error {
 // IsJSONMediaType reports whether a content type names JSON: application/json or any +json
 // type, in any letter case, with any parameters.
 func IsJSONMediaType(contentType string) bool {
+	if contentType == "application/json" {
+		return true
+	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }
@@ -249,6 +253,10 @@ func decodeData(e cloudevents.Event, in *Interaction) *Error {
 	}
 	if data[0] != '{' {
 		return invalid(ReasonDataNotJSON, "data", "must be a JSON object")
+	}
+	if fast, ok := fastInteraction(data); ok {
+		*in = fast
+		return nil
 	}
 	return DecodeObject(data, in, "data", false)
 }

@@ -19,6 +19,7 @@ const recordOverhead = 64 << 10
 // the setting matters for throughput as well.
 func ProducerConfig(c *sarama.Config, cfg config.Ingest) {
 	c.Producer.MaxMessageBytes = max(c.Producer.MaxMessageBytes, int(cfg.MaxBodyBytes)+recordOverhead)
+	c.Producer.Compression = sarama.CompressionLZ4
 }
 
 // Run runs the ingest function with cfg until ctx ends: it serves the API on cfg.HTTPAddr (or

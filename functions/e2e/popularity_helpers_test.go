@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/popularity"
 	"github.com/recoflow/recoflow/functions/popularity/popularitytest"
@@ -119,10 +120,10 @@ func startPopChild(t *testing.T, cfg config.Popularity, spec string) *child {
 	t.Helper()
 	return startChild(t, "TestPopularityChildProcess",
 		popChildEnv+"="+spec,
-		config.EnvKafkaBrokers+"="+strings.Join(cfg.Brokers, ","),
-		config.EnvInstanceID+"="+cfg.InstanceID,
-		config.EnvConsumerGroup+"="+cfg.Group,
-		config.EnvPopularityFlushInterval+"="+cfg.FlushInterval.String(),
+		contract.EnvKafkaBrokers+"="+strings.Join(cfg.Brokers, ","),
+		contract.EnvInstanceID+"="+cfg.InstanceID,
+		contract.EnvConsumerGroup+"="+cfg.Group,
+		contract.EnvPopularityFlushInterval+"="+cfg.FlushInterval.String(),
 	)
 }
 

@@ -1,5 +1,7 @@
 package event
 
+import "github.com/recoflow/recoflow/functions/contract"
+
 // Interaction is the JSON payload (`data`) of every interaction CloudEvent.
 type Interaction struct {
 	// UserID identifies who acted. Required.
@@ -24,7 +26,7 @@ type User struct {
 	Gender string `json:"gender,omitempty"`
 }
 
-// Popularity is the JSON payload of a TypePopularity event: the state of one item's hotness.
+// Popularity is the JSON payload of a contract.TypePopularity event: the state of one item's hotness.
 type Popularity struct {
 	// ItemID is the item the record describes; it is also the record key and the event subject.
 	ItemID string `json:"item_id"`
@@ -35,7 +37,7 @@ type Popularity struct {
 	// ScoreTime is the reference instant Score is expressed at, in RFC 3339 UTC.
 	ScoreTime string `json:"score_time"`
 	// Counts is the plain number of events per action.
-	Counts map[Action]int64 `json:"counts"`
+	Counts map[contract.Action]int64 `json:"counts"`
 	// Segments holds the item's score per audience segment, each at ScoreTime.
 	Segments map[string]float64 `json:"segments,omitempty"`
 	// UpdatedAt is when the item last received an event, in RFC 3339 UTC.

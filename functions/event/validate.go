@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/recoflow/recoflow/functions/contract"
 )
 
 // Size limits of the contract, in bytes. They bound every event that passes Validate, so that
@@ -34,7 +36,7 @@ const (
 const SpecVersion = cloudevents.CloudEventsVersionV1
 
 // Reason is a stable, machine-readable code for why an event was rejected. It appears in HTTP
-// problem responses, in the dead-letter header HeaderDLQReason and as a metrics label.
+// problem responses, in the dead-letter header contract.HeaderDLQReason and as a metrics label.
 type Reason string
 
 // The rejection reasons.
@@ -98,9 +100,9 @@ func Validate(e cloudevents.Event) (Interaction, error) {
 	if err := checkAttributes(e); err != nil {
 		return in, err
 	}
-	action, ok := ActionOf(e.Type())
+	action, ok := contract.ActionOf(e.Type())
 	if !ok {
-		return in, invalid(ReasonUnknownType, "type", "%q is not one of the dev.recoflow.item.*.v1 interaction types", e.Type())
+		return in, invalid(ReasonUnknownType, "type", "%q is not one of the %s*%s interaction types", e.Type(), contract.TypePrefix, contract.TypeSuffix)
 	}
 	if err := decodeData(e, &in); err != nil {
 		return in, err
@@ -221,13 +223,13 @@ func checkText(field, value string, limit int) *Error {
 	return nil
 }
 
-func checkRating(action Action, rating *int) *Error {
+func checkRating(action contract.Action, rating *int) *Error {
 	switch {
-	case action == ActionRated && rating == nil:
+	case action == contract.ActionRated && rating == nil:
 		return invalid(ReasonInvalidRating, "data.rating", "is required on rated events: 1 to 5")
-	case action == ActionRated && (*rating < 1 || *rating > 5):
+	case action == contract.ActionRated && (*rating < 1 || *rating > 5):
 		return invalid(ReasonInvalidRating, "data.rating", "%d is not from 1 to 5", *rating)
-	case action != ActionRated && rating != nil:
+	case action != contract.ActionRated && rating != nil:
 		return invalid(ReasonInvalidRating, "data.rating", "is only allowed on rated events")
 	}
 	return nil

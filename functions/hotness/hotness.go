@@ -22,7 +22,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 )
 
 // Config sets how interactions weigh and how fast they fade.
@@ -32,7 +32,7 @@ type Config struct {
 	// Weights is each action's contribution to a score. Rated interactions are not in it: they
 	// weigh Rating - 3, so one and two stars count against an item. An action that is missing
 	// weighs zero; it is still counted.
-	Weights map[event.Action]float64
+	Weights map[contract.Action]float64
 }
 
 // Validate reports whether c can configure a Board: a positive half-life and finite weights.
@@ -60,7 +60,7 @@ type Interaction struct {
 	// Segment is the audience segment of the user, such as "25-34.f", or empty when unknown.
 	Segment string
 	// Action is what the user did.
-	Action event.Action
+	Action contract.Action
 	// Rating is the number of stars of a rated interaction and is ignored for other actions.
 	Rating int
 	// Time is when the interaction happened (the CloudEvent time).
@@ -90,7 +90,7 @@ type Entry struct {
 	// or its score within the queried segment.
 	Score float64
 	// Counts is the plain number of interactions per action, for every action.
-	Counts map[event.Action]int64
+	Counts map[contract.Action]int64
 	// UpdatedAt is the latest interaction time applied to the item.
 	UpdatedAt time.Time
 }
@@ -113,31 +113,15 @@ type ItemState struct {
 	// Score * 2^(-(t - ScoreTime)/HalfLife).
 	ScoreTime time.Time
 	// Counts is the plain number of interactions per action; actions never applied are left out.
-	Counts map[event.Action]int64
+	Counts map[contract.Action]int64
 	// Segments is the item's score per audience segment as of ScoreTime.
 	Segments map[string]float64
 	// UpdatedAt is the latest interaction time applied to the item.
 	UpdatedAt time.Time
 }
 
-// numActions is the number of actions a Board counts, one per event.Actions entry.
-const numActions = 6
+// numActions is the number of actions a Board counts, one per contract.Actions entry.
+const numActions = contract.NumActions
 
-// actionIndex returns the position of a in event.Actions.
-func actionIndex(a event.Action) (int, bool) {
-	switch a {
-	case event.ActionLiked:
-		return 0, true
-	case event.ActionUnliked:
-		return 1, true
-	case event.ActionViewed:
-		return 2, true
-	case event.ActionFavorited:
-		return 3, true
-	case event.ActionRated:
-		return 4, true
-	case event.ActionShared:
-		return 5, true
-	}
-	return 0, false
-}
+// actionIndex returns the position of a in contract.Actions.
+func actionIndex(a contract.Action) (int, bool) { return a.Index() }

@@ -16,7 +16,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/recoflow/recoflow/functions/config"
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/ingest"
 	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
@@ -180,7 +180,7 @@ func benchRecords(b *testing.B, n int, topic string) []benchRecord {
 		e := cloudevents.NewEvent()
 		e.SetID(fmt.Sprintf("bench-%d", i))
 		e.SetSource("bench")
-		e.SetType(event.TypeLiked)
+		e.SetType(contract.TypeLiked)
 		e.SetSubject(fmt.Sprintf("i%d", i%5000))
 		data := fmt.Sprintf(`{"user_id":"u%d","item_id":"i%d","title":"A title","category":"books"}`, i%100000, i%5000)
 		e.DataEncoded = []byte(data)
@@ -190,7 +190,7 @@ func benchRecords(b *testing.B, n int, topic string) []benchRecord {
 			b.Fatal(err)
 		}
 		out[i] = benchRecord{
-			json:   fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"bench","type":%q,"subject":"i%d","data":%s}`, e.ID(), event.TypeLiked, i%5000, data),
+			json:   fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"bench","type":%q,"subject":"i%d","data":%s}`, e.ID(), contract.TypeLiked, i%5000, data),
 			record: record,
 		}
 	}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/IBM/sarama"
 
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 	"github.com/recoflow/recoflow/functions/local"
@@ -96,7 +96,7 @@ func TestLocalPipelineServesAndKeepsEventsAcrossRestarts(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("posting a like: %d", resp.StatusCode)
 	}
-	cleanTopic := event.DefaultTopic(event.TopicClean)
+	cleanTopic := contract.DefaultTopic(contract.TopicClean)
 	kafkatest.Eventually(t, 30*time.Second, func() error { return holdsOne(broker, cleanTopic) })
 	// One process scores and serves: the like shows in the top list the banner points at.
 	kafkatest.Eventually(t, 30*time.Second, func() error { return lists(topLine.FindStringSubmatch(banner)[1], `"id":"dune"`) })
@@ -108,7 +108,7 @@ func TestLocalPipelineServesAndKeepsEventsAcrossRestarts(t *testing.T) {
 	if err := holdsOne(broker, cleanTopic); err != nil {
 		t.Fatalf("after a restart: %v", err)
 	}
-	partitions, err := partitionsOf(broker, event.DefaultTopic(event.TopicPopularity))
+	partitions, err := partitionsOf(broker, contract.DefaultTopic(contract.TopicPopularity))
 	if err != nil || partitions != local.DefaultConfig().Partitions {
 		t.Errorf("popularity topic has %d partitions (%v), want %d like the others", partitions, err, local.DefaultConfig().Partitions)
 	}

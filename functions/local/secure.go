@@ -12,12 +12,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/kafkaacl"
 )
 
 // ClusterCADir is the directory of a secured local broker's secrets directory that holds the CA
 // certificate. Each user's directory is named after the user. The files in them are named as the
-// keys of the Secrets Strimzi writes (config.SecretKeyCACert, SecretKeyPassword, ...).
+// keys of the Secrets Strimzi writes (contract.SecretKeyCACert, SecretKeyPassword, ...).
 const ClusterCADir = "cluster-ca-cert"
 
 // AdminUser is the secured local broker's superuser, which only sets up topics.
@@ -71,7 +72,7 @@ func StartSecureBroker(o SecureOptions) (*SecureBroker, error) {
 	if err != nil {
 		return nil, err
 	}
-	caFile := filepath.Join(o.SecretsDir, ClusterCADir, config.SecretKeyCACert)
+	caFile := filepath.Join(o.SecretsDir, ClusterCADir, contract.SecretKeyCACert)
 	if err := writeSecret(caFile, ca.PEM); err != nil {
 		return nil, err
 	}
@@ -93,7 +94,7 @@ func StartSecureBroker(o SecureOptions) (*SecureBroker, error) {
 			if err != nil {
 				return config.KafkaAuth{}, "", err
 			}
-			file := filepath.Join(o.SecretsDir, name, config.SecretKeyPassword)
+			file := filepath.Join(o.SecretsDir, name, contract.SecretKeyPassword)
 			auth := config.KafkaAuth{Authentication: config.KafkaAuthSCRAM, User: name, PasswordFile: file, TLS: true, CAFile: caFile}
 			return auth, password, writeSecret(file, []byte(password))
 		}
@@ -122,7 +123,7 @@ func StartSecureBroker(o SecureOptions) (*SecureBroker, error) {
 			dir := filepath.Join(o.SecretsDir, name)
 			auth := config.KafkaAuth{
 				Authentication: config.KafkaAuthTLS, TLS: true, CAFile: caFile,
-				CertFile: filepath.Join(dir, config.SecretKeyUserCert), KeyFile: filepath.Join(dir, config.SecretKeyUserKey),
+				CertFile: filepath.Join(dir, contract.SecretKeyUserCert), KeyFile: filepath.Join(dir, contract.SecretKeyUserKey),
 			}
 			if err := writeSecret(auth.CertFile, certPEM); err != nil {
 				return auth, err

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/hotness"
 	"github.com/recoflow/recoflow/functions/problem"
 )
@@ -34,7 +34,7 @@ type Item struct {
 	// score within the segment a top-N query asked for.
 	Score float64 `json:"score"`
 	// Counts is the number of events per action.
-	Counts map[event.Action]int64 `json:"counts"`
+	Counts map[contract.Action]int64 `json:"counts"`
 	// UpdatedAt is the time of the latest event applied to the item.
 	UpdatedAt time.Time `json:"updated_at"`
 }

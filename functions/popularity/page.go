@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/freshness"
 	"github.com/recoflow/recoflow/functions/hotness"
 )
@@ -69,7 +69,7 @@ type topPage struct {
 	Error             string
 }
 
-// pageItem is one item with its counts in the order of event.Actions.
+// pageItem is one item with its counts in the order of contract.Actions.
 type pageItem struct {
 	Item
 	Rank   int
@@ -77,7 +77,7 @@ type pageItem struct {
 }
 
 type actionCount struct {
-	Action event.Action
+	Action contract.Action
 	Count  int64
 }
 
@@ -121,7 +121,7 @@ func (p *page) item(w http.ResponseWriter, r *http.Request) {
 
 func pageItemOf(e hotness.Entry, rank int) pageItem {
 	it := pageItem{Item: itemOf(e), Rank: rank}
-	for _, a := range event.Actions {
+	for _, a := range contract.Actions {
 		it.Counts = append(it.Counts, actionCount{Action: a, Count: e.Counts[a]})
 	}
 	return it

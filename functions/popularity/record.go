@@ -13,6 +13,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/binding"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/hotness"
 	"github.com/recoflow/recoflow/functions/kafka"
@@ -22,7 +23,7 @@ import (
 const Source = "urn:recoflow:popularity"
 
 // errNotPopularity is returned for a changelog record that is not a popularity CloudEvent.
-var errNotPopularity = errors.New("not a " + event.TypePopularity + " event")
+var errNotPopularity = errors.New("not a " + contract.TypePopularity + " event")
 
 // payload returns the changelog payload of an item's state. Times are written with nanoseconds so
 // that restoring the payload gives back exactly the same state.
@@ -75,7 +76,7 @@ func changelogRecord(ctx context.Context, topic string, partition int32, s hotne
 	e := cloudevents.NewEvent()
 	e.SetID(s.ItemID + "/" + strconv.FormatInt(seen, 10))
 	e.SetSource(Source)
-	e.SetType(event.TypePopularity)
+	e.SetType(contract.TypePopularity)
 	e.SetSubject(s.ItemID)
 	e.SetTime(s.UpdatedAt)
 	if err := e.SetData(cloudevents.ApplicationJSON, payload(s)); err != nil {
@@ -99,7 +100,7 @@ func decodeChangelog(ctx context.Context, rec *sarama.ConsumerMessage) (hotness.
 		}
 		eventType, data = e.Type(), e.Data()
 	}
-	if eventType != event.TypePopularity {
+	if eventType != contract.TypePopularity {
 		return hotness.ItemState{}, fmt.Errorf("%w: type %q", errNotPopularity, eventType)
 	}
 	var p event.Popularity
@@ -158,7 +159,7 @@ func interaction(ctx context.Context, msg *sarama.ConsumerMessage) (hotness.Inte
 	if !binary {
 		return interactionFromEvent(ctx, msg)
 	}
-	action, ok := event.ActionOf(string(attrs.eventType))
+	action, ok := contract.ActionOf(string(attrs.eventType))
 	if !ok {
 		return hotness.Interaction{}, fmt.Errorf("clean record has type %q, not an interaction", attrs.eventType)
 	}
@@ -183,7 +184,7 @@ func interactionFromEvent(ctx context.Context, msg *sarama.ConsumerMessage) (hot
 	if err != nil {
 		return hotness.Interaction{}, fmt.Errorf("decode clean record: %w", err)
 	}
-	action, ok := event.ActionOf(e.Type())
+	action, ok := contract.ActionOf(e.Type())
 	if !ok {
 		return hotness.Interaction{}, fmt.Errorf("clean record has type %q, not an interaction", e.Type())
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/popularity"
 )
@@ -154,7 +155,7 @@ func (l *probeLoad) counted(item string) (bool, error) {
 	if err := json.Unmarshal(body, &got); err != nil {
 		return false, fmt.Errorf("GET %s: %w", req.URL, err)
 	}
-	return got.Counts[event.ActionLiked] >= 1, nil
+	return got.Counts[contract.ActionLiked] >= 1, nil
 }
 
 // do sends req within the request timeout and returns the status and body of the answer.

@@ -16,7 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/recoflow/recoflow/functions/config"
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/kafka"
 )
 
@@ -36,12 +36,12 @@ func NewCluster(t testing.TB, topics ...string) *kfake.Cluster {
 }
 
 // NewPipelineCluster starts a cluster like NewCluster holding the pipeline's topics under their
-// default names (event.DefaultTopic).
+// default names (contract.DefaultTopic).
 func NewPipelineCluster(t testing.TB) *kfake.Cluster {
 	t.Helper()
-	topics := make([]string, 0, len(event.TopicRoles))
-	for _, role := range event.TopicRoles {
-		topics = append(topics, event.DefaultTopic(role))
+	topics := make([]string, 0, len(contract.TopicRoles))
+	for _, role := range contract.TopicRoles {
+		topics = append(topics, contract.DefaultTopic(role))
 	}
 	return NewCluster(t, topics...)
 }

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/hotness"
 )
 
@@ -28,12 +28,12 @@ type HTTPRanking struct {
 }
 
 type servedItem struct {
-	ID        string                 `json:"id"`
-	Category  string                 `json:"category"`
-	Score     float64                `json:"score"`
-	Counts    map[event.Action]int64 `json:"counts"`
-	UpdatedAt time.Time              `json:"updated_at"`
-	AsOf      time.Time              `json:"as_of"`
+	ID        string                    `json:"id"`
+	Category  string                    `json:"category"`
+	Score     float64                   `json:"score"`
+	Counts    map[contract.Action]int64 `json:"counts"`
+	UpdatedAt time.Time                 `json:"updated_at"`
+	AsOf      time.Time                 `json:"as_of"`
 }
 
 // Top implements Ranking with GET /v1/top.

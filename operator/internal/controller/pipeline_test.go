@@ -22,7 +22,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 	"github.com/recoflow/recoflow/operator/internal/controller"
 	"github.com/recoflow/recoflow/operator/internal/manifests"
@@ -96,8 +96,8 @@ func TestCreateMakesEveryChildAndReportsReadiness(t *testing.T) {
 			if ctr.Image != image {
 				t.Errorf("%s image = %s, want %s", name, ctr.Image, image)
 			}
-			if got := envValue(ctr.Env, config.EnvKafkaBrokers); got != "kafka-kafka-bootstrap."+p.Namespace+".svc.cluster.local:9092" {
-				t.Errorf("%s %s = %q, want the Strimzi bootstrap Service", name, config.EnvKafkaBrokers, got)
+			if got := envValue(ctr.Env, contract.EnvKafkaBrokers); got != "kafka-kafka-bootstrap."+p.Namespace+".svc.cluster.local:9092" {
+				t.Errorf("%s %s = %q, want the Strimzi bootstrap Service", name, contract.EnvKafkaBrokers, got)
 			}
 		}
 	})

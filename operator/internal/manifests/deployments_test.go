@@ -10,6 +10,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
 
@@ -112,17 +113,17 @@ func TestDeploymentEnv(t *testing.T) {
 		p.Spec.Popularity.Weights = map[string]v1alpha1.Weight{"shared": "4", "liked": "2.5", "unliked": "-1"}
 		p.Spec.Popularity.TopN = ptr.To[int32](50)
 		p.Spec.Popularity.FlushInterval = "2s"
-		p.Spec.Popularity.Env = []corev1.EnvVar{{Name: config.EnvLogFormat, Value: "text"}}
+		p.Spec.Popularity.Env = []corev1.EnvVar{{Name: contract.EnvLogFormat, Value: "text"}}
 		p.Spec.Clean.Env = []corev1.EnvVar{
-			{Name: config.EnvLogLevel, Value: "debug"},
-			{Name: config.EnvCleanDedupeWindow, Value: "1m"},
+			{Name: contract.EnvLogLevel, Value: "debug"},
+			{Name: contract.EnvCleanDedupeWindow, Value: "1m"},
 		}
 	}
 	common := map[string]string{
-		config.EnvTopicRaw:        "shop.interactions.raw",
-		config.EnvTopicClean:      "shop.interactions.clean",
-		config.EnvTopicDeadLetter: "shop.interactions.dlq",
-		config.EnvTopicPopularity: "shop.popularity",
+		contract.EnvTopicRaw:        "shop.interactions.raw",
+		contract.EnvTopicClean:      "shop.interactions.clean",
+		contract.EnvTopicDeadLetter: "shop.interactions.dlq",
+		contract.EnvTopicPopularity: "shop.popularity",
 	}
 	tests := []struct {
 		name   string
@@ -133,50 +134,50 @@ func TestDeploymentEnv(t *testing.T) {
 	}{
 		{
 			name: "ingest defaults", edit: func(*v1alpha1.RecommendationPipeline) {}, role: RoleIngest,
-			want:   map[string]string{config.EnvKafkaBrokers: "events-kafka-bootstrap.recoflow.svc.cluster.local:9092", config.EnvHTTPAddr: ":8080", config.EnvInstanceID: ""},
-			absent: []string{config.EnvIngestMaxBodyBytes, config.EnvIngestAuthToken, config.EnvConsumerGroup},
+			want:   map[string]string{contract.EnvKafkaBrokers: "events-kafka-bootstrap.recoflow.svc.cluster.local:9092", contract.EnvHTTPAddr: ":8080", contract.EnvInstanceID: ""},
+			absent: []string{contract.EnvIngestMaxBodyBytes, contract.EnvIngestAuthToken, contract.EnvConsumerGroup},
 		},
 		{
 			name: "ingest settings", edit: full, role: RoleIngest,
-			want: map[string]string{config.EnvKafkaBrokers: "k1.recoflow.svc.cluster.local:9092,k2.recoflow.svc.cluster.local:9092", config.EnvIngestMaxBodyBytes: "2048", config.EnvIngestAuthToken: ""},
+			want: map[string]string{contract.EnvKafkaBrokers: "k1.recoflow.svc.cluster.local:9092,k2.recoflow.svc.cluster.local:9092", contract.EnvIngestMaxBodyBytes: "2048", contract.EnvIngestAuthToken: ""},
 		},
 		{
 			name: "clean defaults", edit: func(*v1alpha1.RecommendationPipeline) {}, role: RoleClean,
-			want:   map[string]string{config.EnvConsumerGroup: "shop-clean", config.EnvHTTPAddr: ":8080"},
-			absent: []string{config.EnvCleanDedupeWindow, config.EnvCleanMaxEventAge},
+			want:   map[string]string{contract.EnvConsumerGroup: "shop-clean", contract.EnvHTTPAddr: ":8080"},
+			absent: []string{contract.EnvCleanDedupeWindow, contract.EnvCleanMaxEventAge},
 		},
 		{
 			name: "clean settings, user env wins", edit: full, role: RoleClean,
-			want: map[string]string{config.EnvCleanDedupeWindow: "1m", config.EnvCleanMaxEventAge: "48h", config.EnvLogLevel: "debug"},
+			want: map[string]string{contract.EnvCleanDedupeWindow: "1m", contract.EnvCleanMaxEventAge: "48h", contract.EnvLogLevel: "debug"},
 		},
 		{
 			name: "popularity defaults", edit: func(*v1alpha1.RecommendationPipeline) {}, role: RolePopularity,
-			want:   map[string]string{config.EnvConsumerGroup: "shop-popularity", config.EnvHTTPAddr: ":8081", config.EnvPopularityMode: "scoring"},
-			absent: []string{config.EnvPopularityHalfLife, config.EnvPopularityWeights, config.EnvPopularityTopNMax, config.EnvPopularityFlushInterval},
+			want:   map[string]string{contract.EnvConsumerGroup: "shop-popularity", contract.EnvHTTPAddr: ":8081", contract.EnvPopularityMode: "scoring"},
+			absent: []string{contract.EnvPopularityHalfLife, contract.EnvPopularityWeights, contract.EnvPopularityTopNMax, contract.EnvPopularityFlushInterval},
 		},
 		{
 			name: "serving defaults", edit: func(*v1alpha1.RecommendationPipeline) {}, role: RoleServing,
-			want:   map[string]string{config.EnvHTTPAddr: ":8081", config.EnvPopularityMode: "serving"},
-			absent: []string{config.EnvConsumerGroup, config.EnvPopularityHalfLife, config.EnvPopularityTopNMax},
+			want:   map[string]string{contract.EnvHTTPAddr: ":8081", contract.EnvPopularityMode: "serving"},
+			absent: []string{contract.EnvConsumerGroup, contract.EnvPopularityHalfLife, contract.EnvPopularityTopNMax},
 		},
 		{
 			name: "serving settings and popularity's env", edit: full, role: RoleServing,
 			want: map[string]string{
-				config.EnvPopularityHalfLife: "12h",
-				config.EnvPopularityTopNMax:  "50",
-				config.EnvLogFormat:          "text",
-				config.EnvPopularityMode:     "serving",
+				contract.EnvPopularityHalfLife: "12h",
+				contract.EnvPopularityTopNMax:  "50",
+				contract.EnvLogFormat:          "text",
+				contract.EnvPopularityMode:     "serving",
 			},
-			absent: []string{config.EnvConsumerGroup, config.EnvPopularityWeights, config.EnvPopularityFlushInterval},
+			absent: []string{contract.EnvConsumerGroup, contract.EnvPopularityWeights, contract.EnvPopularityFlushInterval},
 		},
 		{
 			name: "popularity settings", edit: full, role: RolePopularity,
 			want: map[string]string{
-				config.EnvPopularityHalfLife:      "12h",
-				config.EnvPopularityWeights:       "liked=2.5,unliked=-1,shared=4",
-				config.EnvPopularityFlushInterval: "2s",
+				contract.EnvPopularityHalfLife:      "12h",
+				contract.EnvPopularityWeights:       "liked=2.5,unliked=-1,shared=4",
+				contract.EnvPopularityFlushInterval: "2s",
 			},
-			absent: []string{config.EnvPopularityTopNMax},
+			absent: []string{contract.EnvPopularityTopNMax},
 		},
 	}
 	for _, tt := range tests {
@@ -210,12 +211,12 @@ func TestDeploymentEnv(t *testing.T) {
 					t.Errorf("%s = %q, want it unset so the function's default applies", name, v.Value)
 				}
 			}
-			if id := got[config.EnvInstanceID].ValueFrom; id == nil || id.FieldRef == nil || id.FieldRef.FieldPath != "metadata.name" {
-				t.Errorf("%s is not the pod name: %+v", config.EnvInstanceID, id)
+			if id := got[contract.EnvInstanceID].ValueFrom; id == nil || id.FieldRef == nil || id.FieldRef.FieldPath != "metadata.name" {
+				t.Errorf("%s is not the pod name: %+v", contract.EnvInstanceID, id)
 			}
-			if tt.role == RoleIngest && got[config.EnvIngestAuthToken].ValueFrom != nil {
-				if ref := got[config.EnvIngestAuthToken].ValueFrom.SecretKeyRef; ref == nil || ref.Name != "auth" || ref.Key != "token" {
-					t.Errorf("%s comes from %+v, want secret auth key token", config.EnvIngestAuthToken, ref)
+			if tt.role == RoleIngest && got[contract.EnvIngestAuthToken].ValueFrom != nil {
+				if ref := got[contract.EnvIngestAuthToken].ValueFrom.SecretKeyRef; ref == nil || ref.Name != "auth" || ref.Key != "token" {
+					t.Errorf("%s comes from %+v, want secret auth key token", contract.EnvIngestAuthToken, ref)
 				}
 			}
 		})
@@ -356,17 +357,17 @@ func TestDeploymentShutdown(t *testing.T) {
 		{name: "nor has popularity scoring", role: RolePopularity, grace: 35},
 		{
 			name: "a longer shutdown timeout extends the grace period", role: RoleIngest,
-			env:     []corev1.EnvVar{{Name: config.EnvShutdownTimeout, Value: "60s"}},
+			env:     []corev1.EnvVar{{Name: contract.EnvShutdownTimeout, Value: "60s"}},
 			preStop: 5, grace: 75,
 		},
 		{
 			name: "a fractional one rounds up", role: RoleClean,
-			env:   []corev1.EnvVar{{Name: config.EnvShutdownTimeout, Value: "1m0.5s"}},
+			env:   []corev1.EnvVar{{Name: contract.EnvShutdownTimeout, Value: "1m0.5s"}},
 			grace: 71,
 		},
 		{
 			name: "an unreadable one leaves the default", role: RoleServing,
-			env:     []corev1.EnvVar{{Name: config.EnvShutdownTimeout, Value: "soon"}},
+			env:     []corev1.EnvVar{{Name: contract.EnvShutdownTimeout, Value: "soon"}},
 			preStop: 5, grace: 40,
 		},
 	}

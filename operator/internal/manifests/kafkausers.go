@@ -5,7 +5,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/recoflow/recoflow/functions/config"
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/kafkaacl"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
@@ -62,10 +62,10 @@ func KafkaUsers(p Params) []*unstructured.Unstructured {
 func ACLNames(pl *v1alpha1.RecommendationPipeline) kafkaacl.Pipeline {
 	return kafkaacl.Pipeline{
 		Topics: config.Topics{
-			Raw:        TopicName(pl.Name, event.TopicRaw),
-			Clean:      TopicName(pl.Name, event.TopicClean),
-			DeadLetter: TopicName(pl.Name, event.TopicDeadLetter),
-			Popularity: TopicName(pl.Name, event.TopicPopularity),
+			Raw:        TopicName(pl.Name, contract.TopicRaw),
+			Clean:      TopicName(pl.Name, contract.TopicClean),
+			DeadLetter: TopicName(pl.Name, contract.TopicDeadLetter),
+			Popularity: TopicName(pl.Name, contract.TopicPopularity),
 		},
 		CleanGroup:      ConsumerGroup(pl.Name, RoleClean),
 		PopularityGroup: ConsumerGroup(pl.Name, RolePopularity),

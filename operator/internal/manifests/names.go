@@ -6,7 +6,6 @@ import (
 
 	"github.com/recoflow/recoflow/functions/contract"
 
-	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
 
@@ -59,12 +58,12 @@ func Name(pipeline, part string) string { return pipeline + "-" + part }
 func DeploymentName(pipeline string, role Role) string { return Name(pipeline, string(role)) }
 
 // TopicResourceName returns the name of the KafkaTopic resource of a topic role.
-func TopicResourceName(pipeline string, role event.TopicRole) string {
+func TopicResourceName(pipeline string, role contract.TopicRole) string {
 	return Name(pipeline, string(role))
 }
 
 // TopicName returns the Kafka topic name of a role, such as shop.interactions.raw.
-func TopicName(pipeline string, role event.TopicRole) string {
+func TopicName(pipeline string, role contract.TopicRole) string {
 	return contract.TopicName(pipeline, role)
 }
 

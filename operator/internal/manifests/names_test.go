@@ -3,7 +3,7 @@ package manifests
 import (
 	"testing"
 
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
 
@@ -11,11 +11,11 @@ func TestNames(t *testing.T) {
 	tests := []struct {
 		name, got, want string
 	}{
-		{"raw topic", TopicName("shop", event.TopicRaw), "shop.interactions.raw"},
-		{"clean topic", TopicName("shop", event.TopicClean), "shop.interactions.clean"},
-		{"dead-letter topic", TopicName("shop", event.TopicDeadLetter), "shop.interactions.dlq"},
-		{"popularity topic", TopicName("shop", event.TopicPopularity), "shop.popularity"},
-		{"KafkaTopic resource", TopicResourceName("shop", event.TopicDeadLetter), "shop-dlq"},
+		{"raw topic", TopicName("shop", contract.TopicRaw), "shop.interactions.raw"},
+		{"clean topic", TopicName("shop", contract.TopicClean), "shop.interactions.clean"},
+		{"dead-letter topic", TopicName("shop", contract.TopicDeadLetter), "shop.interactions.dlq"},
+		{"popularity topic", TopicName("shop", contract.TopicPopularity), "shop.popularity"},
+		{"KafkaTopic resource", TopicResourceName("shop", contract.TopicDeadLetter), "shop-dlq"},
 		{"Deployment", DeploymentName("shop", RolePopularity), "shop-popularity"},
 		{"consumer group", ConsumerGroup("shop", RoleClean), "shop-clean"},
 		{"Strimzi bootstrap", testParams(AutoscalerKEDA).BootstrapServers(), "events-kafka-bootstrap.recoflow.svc.cluster.local:9092"},

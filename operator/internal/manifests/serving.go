@@ -1,11 +1,11 @@
 package manifests
 
 import (
-	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
 
-// Popularity runs as two Deployments of one image, told apart by config.EnvPopularityMode:
+// Popularity runs as two Deployments of one image, told apart by contract.EnvPopularityMode:
 // scoring (RolePopularity) consumes the clean topic, scales on its lag within the partition
 // count and may scale to zero; serving (RoleServing) follows the compacted popularity topic,
 // answers the top-N API behind the popularity Service, and scales on CPU from at least one replica
@@ -32,9 +32,9 @@ func servingFunction(s v1alpha1.PopularitySpec) v1alpha1.FunctionSpec {
 func popularityMode(r Role) string {
 	switch r {
 	case RolePopularity:
-		return config.PopularityModeScoring
+		return contract.PopularityModeScoring
 	case RoleServing:
-		return config.PopularityModeServing
+		return contract.PopularityModeServing
 	}
 	return ""
 }

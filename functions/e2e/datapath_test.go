@@ -310,8 +310,8 @@ func TestEveryAcceptedItemIsReadable(t *testing.T) {
 			if err := json.NewDecoder(resp.Body).Decode(&item); err != nil || resp.StatusCode != http.StatusOK {
 				return fmt.Errorf("GET %s: %d %v", path, resp.StatusCode, err)
 			}
-			if item.ID != id || item.Counts[contract.ActionLiked] != 1 {
-				return fmt.Errorf("GET %s: item %q with counts %v, want %q liked once", path, item.ID, item.Counts, id)
+			if item.ItemID != id || item.Counts[contract.ActionLiked] != 1 {
+				return fmt.Errorf("GET %s: item %q with counts %v, want %q liked once", path, item.ItemID, item.Counts, id)
 			}
 			return nil
 		})

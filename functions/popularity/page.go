@@ -71,7 +71,7 @@ type topPage struct {
 
 // pageItem is one item with its counts in the order of contract.Actions.
 type pageItem struct {
-	Item
+	hotness.Entry
 	Rank   int
 	Counts []actionCount
 }
@@ -120,7 +120,7 @@ func (p *page) item(w http.ResponseWriter, r *http.Request) {
 }
 
 func pageItemOf(e hotness.Entry, rank int) pageItem {
-	it := pageItem{Item: itemOf(e), Rank: rank}
+	it := pageItem{Entry: e, Rank: rank}
 	for _, a := range contract.Actions {
 		it.Counts = append(it.Counts, actionCount{Action: a, Count: e.Counts[a]})
 	}

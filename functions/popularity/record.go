@@ -25,44 +25,6 @@ const Source = "urn:recoflow:popularity"
 // errNotPopularity is returned for a changelog record that is not a popularity CloudEvent.
 var errNotPopularity = errors.New("not a " + contract.TypePopularity + " event")
 
-// payload returns the changelog payload of an item's state. Times are written with nanoseconds so
-// that restoring the payload gives back exactly the same state.
-func payload(s hotness.ItemState) event.Popularity {
-	return event.Popularity{
-		ItemID:    s.ItemID,
-		Category:  s.Category,
-		Score:     s.Score,
-		ScoreTime: s.ScoreTime.UTC().Format(time.RFC3339Nano),
-		Counts:    s.Counts,
-		Segments:  s.Segments,
-		UpdatedAt: s.UpdatedAt.UTC().Format(time.RFC3339Nano),
-	}
-}
-
-// itemState returns the item state a changelog payload describes.
-func itemState(p event.Popularity) (hotness.ItemState, error) {
-	scoreTime, err := time.Parse(time.RFC3339Nano, p.ScoreTime)
-	if err != nil {
-		return hotness.ItemState{}, fmt.Errorf("score_time: %w", err)
-	}
-	updatedAt, err := time.Parse(time.RFC3339Nano, p.UpdatedAt)
-	if err != nil {
-		return hotness.ItemState{}, fmt.Errorf("updated_at: %w", err)
-	}
-	if p.ItemID == "" {
-		return hotness.ItemState{}, errors.New("item_id is empty")
-	}
-	return hotness.ItemState{
-		ItemID:    p.ItemID,
-		Category:  p.Category,
-		Score:     p.Score,
-		ScoreTime: scoreTime,
-		Counts:    p.Counts,
-		Segments:  p.Segments,
-		UpdatedAt: updatedAt,
-	}, nil
-}
-
 // changelogRecord encodes an item's state as a popularity CloudEvent in binary content mode, keyed
 // by the item id, for the given partition of the changelog topic.
 //
@@ -79,7 +41,8 @@ func changelogRecord(ctx context.Context, topic string, partition int32, s hotne
 	e.SetType(contract.TypePopularity)
 	e.SetSubject(s.ItemID)
 	e.SetTime(s.UpdatedAt)
-	if err := e.SetData(cloudevents.ApplicationJSON, payload(s)); err != nil {
+	s.ScoreTime, s.UpdatedAt = s.ScoreTime.UTC(), s.UpdatedAt.UTC()
+	if err := e.SetData(cloudevents.ApplicationJSON, s); err != nil {
 		return nil, fmt.Errorf("encode popularity of %q: %w", s.ItemID, err)
 	}
 	msg := &sarama.ProducerMessage{Topic: topic, Partition: partition, Key: sarama.StringEncoder(s.ItemID)}
@@ -103,13 +66,12 @@ func decodeChangelog(ctx context.Context, rec *sarama.ConsumerMessage) (hotness.
 	if eventType != contract.TypePopularity {
 		return hotness.ItemState{}, fmt.Errorf("%w: type %q", errNotPopularity, eventType)
 	}
-	var p event.Popularity
-	if err := json.Unmarshal(data, &p); err != nil {
+	var s hotness.ItemState
+	if err := json.Unmarshal(data, &s); err != nil {
 		return hotness.ItemState{}, fmt.Errorf("decode popularity record of %q: %w", rec.Key, err)
 	}
-	s, err := itemState(p)
-	if err != nil {
-		return hotness.ItemState{}, fmt.Errorf("decode popularity record of %q: %w", rec.Key, err)
+	if s.ItemID == "" {
+		return hotness.ItemState{}, fmt.Errorf("decode popularity record of %q: item_id is empty", rec.Key)
 	}
 	return s, nil
 }

@@ -199,7 +199,7 @@ func TestDecodeChangelogReadsBothContentModes(t *testing.T) {
 	e.SetSource(Source)
 	e.SetType(contract.TypePopularity)
 	e.SetSubject("x")
-	_ = e.SetData(cloudevents.ApplicationJSON, payload(want))
+	_ = e.SetData(cloudevents.ApplicationJSON, want)
 	structured, err := e.MarshalJSON()
 	if err != nil {
 		t.Fatal(err)
@@ -217,5 +217,26 @@ func TestDecodeChangelogReadsBothContentModes(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: decoded %+v, want %+v", name, got, want)
 		}
+	}
+}
+
+// TestChangelogPayloadKeepsItsJSON pins the JSON payload of a changelog record, which restores
+// and the serving view read back, whichever version of the function wrote it.
+func TestChangelogPayloadKeepsItsJSON(t *testing.T) {
+	state := hotness.ItemState{
+		ItemID: "x", Category: "books", Score: 1.5, ScoreTime: time.Unix(0, 0).In(time.FixedZone("x", 3600)), UpdatedAt: time.Unix(10, 5),
+		Counts: map[contract.Action]int64{contract.ActionLiked: 2}, Segments: map[string]float64{"18-24.f": 0.5},
+	}
+	msg, err := changelogRecord(t.Context(), "pop", 0, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	value, err := msg.Value.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"item_id":"x","category":"books","score":1.5,"score_time":"1970-01-01T00:00:00Z","counts":{"liked":2},"segments":{"18-24.f":0.5},"updated_at":"1970-01-01T00:00:10.000000005Z"}`
+	if string(value) != want {
+		t.Errorf("payload\n%s\nwant\n%s", value, want)
 	}
 }

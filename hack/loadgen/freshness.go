@@ -14,7 +14,7 @@ import (
 
 	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
-	"github.com/recoflow/recoflow/functions/popularity"
+	"github.com/recoflow/recoflow/functions/hotness"
 )
 
 // probeLoad measures freshness: at a fixed rate it likes an item no event named before, and
@@ -151,7 +151,7 @@ func (l *probeLoad) counted(item string) (bool, error) {
 	case status != http.StatusOK:
 		return false, fmt.Errorf("GET %s answered %d", req.URL, status)
 	}
-	var got popularity.Item
+	var got hotness.Entry
 	if err := json.Unmarshal(body, &got); err != nil {
 		return false, fmt.Errorf("GET %s: %w", req.URL, err)
 	}

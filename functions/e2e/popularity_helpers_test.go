@@ -9,12 +9,15 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/contract"
@@ -222,4 +225,62 @@ func noOpenTransaction(brokers []string, topic string) error {
 		}
 	}
 	return nil
+}
+
+// restoreFetches counts, from now on, the fetches of processors restoring changelog partitions:
+// read_committed fetches that name no topic but the changelog (an incremental fetch session
+// names none) and wait less than the view's 500 ms (restores wait 100 ms). The consumers of the
+// clean topic name theirs. It is the evidence that a restore keeps reading, not a clock.
+func restoreFetches(t *testing.T, c *popularitytest.Cluster, topic string) *atomic.Int64 {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrMetadataRequest()
+	rt := kmsg.NewMetadataRequestTopic()
+	rt.Topic = kmsg.StringPtr(topic)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(t.Context(), cl)
+	if err != nil || len(resp.Topics) != 1 {
+		t.Fatalf("metadata of %s: %v", topic, err)
+	}
+	id := resp.Topics[0].TopicID
+	var n atomic.Int64
+	c.ControlKey(int16(kmsg.Fetch), func(r kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		f := r.(*kmsg.FetchRequest)
+		if f.IsolationLevel != 1 || f.MaxWaitMillis >= 500 {
+			return nil, nil, false
+		}
+		for _, ft := range f.Topics {
+			if ft.Topic != topic && ft.TopicID != id {
+				return nil, nil, false
+			}
+		}
+		n.Add(1)
+		return nil, nil, false
+	})
+	return &n
+}
+
+// atLeast returns a condition for kafkatest.Eventually: n has reached min.
+func atLeast(n *atomic.Int64, min int64, what string) func() error {
+	return func() error {
+		if got := n.Load(); got < min {
+			return fmt.Errorf("%s: %d of %d", what, got, min)
+		}
+		return nil
+	}
+}
+
+// readyOr returns a condition that holds once p is ready or cond holds.
+func readyOr(p *popularity.Processor, cond func() error) func() error {
+	return func() error {
+		if p.Ready() {
+			return nil
+		}
+		return cond()
+	}
 }

@@ -33,22 +33,13 @@ const cleanChildEnv = "RECOFLOW_TEST_CLEAN_CHILD"
 // child process and kills; it is not a test of its own and skips unless cleanChildEnv is set.
 // The child reads its settings from the RECOFLOW_* environment like the real binary.
 func TestCleanChildProcess(t *testing.T) {
-	spec, ok := os.LookupEnv(cleanChildEnv)
-	if !ok {
-		t.Skip("not a test of its own: TestCleanExactlyOnceAcrossCrashes runs it as a child process")
-	}
-	cfg := config.DefaultClean()
-	if err := serve.ParseSettings("clean", &cfg, nil, os.LookupEnv); err != nil {
-		fmt.Fprintln(os.Stderr, "child settings:", err)
-		os.Exit(2)
-	}
-	err := clean.Run(context.Background(), cfg, serve.Options{
-		Logger:          slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Sarama:          popularitytest.FastGroups,
-		TransactionHook: killAt(spec),
+	kafkatest.RunChild(t, cleanChildEnv, "TestCleanExactlyOnceAcrossCrashes", func(log *slog.Logger, hook kafkatest.Hook) error {
+		cfg := config.DefaultClean()
+		if err := serve.ParseSettings("clean", &cfg, nil, os.LookupEnv); err != nil {
+			return &kafkatest.SettingsError{Err: err}
+		}
+		return clean.Run(context.Background(), cfg, serve.Options{Logger: log, Sarama: popularitytest.FastGroups, TransactionHook: hook})
 	})
-	fmt.Fprintln(os.Stderr, "child: clean stopped:", err)
-	os.Exit(1)
 }
 
 // rawStream writes valid raw interaction events to the raw topic, each from a user of its own,
@@ -209,9 +200,9 @@ func TestCleanExactlyOnceAcrossCrashes(t *testing.T) {
 	stream := newRawStream(t, cluster)
 	stop := stream.stream(t)
 	group := config.DefaultClean().Group
-	crashEverywhere(t, cluster, group, "clean", func(instance, spec string) *child {
+	crashEverywhere(t, cluster, group, "clean", func(instance, spec string) *kafkatest.Child {
 		cfg := cleanConfig(cluster, instance)
-		return startChild(t, "TestCleanChildProcess",
+		return kafkatest.StartChild(t, "TestCleanChildProcess",
 			cleanChildEnv+"="+spec,
 			contract.EnvKafkaBrokers+"="+strings.Join(cfg.Brokers, ","),
 			contract.EnvInstanceID+"="+cfg.InstanceID,

@@ -216,13 +216,13 @@ func TestSecuredBrokerRefusesPlaintextAndAnonymousClients(t *testing.T) {
 
 // ingestAs runs ingest against brokers as auth, logging to a buffer, and returns the buffer and
 // ingest's base URL.
-func ingestAs(t *testing.T, brokers []string, auth config.KafkaAuth) (*lockedBuffer, string) {
+func ingestAs(t *testing.T, brokers []string, auth config.KafkaAuth) (*kafkatest.LockedBuffer, string) {
 	t.Helper()
 	cfg := config.DefaultIngest()
 	cfg.Brokers = brokers
 	cfg.KafkaAuth = auth
 	cfg.ShutdownTimeout = 5 * time.Second
-	logs := &lockedBuffer{}
+	logs := &kafkatest.LockedBuffer{}
 	p := &pipeline{}
 	ln := p.listen(t)
 	opts := serve.Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Listener: ln, ProbeInterval: 100 * time.Millisecond}

@@ -1,14 +1,12 @@
 package local_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,24 +17,6 @@ import (
 	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 	"github.com/recoflow/recoflow/functions/local"
 )
-
-// syncBuffer is a bytes.Buffer safe to write from the pipeline while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 var (
 	kafkaLine  = regexp.MustCompile(`embedded Kafka at (\S+),`)
@@ -61,7 +41,7 @@ func run(t *testing.T, cfg local.Config) (banner string, stop func()) {
 	cfg.BrokerPort = 0
 	cfg.IngestAddr, cfg.CleanAddr, cfg.PopularityAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.LogLevel = "error"
-	out := &syncBuffer{}
+	out := &kafkatest.LockedBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- local.Run(ctx, cfg, out) }()

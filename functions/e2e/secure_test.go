@@ -21,6 +21,7 @@ import (
 	"github.com/recoflow/recoflow/functions/kafkaacl"
 	"github.com/recoflow/recoflow/functions/kafkaauth"
 	"github.com/recoflow/recoflow/functions/local"
+	"github.com/recoflow/recoflow/functions/pki"
 	"github.com/recoflow/recoflow/functions/serve"
 )
 
@@ -44,85 +45,6 @@ func secureBroker(t *testing.T, auth config.KafkaAuthentication) (*local.SecureB
 	return b, topics
 }
 
-// saramaConfig returns the functions' Kafka configuration authenticated as auth.
-func saramaConfig(t *testing.T, auth config.KafkaAuth) *sarama.Config {
-	t.Helper()
-	cfg := kafka.NewSaramaConfig("secure-test")
-	cfg.Metadata.Retry.Max = 0
-	if err := kafkaauth.Configure(cfg, auth); err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
-
-// produce writes one record to topic as auth.
-func produce(t *testing.T, brokers []string, auth config.KafkaAuth, topic string) error {
-	producer, err := sarama.NewSyncProducer(brokers, saramaConfig(t, auth))
-	if err != nil {
-		return err
-	}
-	defer producer.Close()
-	_, _, err = producer.SendMessage(&sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder("k"), Value: sarama.StringEncoder("v")})
-	return err
-}
-
-// consume fetches partition 0 of topic from its start as auth, and returns the error the
-// broker answers with.
-func consume(t *testing.T, brokers []string, auth config.KafkaAuth, topic string) error {
-	client, err := sarama.NewClient(brokers, saramaConfig(t, auth))
-	if err != nil {
-		return err
-	}
-	defer client.Close()
-	leader, err := client.Leader(topic, 0)
-	if err != nil {
-		return err
-	}
-	req := &sarama.FetchRequest{Version: 4, MaxWaitTime: 1, MinBytes: 1, MaxBytes: 1 << 20}
-	req.AddBlock(topic, 0, 0, 1<<20, -1)
-	resp, err := leader.Fetch(req)
-	if err != nil {
-		return err
-	}
-	if block := resp.GetBlock(topic, 0); block == nil {
-		return fmt.Errorf("no answer for %s/0", topic)
-	} else if block.Err != sarama.ErrNoError {
-		return block.Err
-	}
-	return nil
-}
-
-// joinGroup commits an offset in group as auth, which needs Read on the group.
-func joinGroup(t *testing.T, brokers []string, auth config.KafkaAuth, group, topic string) error {
-	client, err := sarama.NewClient(brokers, saramaConfig(t, auth))
-	if err != nil {
-		return err
-	}
-	defer client.Close()
-	om, err := sarama.NewOffsetManagerFromClient(group, client)
-	if err != nil {
-		return err
-	}
-	defer om.Close()
-	coordinator, err := client.Coordinator(group)
-	if err != nil {
-		return err
-	}
-	req := &sarama.OffsetFetchRequest{Version: 1, ConsumerGroup: group}
-	req.AddPartition(topic, 0)
-	resp, err := coordinator.FetchOffset(req)
-	if err != nil {
-		return err
-	}
-	if resp.Err != sarama.ErrNoError {
-		return resp.Err
-	}
-	if block := resp.GetBlock(topic, 0); block != nil && block.Err != sarama.ErrNoError {
-		return block.Err
-	}
-	return nil
-}
-
 // TestEachFunctionUserIsAllowedExactlyItsWork checks the ACLs the operator grants (the
 // kafkaacl table) on a broker that enforces them: each function's user can do what its function
 // does, and a function holding another function's credentials is denied the rest.
@@ -137,49 +59,51 @@ func TestEachFunctionUserIsAllowedExactlyItsWork(t *testing.T) {
 		allowed bool
 	}
 	tests := []access{
-		{"ingest writes raw", func() error { return produce(t, brokers, user(kafkaacl.Ingest), topics.Raw) }, true},
-		{"ingest cannot read raw", func() error { return consume(t, brokers, user(kafkaacl.Ingest), topics.Raw) }, false},
-		{"ingest cannot read clean", func() error { return consume(t, brokers, user(kafkaacl.Ingest), topics.Clean) }, false},
-		{"ingest cannot write clean", func() error { return produce(t, brokers, user(kafkaacl.Ingest), topics.Clean) }, false},
-		{"ingest cannot write popularity", func() error { return produce(t, brokers, user(kafkaacl.Ingest), topics.Popularity) }, false},
+		{"ingest writes raw", func() error { return kafkatest.ProduceAs(t, brokers, user(kafkaacl.Ingest), topics.Raw) }, true},
+		{"ingest cannot read raw", func() error { return kafkatest.FetchAs(t, brokers, user(kafkaacl.Ingest), topics.Raw) }, false},
+		{"ingest cannot read clean", func() error { return kafkatest.FetchAs(t, brokers, user(kafkaacl.Ingest), topics.Clean) }, false},
+		{"ingest cannot write clean", func() error { return kafkatest.ProduceAs(t, brokers, user(kafkaacl.Ingest), topics.Clean) }, false},
+		{"ingest cannot write popularity", func() error { return kafkatest.ProduceAs(t, brokers, user(kafkaacl.Ingest), topics.Popularity) }, false},
 
-		{"clean reads raw", func() error { return consume(t, brokers, user(kafkaacl.Clean), topics.Raw) }, true},
-		{"clean uses its group", func() error { return joinGroup(t, brokers, user(kafkaacl.Clean), pl.CleanGroup, topics.Raw) }, true},
-		{"clean writes clean", func() error { return produce(t, brokers, user(kafkaacl.Clean), topics.Clean) }, true},
-		{"clean writes the dead-letter topic", func() error { return produce(t, brokers, user(kafkaacl.Clean), topics.DeadLetter) }, true},
-		{"clean cannot write raw", func() error { return produce(t, brokers, user(kafkaacl.Clean), topics.Raw) }, false},
-		{"clean cannot write popularity", func() error { return produce(t, brokers, user(kafkaacl.Clean), topics.Popularity) }, false},
+		{"clean reads raw", func() error { return kafkatest.FetchAs(t, brokers, user(kafkaacl.Clean), topics.Raw) }, true},
+		{"clean uses its group", func() error {
+			return kafkatest.FetchOffsetAs(t, brokers, user(kafkaacl.Clean), pl.CleanGroup, topics.Raw)
+		}, true},
+		{"clean writes clean", func() error { return kafkatest.ProduceAs(t, brokers, user(kafkaacl.Clean), topics.Clean) }, true},
+		{"clean writes the dead-letter topic", func() error { return kafkatest.ProduceAs(t, brokers, user(kafkaacl.Clean), topics.DeadLetter) }, true},
+		{"clean cannot write raw", func() error { return kafkatest.ProduceAs(t, brokers, user(kafkaacl.Clean), topics.Raw) }, false},
+		{"clean cannot write popularity", func() error { return kafkatest.ProduceAs(t, brokers, user(kafkaacl.Clean), topics.Popularity) }, false},
 		{"clean cannot use popularity's group", func() error {
-			return joinGroup(t, brokers, user(kafkaacl.Clean), pl.PopularityGroup, topics.Clean)
+			return kafkatest.FetchOffsetAs(t, brokers, user(kafkaacl.Clean), pl.PopularityGroup, topics.Clean)
 		}, false},
 
-		{"popularity reads clean", func() error { return consume(t, brokers, user(kafkaacl.Popularity), topics.Clean) }, true},
+		{"popularity reads clean", func() error { return kafkatest.FetchAs(t, brokers, user(kafkaacl.Popularity), topics.Clean) }, true},
 		{"popularity uses its group", func() error {
-			return joinGroup(t, brokers, user(kafkaacl.Popularity), pl.PopularityGroup, topics.Clean)
+			return kafkatest.FetchOffsetAs(t, brokers, user(kafkaacl.Popularity), pl.PopularityGroup, topics.Clean)
 		}, true},
-		{"popularity writes popularity", func() error { return produce(t, brokers, user(kafkaacl.Popularity), topics.Popularity) }, true},
-		{"popularity reads popularity", func() error { return consume(t, brokers, user(kafkaacl.Popularity), topics.Popularity) }, true},
-		{"popularity cannot write raw", func() error { return produce(t, brokers, user(kafkaacl.Popularity), topics.Raw) }, false},
-		{"popularity cannot read raw", func() error { return consume(t, brokers, user(kafkaacl.Popularity), topics.Raw) }, false},
-		{"popularity cannot write clean", func() error { return produce(t, brokers, user(kafkaacl.Popularity), topics.Clean) }, false},
+		{"popularity writes popularity", func() error { return kafkatest.ProduceAs(t, brokers, user(kafkaacl.Popularity), topics.Popularity) }, true},
+		{"popularity reads popularity", func() error { return kafkatest.FetchAs(t, brokers, user(kafkaacl.Popularity), topics.Popularity) }, true},
+		{"popularity cannot write raw", func() error { return kafkatest.ProduceAs(t, brokers, user(kafkaacl.Popularity), topics.Raw) }, false},
+		{"popularity cannot read raw", func() error { return kafkatest.FetchAs(t, brokers, user(kafkaacl.Popularity), topics.Raw) }, false},
+		{"popularity cannot write clean", func() error { return kafkatest.ProduceAs(t, brokers, user(kafkaacl.Popularity), topics.Clean) }, false},
 		{"popularity cannot read the dead-letter topic", func() error {
-			return consume(t, brokers, user(kafkaacl.Popularity), topics.DeadLetter)
+			return kafkatest.FetchAs(t, brokers, user(kafkaacl.Popularity), topics.DeadLetter)
 		}, false},
 		{"popularity cannot use clean's group", func() error {
-			return joinGroup(t, brokers, user(kafkaacl.Popularity), pl.CleanGroup, topics.Raw)
+			return kafkatest.FetchOffsetAs(t, brokers, user(kafkaacl.Popularity), pl.CleanGroup, topics.Raw)
 		}, false},
 
 		{"popularity serving reads popularity", func() error {
-			return consume(t, brokers, user(kafkaacl.PopularityServing), topics.Popularity)
+			return kafkatest.FetchAs(t, brokers, user(kafkaacl.PopularityServing), topics.Popularity)
 		}, true},
 		{"popularity serving cannot write popularity", func() error {
-			return produce(t, brokers, user(kafkaacl.PopularityServing), topics.Popularity)
+			return kafkatest.ProduceAs(t, brokers, user(kafkaacl.PopularityServing), topics.Popularity)
 		}, false},
 		{"popularity serving cannot read clean", func() error {
-			return consume(t, brokers, user(kafkaacl.PopularityServing), topics.Clean)
+			return kafkatest.FetchAs(t, brokers, user(kafkaacl.PopularityServing), topics.Clean)
 		}, false},
 		{"popularity serving cannot use popularity's group", func() error {
-			return joinGroup(t, brokers, user(kafkaacl.PopularityServing), pl.PopularityGroup, topics.Clean)
+			return kafkatest.FetchOffsetAs(t, brokers, user(kafkaacl.PopularityServing), pl.PopularityGroup, topics.Clean)
 		}, false},
 	}
 	for _, tt := range tests {
@@ -202,7 +126,7 @@ func TestEachFunctionUserIsAllowedExactlyItsWork(t *testing.T) {
 func TestSecuredBrokerRefusesPlaintextAndAnonymousClients(t *testing.T) {
 	b, topics := secureBroker(t, config.KafkaAuthSCRAM)
 	anonymous := config.KafkaAuth{TLS: true, CAFile: b.Admin.CAFile}
-	if err := produce(t, b.Cluster.ListenAddrs(), anonymous, topics.Raw); err == nil {
+	if err := kafkatest.ProduceAs(t, b.Cluster.ListenAddrs(), anonymous, topics.Raw); err == nil {
 		t.Error("a TLS client without credentials wrote to raw")
 	}
 	cfg := kafka.NewSaramaConfig("plaintext")
@@ -257,7 +181,7 @@ func notReady(t *testing.T, url string) {
 // and a function that does not report ready.
 func TestRefusedCredentialsAreExplainedAndNotReady(t *testing.T) {
 	b, _ := secureBroker(t, config.KafkaAuthSCRAM)
-	other, err := local.NewCA("some-other-ca")
+	other, err := pki.NewCA("some-other-ca")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,11 +230,11 @@ func TestRefusedCredentialsAreExplainedAndNotReady(t *testing.T) {
 // the certificate the cluster's CA signed, refused (and explained) with one from another CA.
 func TestMutualTLSIngest(t *testing.T) {
 	b, topics := secureBroker(t, config.KafkaAuthTLS)
-	if err := produce(t, b.Cluster.ListenAddrs(), b.Users[kafkaacl.Ingest], topics.Raw); err != nil {
+	if err := kafkatest.ProduceAs(t, b.Cluster.ListenAddrs(), b.Users[kafkaacl.Ingest], topics.Raw); err != nil {
 		t.Fatalf("ingest's certificate was refused: %v", err)
 	}
 
-	other, err := local.NewCA("some-other-ca")
+	other, err := pki.NewCA("some-other-ca")
 	if err != nil {
 		t.Fatal(err)
 	}

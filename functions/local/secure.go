@@ -14,6 +14,7 @@ import (
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/kafkaacl"
+	"github.com/recoflow/recoflow/functions/pki"
 )
 
 // ClusterCADir is the directory of a secured local broker's secrets directory that holds the CA
@@ -35,7 +36,7 @@ type SecureBroker struct {
 	// Users is how each function connects, as its own user.
 	Users map[kafkaacl.Function]config.KafkaAuth
 	// CA signs the broker's certificate (and the client certificates of mutual TLS).
-	CA *CA
+	CA *pki.CA
 }
 
 // SecureOptions configures a SecureBroker.
@@ -64,7 +65,7 @@ func StartSecureBroker(o SecureOptions) (*SecureBroker, error) {
 	if o.Authentication == "" {
 		o.Authentication = config.KafkaAuthSCRAM
 	}
-	ca, err := NewCA("recoflow-local-cluster-ca")
+	ca, err := pki.NewCA("recoflow-local-cluster-ca")
 	if err != nil {
 		return nil, err
 	}

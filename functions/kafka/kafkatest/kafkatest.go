@@ -18,6 +18,7 @@ import (
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/kafka"
+	"github.com/recoflow/recoflow/functions/kafkaauth"
 )
 
 // Partitions is the partition count of the topics NewCluster creates.
@@ -231,4 +232,85 @@ func Metric(t testing.TB, reg prometheus.Gatherer, name, label string) float64 {
 	}
 	t.Fatalf("metric %s{%s} not found", name, label)
 	return 0
+}
+
+// SaramaConfig returns the functions' Kafka configuration authenticated as auth, with no
+// metadata retries, so that a refusal is answered at once.
+func SaramaConfig(t testing.TB, auth config.KafkaAuth) *sarama.Config {
+	t.Helper()
+	cfg := kafka.NewSaramaConfig("secure-test")
+	cfg.Metadata.Retry.Max = 0
+	if err := kafkaauth.Configure(cfg, auth); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// ProduceAs writes one record to topic as auth and returns the error the broker answers with.
+func ProduceAs(t testing.TB, brokers []string, auth config.KafkaAuth, topic string) error {
+	producer, err := sarama.NewSyncProducer(brokers, SaramaConfig(t, auth))
+	if err != nil {
+		return err
+	}
+	defer producer.Close()
+	_, _, err = producer.SendMessage(&sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder("k"), Value: sarama.StringEncoder("v")})
+	return err
+}
+
+// FetchAs fetches partition 0 of topic from its start as auth, and returns the error the broker
+// answers with.
+func FetchAs(t testing.TB, brokers []string, auth config.KafkaAuth, topic string) error {
+	client, err := sarama.NewClient(brokers, SaramaConfig(t, auth))
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	leader, err := client.Leader(topic, 0)
+	if err != nil {
+		return err
+	}
+	req := &sarama.FetchRequest{Version: 4, MaxWaitTime: 1, MinBytes: 1, MaxBytes: 1 << 20}
+	req.AddBlock(topic, 0, 0, 1<<20, -1)
+	resp, err := leader.Fetch(req)
+	if err != nil {
+		return err
+	}
+	if block := resp.GetBlock(topic, 0); block == nil {
+		return fmt.Errorf("no answer for %s/0", topic)
+	} else if block.Err != sarama.ErrNoError {
+		return block.Err
+	}
+	return nil
+}
+
+// FetchOffsetAs fetches group's committed offset of partition 0 of topic as auth, which needs
+// Read on the group, and returns the error the broker answers with.
+func FetchOffsetAs(t testing.TB, brokers []string, auth config.KafkaAuth, group, topic string) error {
+	client, err := sarama.NewClient(brokers, SaramaConfig(t, auth))
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	om, err := sarama.NewOffsetManagerFromClient(group, client)
+	if err != nil {
+		return err
+	}
+	defer om.Close()
+	coordinator, err := client.Coordinator(group)
+	if err != nil {
+		return err
+	}
+	req := &sarama.OffsetFetchRequest{Version: 1, ConsumerGroup: group}
+	req.AddPartition(topic, 0)
+	resp, err := coordinator.FetchOffset(req)
+	if err != nil {
+		return err
+	}
+	if resp.Err != sarama.ErrNoError {
+		return resp.Err
+	}
+	if block := resp.GetBlock(topic, 0); block != nil && block.Err != sarama.ErrNoError {
+		return block.Err
+	}
+	return nil
 }

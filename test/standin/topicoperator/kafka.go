@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"time"
 
@@ -12,14 +13,20 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/test/standin/broker"
 )
 
 // kafkaReconciler reports the Kafka cluster and its node pools as Strimzi's cluster operator does:
 // Ready with the bootstrap listener once the broker answers, NotReady (Creating) until then.
 type kafkaReconciler struct {
 	client    client.Client
-	broker    *brokerAdmin
+	broker    *broker.Admin
 	bootstrap string
+	// auth is how the stand-in connects: with TLS the listener is Strimzi's tls listener, and
+	// its status carries the cluster CA's certificate.
+	auth config.KafkaAuth
 }
 
 // Reconcile reports the Kafka's status and the status of the node pools labelled with its name.
@@ -29,7 +36,7 @@ func (r *kafkaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	var brokers int
-	reachable := r.broker.do(func(a sarama.ClusterAdmin) error {
+	reachable := r.broker.Do(func(a sarama.ClusterAdmin) error {
 		bs, _, err := a.DescribeCluster()
 		brokers = len(bs)
 		return err
@@ -76,11 +83,7 @@ func (r *kafkaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		"clusterId":          "kfake",
 		"kafkaVersion":       version,
 		"kafkaNodePools":     poolStatuses,
-		"listeners": []any{map[string]any{
-			"name":             "plain",
-			"bootstrapServers": r.bootstrap,
-			"addresses":        []any{map[string]any{"host": host, "port": int64(portNumber)}},
-		}},
+		"listeners":          []any{r.listener(host, portNumber)},
 	}
 	if err := setStatus(ctx, r.client, kafka, status); err != nil {
 		return ctrl.Result{}, err
@@ -91,6 +94,23 @@ func (r *kafkaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	}
 	// Strimzi reconciles periodically; notice a broker that went away.
 	return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
+}
+
+// listener returns the status of the broker's listener: Strimzi's plain listener, or its tls
+// listener with the certificates clients trust.
+func (r *kafkaReconciler) listener(host string, port int) map[string]any {
+	listener := map[string]any{
+		"name":             "plain",
+		"bootstrapServers": r.bootstrap,
+		"addresses":        []any{map[string]any{"host": host, "port": int64(port)}},
+	}
+	if r.auth.UsesTLS() {
+		listener["name"] = "tls"
+		if ca, err := os.ReadFile(r.auth.CAFile); err == nil {
+			listener["certificates"] = []any{string(ca)}
+		}
+	}
+	return listener
 }
 
 func toAny(s []string) []any {

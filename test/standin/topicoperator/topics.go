@@ -14,6 +14,8 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	"github.com/recoflow/recoflow/test/standin/broker"
 )
 
 // topicFinalizer is the finalizer Strimzi's Topic Operator puts on KafkaTopics, so that deleting one
@@ -41,7 +43,7 @@ var kafkaExceptions = map[sarama.KError]string{
 // in status.observedGeneration, status.topicName and a Ready condition, as Strimzi's Topic Operator does.
 type topicReconciler struct {
 	client  client.Client
-	broker  *brokerAdmin
+	broker  *broker.Admin
 	cluster string
 }
 
@@ -64,7 +66,7 @@ func (r *topicReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		if !controllerutil.ContainsFinalizer(kt, topicFinalizer) {
 			return ctrl.Result{}, nil
 		}
-		err := r.broker.do(func(a sarama.ClusterAdmin) error { return a.DeleteTopic(spec.name) })
+		err := r.broker.Do(func(a sarama.ClusterAdmin) error { return a.DeleteTopic(spec.name) })
 		if err != nil && !errors.Is(err, sarama.ErrUnknownTopicOrPartition) {
 			return ctrl.Result{}, fmt.Errorf("delete topic %s: %w", spec.name, err)
 		}
@@ -78,7 +80,7 @@ func (r *topicReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	}
 
 	ready := condition{Type: "Ready", Status: "True"}
-	err := r.broker.do(func(a sarama.ClusterAdmin) error { return ensureTopic(a, spec) })
+	err := r.broker.Do(func(a sarama.ClusterAdmin) error { return ensureTopic(a, spec) })
 	var refused *refusal
 	switch {
 	case errors.As(err, &refused):

@@ -2,6 +2,8 @@ package useroperator_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -11,17 +13,10 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/go-logr/logr"
-	"github.com/twmb/franz-go/pkg/kfake"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/yaml"
 
@@ -29,8 +24,9 @@ import (
 	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 	"github.com/recoflow/recoflow/functions/kafkaauth"
+	"github.com/recoflow/recoflow/test/standin/broker"
+	"github.com/recoflow/recoflow/test/standin/standintest"
 	"github.com/recoflow/recoflow/test/standin/useroperator"
-	"github.com/recoflow/recoflow/test/upstreamcrds"
 )
 
 const (
@@ -66,55 +62,39 @@ func operatorUsers(t *testing.T) []*unstructured.Unstructured {
 	return users
 }
 
-// env is a kube-apiserver with the upstream Strimzi CRDs, a broker that enforces SCRAM-SHA-512
-// and ACLs, and the stand-in reconciling the cluster's KafkaUsers onto it.
+// env is a kube-apiserver with the upstream Strimzi CRDs, the secured broker stand-in (TLS,
+// SCRAM-SHA-512 and ACLs enforced), and the stand-in reconciling the cluster's KafkaUsers onto it.
 type env struct {
 	client  client.Client
 	brokers []string
+	// caFile is the cluster CA's certificate, as a function mounts it.
+	caFile string
 }
 
 func start(t *testing.T) *env {
 	t.Helper()
-	logf.SetLogger(logr.Discard())
-	crds, err := upstreamcrds.Dir("../../..")
+	api := standintest.StartAPIServer(t, "../../..", namespace)
+	c, cfg, scheme := api.Client, api.Config, api.Scheme
+	ctx := context.Background()
+	kafkaBroker, err := broker.Start(ctx, broker.Options{Secured: &broker.Secured{Client: c, Namespace: namespace, Cluster: cluster}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		assets = "../../../bin/k8s"
-	}
-	if _, err := os.Stat(filepath.Join(assets, "kube-apiserver")); err != nil {
-		t.Fatalf("envtest needs kube-apiserver in KUBEBUILDER_ASSETS (%s): run `make envtest`: %v", assets, err)
-	}
-	testEnv := &envtest.Environment{BinaryAssetsDirectory: assets, CRDDirectoryPaths: []string{upstreamcrds.Strimzi(crds)}, ErrorIfCRDPathMissing: true}
-	cfg, err := testEnv.Start()
+	t.Cleanup(kafkaBroker.Close)
+	superuser, err := broker.SuperuserAuth(ctx, c, namespace, cluster, t.TempDir())
 	if err != nil {
-		t.Fatalf("start envtest: %v", err)
+		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = testEnv.Stop() })
+	admin := broker.NewAdmin(kafkaBroker.ListenAddrs()[0], "useroperator-test", superuser)
+	t.Cleanup(admin.Close)
+	for _, topic := range []string{"shop.interactions.raw", "shop.interactions.clean"} {
+		if err := admin.Do(func(a sarama.ClusterAdmin) error {
+			return a.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: kafkatest.Partitions, ReplicationFactor: 1}, false)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
 
-	broker, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.EnableSASL(), kfake.EnableACLs(),
-		kfake.Superuser("SCRAM-SHA-512", "admin", "admin-password"),
-		kfake.SeedTopics(kafkatest.Partitions, "shop.interactions.raw", "shop.interactions.clean"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(broker.Close)
-	adminCfg, err := scramConfig("admin", "admin-password")
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := sarama.NewClusterAdmin(broker.ListenAddrs(), adminCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = admin.Close() })
-
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0"})
 	if err != nil {
 		t.Fatal(err)
@@ -122,28 +102,21 @@ func start(t *testing.T) *env {
 	if err := (&useroperator.Reconciler{Admin: admin, Cluster: cluster}).SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	mgrCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
+	go func() { done <- mgr.Start(mgrCtx) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("manager: %v", err)
 		}
 	})
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil {
-		t.Fatal(err)
-	}
-	return &env{client: c, brokers: broker.ListenAddrs()}
+	return &env{client: c, brokers: kafkaBroker.ListenAddrs(), caFile: superuser.CAFile}
 }
 
-// scramConfig returns the functions' Kafka configuration authenticating as user, through the
-// functions' own SCRAM-SHA-512 set-up (kafkaauth), the password in a file.
-func scramConfig(user, password string) (*sarama.Config, error) {
+// scramConfig returns the functions' Kafka configuration authenticating as user over TLS,
+// through the functions' own set-up (kafkaauth), the password in a file.
+func (e *env) scramConfig(user, password string) (*sarama.Config, error) {
 	file, err := os.CreateTemp("", "password")
 	if err != nil {
 		return nil, err
@@ -157,17 +130,17 @@ func scramConfig(user, password string) (*sarama.Config, error) {
 	}
 	cfg := kafka.NewSaramaConfig("useroperator-test")
 	cfg.Metadata.Retry.Max = 0
-	auth := config.KafkaAuth{Authentication: config.KafkaAuthSCRAM, User: user, PasswordFile: file.Name()}
+	auth := config.KafkaAuth{Authentication: config.KafkaAuthSCRAM, User: user, PasswordFile: file.Name(), TLS: true, CAFile: e.caFile}
 	return cfg, kafkaauth.Configure(cfg, auth)
 }
 
 // produce writes one record to topic as user.
-func produce(brokers []string, user, password, topic string) error {
-	cfg, err := scramConfig(user, password)
+func (e *env) produce(user, password, topic string) error {
+	cfg, err := e.scramConfig(user, password)
 	if err != nil {
 		return err
 	}
-	producer, err := sarama.NewSyncProducer(brokers, cfg)
+	producer, err := sarama.NewSyncProducer(e.brokers, cfg)
 	if err != nil {
 		return err
 	}
@@ -232,21 +205,21 @@ func TestStandInMakesTheOperatorsUsersReal(t *testing.T) {
 		return nil
 	})
 
-	if err := produce(e.brokers, "shop-ingest", ingest, "shop.interactions.raw"); err != nil {
+	if err := e.produce("shop-ingest", ingest, "shop.interactions.raw"); err != nil {
 		t.Fatalf("ingest's user cannot write raw: %v", err)
 	}
-	if err := produce(e.brokers, "shop-ingest", ingest, "shop.interactions.clean"); !errors.Is(err, sarama.ErrTopicAuthorizationFailed) {
+	if err := e.produce("shop-ingest", ingest, "shop.interactions.clean"); !errors.Is(err, sarama.ErrTopicAuthorizationFailed) {
 		t.Errorf("ingest's user writing clean: %v, want topic authorization failed", err)
 	}
-	if err := produce(e.brokers, "shop-popularity", popularity, "shop.interactions.raw"); !errors.Is(err, sarama.ErrTopicAuthorizationFailed) {
+	if err := e.produce("shop-popularity", popularity, "shop.interactions.raw"); !errors.Is(err, sarama.ErrTopicAuthorizationFailed) {
 		t.Errorf("popularity's user writing raw: %v, want topic authorization failed", err)
 	}
 	// Without Write on any topic, the broker refuses the serving user an idempotent producer id
 	// before it looks at the topic.
-	if err := produce(e.brokers, "shop-popularity-serving", serving, "shop.popularity"); !errors.Is(err, sarama.ErrTopicAuthorizationFailed) && !errors.Is(err, sarama.ErrClusterAuthorizationFailed) {
+	if err := e.produce("shop-popularity-serving", serving, "shop.popularity"); !errors.Is(err, sarama.ErrTopicAuthorizationFailed) && !errors.Is(err, sarama.ErrClusterAuthorizationFailed) {
 		t.Errorf("popularity serving's user writing the changelog: %v, want topic or cluster authorization failed", err)
 	}
-	if err := produce(e.brokers, "shop-ingest", "wrong", "shop.interactions.raw"); err == nil {
+	if err := e.produce("shop-ingest", "wrong", "shop.interactions.raw"); err == nil {
 		t.Error("a wrong password was accepted")
 	}
 
@@ -267,10 +240,10 @@ func TestStandInMakesTheOperatorsUsersReal(t *testing.T) {
 			t.Fatal(err)
 		}
 		eventually(t, func() error {
-			if err := produce(e.brokers, "shop-ingest", ingest, "shop.interactions.clean"); err != nil {
+			if err := e.produce("shop-ingest", ingest, "shop.interactions.clean"); err != nil {
 				return fmt.Errorf("writing clean after the ACL was added: %w", err)
 			}
-			if err := produce(e.brokers, "shop-ingest", ingest, "shop.interactions.raw"); !errors.Is(err, sarama.ErrTopicAuthorizationFailed) {
+			if err := e.produce("shop-ingest", ingest, "shop.interactions.raw"); !errors.Is(err, sarama.ErrTopicAuthorizationFailed) {
 				return fmt.Errorf("writing raw after its ACL was removed: %v, want denied", err)
 			}
 			return nil
@@ -286,14 +259,14 @@ func TestStandInMakesTheOperatorsUsersReal(t *testing.T) {
 			t.Fatal(err)
 		}
 		eventually(t, func() error {
-			if err := produce(e.brokers, "shop-ingest", ingest, "shop.interactions.clean"); err == nil {
+			if err := e.produce("shop-ingest", ingest, "shop.interactions.clean"); err == nil {
 				return errors.New("the deleted user can still write")
 			}
 			return nil
 		})
 	})
 
-	t.Run("tls users are refused with a reason", func(t *testing.T) {
+	t.Run("tls users get a certificate that kfake cannot authenticate", func(t *testing.T) {
 		u := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"authentication": map[string]any{"type": "tls"}}}}
 		u.SetGroupVersionKind(useroperator.KafkaUserGVK)
 		u.SetNamespace(namespace)
@@ -307,10 +280,45 @@ func TestStandInMakesTheOperatorsUsersReal(t *testing.T) {
 				return err
 			}
 			conditions, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-			if len(conditions) != 1 || conditions[0].(map[string]any)["reason"] != "UnsupportedAuthentication" {
-				return fmt.Errorf("status %v, want NotReady UnsupportedAuthentication", u.Object["status"])
+			username, _, _ := unstructured.NestedString(u.Object, "status", "username")
+			if len(conditions) != 1 || conditions[0].(map[string]any)["type"] != "Ready" || username != "CN=tls-user" {
+				return fmt.Errorf("status %v, want Ready with username CN=tls-user", u.Object["status"])
 			}
 			return nil
 		})
+		dir := t.TempDir()
+		if err := broker.MountSecret(ctx, e.client, namespace, "tls-user", dir); err != nil {
+			t.Fatal(err)
+		}
+		pair, err := tls.LoadX509KeyPair(filepath.Join(dir, "user.crt"), filepath.Join(dir, "user.key"))
+		if err != nil {
+			t.Fatalf("the Secret's user.crt and user.key: %v", err)
+		}
+		cert, err := x509.ParseCertificate(pair.Certificate[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		clientsCA, err := os.ReadFile(filepath.Join(dir, "ca.crt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		roots := x509.NewCertPool()
+		roots.AppendCertsFromPEM(clientsCA)
+		if _, err := cert.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil || cert.Subject.CommonName != "tls-user" {
+			t.Errorf("user.crt (CN %q) does not verify against the Secret's ca.crt: %v", cert.Subject.CommonName, err)
+		}
+		// kfake takes a connection's principal from SASL only (see package useroperator): the
+		// certificate alone gets the handshake through and every request refused.
+		cfg := kafka.NewSaramaConfig("useroperator-test")
+		cfg.Metadata.Retry.Max = 0
+		auth := config.KafkaAuth{Authentication: config.KafkaAuthTLS, TLS: true, CAFile: e.caFile,
+			CertFile: filepath.Join(dir, "user.crt"), KeyFile: filepath.Join(dir, "user.key")}
+		if err := kafkaauth.Configure(cfg, auth); err != nil {
+			t.Fatal(err)
+		}
+		if c, err := sarama.NewClient(e.brokers, cfg); err == nil {
+			c.Close()
+			t.Error("a tls user without SASL was served: kfake may authenticate client certificates now; test mutual TLS ACLs")
+		}
 	})
 }

@@ -1,4 +1,7 @@
-package local
+// Package pki makes the small certificate authorities of the secured Kafka brokers recoflow runs
+// itself, none of them in production: the local runner's (make run --secure) and the e2e
+// cluster's broker stand-in, which keeps its CAs in Secrets as Strimzi does. Keys are ECDSA P-256.
+package pki
 
 import (
 	"crypto/ecdsa"
@@ -15,7 +18,8 @@ import (
 )
 
 // CA is a self-signed certificate authority made at start, for a broker and clients on this
-// machine only. Its key lives in memory and is never written.
+// machine only. Its key lives in memory; only KeyPEM, for a test stand-in that keeps its CA in a
+// Secret as Strimzi does, ever exports it.
 type CA struct {
 	cert *x509.Certificate
 	key  *ecdsa.PrivateKey
@@ -49,6 +53,36 @@ func NewCA(name string) (*CA, error) {
 	return &CA{cert: cert, key: key, PEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}, nil
 }
 
+// LoadCA returns the CA of a PEM certificate and its PEM private key, as NewCA made and KeyPEM
+// exported them.
+func LoadCA(certPEM, keyPEM []byte) (*CA, error) {
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("CA: %w", err)
+	}
+	key, ok := pair.PrivateKey.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("CA: key is %T, want ECDSA", pair.PrivateKey)
+	}
+	cert, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		return nil, fmt.Errorf("CA: %w", err)
+	}
+	if !cert.IsCA {
+		return nil, fmt.Errorf("CA: certificate %s is not a CA", cert.Subject.CommonName)
+	}
+	return &CA{cert: cert, key: key, PEM: certPEM}, nil
+}
+
+// KeyPEM returns the CA's private key, PEM-encoded as LoadCA reads it.
+func (ca *CA) KeyPEM() ([]byte, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(ca.key)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
 // Pool returns a pool that trusts the CA.
 func (ca *CA) Pool() *x509.CertPool {
 	pool := x509.NewCertPool()
@@ -56,11 +90,11 @@ func (ca *CA) Pool() *x509.CertPool {
 	return pool
 }
 
-// IssueServer returns a broker certificate for localhost and the loopback addresses.
-func (ca *CA) IssueServer() (tls.Certificate, error) {
+// IssueServer returns a broker certificate for localhost, the loopback addresses and hosts.
+func (ca *CA) IssueServer(hosts ...string) (tls.Certificate, error) {
 	tmpl := &x509.Certificate{
 		Subject:     pkix.Name{CommonName: "localhost"},
-		DNSNames:    []string{"localhost"},
+		DNSNames:    append([]string{"localhost"}, hosts...),
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}

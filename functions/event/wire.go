@@ -270,10 +270,7 @@ func fromAttributes(attrs []attribute) (cloudevents.Event, *Error) {
 	}
 	ctx := e.Context.AsV1()
 	for _, a := range attrs {
-		name, s, v := a.name, a.text, a.value
-		if a.isText {
-			v = s
-		}
+		name, s := a.name, a.text
 		var err error
 		switch name {
 		case "specversion":
@@ -301,6 +298,10 @@ func fromAttributes(attrs []attribute) (cloudevents.Event, *Error) {
 		default:
 			if !cloudevents.IsExtensionNameValid(name) {
 				return e, invalid(ReasonInvalidField, name, "is not a valid attribute name: use only a-z and 0-9")
+			}
+			v := a.value
+			if a.isText {
+				v = s
 			}
 			err = ctx.SetExtension(strings.ToLower(name), v)
 		}

@@ -284,6 +284,32 @@ func maxMessageBytes(t *testing.T, p *pipeline, topic string) int {
 	return n
 }
 
+// TestWhatIngestAcceptsDoesNotDependOnCompression posts an event whose record is larger than the
+// raw topic takes, in data that compresses to almost nothing, and a slightly smaller one: ingest
+// compresses its batches, yet refuses the first as too large, as the broker does an uncompressed
+// record, and stores the second.
+func TestWhatIngestAcceptsDoesNotDependOnCompression(t *testing.T) {
+	p := startPipeline(t, func(c *config.Ingest) { c.MaxBodyBytes = 4 << 20 })
+	limit := maxMessageBytes(t, p, p.common.Topics.Raw)
+	for _, tt := range []struct {
+		name   string
+		pad    int
+		status int
+		code   string
+	}{
+		{name: "over the topic's limit", pad: limit, status: http.StatusRequestEntityTooLarge, code: "record_too_large"},
+		{name: "under it", pad: limit - 4096, status: http.StatusAccepted},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			body := fmt.Sprintf(`{"user_id":"u1","item_id":"i1","pad":"%s"}`, strings.Repeat("a", tt.pad))
+			status, answer, _, err := p.post("/", binaryHeaders("big-"+strconv.Itoa(tt.pad)), body)
+			if err != nil || status != tt.status || (tt.code != "" && answer["code"] != tt.code) {
+				t.Fatalf("answered %d %v %v, want %d %s", status, answer, err, tt.status, tt.code)
+			}
+		})
+	}
+}
+
 // TestEveryAcceptedItemIsReadable posts likes of items whose ids need escaping in a URL path and
 // reads each back from popularity's /v1/items/{id}.
 func TestEveryAcceptedItemIsReadable(t *testing.T) {

@@ -57,7 +57,7 @@ func BenchmarkBatchVersusRawProducer(b *testing.B) {
 	bodies := benchBatches(records, batch)
 	raw := func(tune func(*sarama.Config), inFlight int) (rate, cpu float64) {
 		sc := kafka.NewSaramaConfig("bench-raw")
-		ingest.ProducerConfig(sc, cfg)
+		ingest.ProducerConfig(sc)
 		if tune != nil {
 			tune(sc)
 		}

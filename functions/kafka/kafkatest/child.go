@@ -150,6 +150,7 @@ type LockedBuffer struct {
 	b  bytes.Buffer
 }
 
+// Write appends p to the buffer.
 func (o *LockedBuffer) Write(p []byte) (int, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()

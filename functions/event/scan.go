@@ -12,7 +12,8 @@ import (
 // exactly that subset in one pass, with no map, no reflection and no copy of the data, and give
 // up (ok false) on anything else; the caller then reads the input with encoding/json, which
 // decides, and explains a refusal. A fast read gives the same event as the slow one would
-// (FuzzFastMatchesSlow), so which path ran is never visible.
+// (FuzzFastEventMatchesSlow, FuzzFastInteractionMatchesSlow), so which path ran is never
+// visible.
 
 // maxFastDepth bounds how deeply nested a value the fast path reads; deeper input takes the slow
 // path, whose own limit is far higher.

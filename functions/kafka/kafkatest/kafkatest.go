@@ -1,6 +1,7 @@
 // Package kafkatest starts in-process Kafka brokers for tests and reads what the functions wrote
 // to them. The broker is kfake speaking the real Kafka protocol, so the code under test uses its
-// production clients unchanged.
+// production clients unchanged. It also runs a function in a child process that kills itself at
+// a chosen point of its transactions (RunChild, StartChild), for the exactly-once crash tests.
 package kafkatest
 
 import (

@@ -43,6 +43,8 @@ bench: ## Run the in-process benchmarks that docs/benchmarks.md reports (a few m
 	go test -run '^$$' -bench 'Top100' -benchtime 2000x -cpu 1 ./functions/hotness/
 	go test -run '^$$' -bench 'Memory' -benchtime 1x -cpu 1 ./functions/hotness/
 	go test -run '^$$' -bench Ingest -benchtime 3s ./functions/ingest/
+	go test -run '^$$' -bench DecodeBatch -benchtime 1000x -cpu 1 ./functions/ingest/
+	go test -run '^$$' -bench BatchVersusRawProducer -benchtime 1x ./functions/ingest/
 	go test -run '^$$' -bench 'Clean$$' -benchtime 500000x ./functions/clean/
 	go test -run '^$$' -bench Processor -benchtime 1000000x ./functions/popularity/
 	go test -run '^$$' -bench PageAtMillionItems -benchtime 2000x -cpu 1 -count 2 ./functions/popularity/

@@ -34,7 +34,7 @@ type SecureBroker struct {
 	// Admin is how the superuser connects, to create topics.
 	Admin config.KafkaAuth
 	// Users is how each function connects, as its own user.
-	Users map[kafkaacl.Function]config.KafkaAuth
+	Users map[contract.Function]config.KafkaAuth
 	// CA signs the broker's certificate (and the client certificates of mutual TLS).
 	CA *pki.CA
 }
@@ -57,7 +57,7 @@ type SecureOptions struct {
 }
 
 // UserName returns the Kafka user of a function in a local pipeline: recoflow-<function>.
-func UserName(fn kafkaacl.Function) string { return "recoflow-" + string(fn) }
+func UserName(fn contract.Function) string { return "recoflow-" + string(fn) }
 
 // StartSecureBroker starts a SecureBroker and writes its CA and users' credentials to
 // o.SecretsDir, readable by the current user only.
@@ -78,7 +78,7 @@ func StartSecureBroker(o SecureOptions) (*SecureBroker, error) {
 		return nil, err
 	}
 	serverTLS := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{serverCert}}
-	b := &SecureBroker{CA: ca, Users: make(map[kafkaacl.Function]config.KafkaAuth)}
+	b := &SecureBroker{CA: ca, Users: make(map[contract.Function]config.KafkaAuth)}
 	opts := []kfake.Opt{kfake.Ports(o.Port), kfake.TLS(serverTLS)}
 	if o.DataDir != "" {
 		if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
@@ -105,7 +105,7 @@ func StartSecureBroker(o SecureOptions) (*SecureBroker, error) {
 		}
 		b.Admin = admin
 		opts = append(opts, kfake.Superuser(sarama512, AdminUser, password))
-		for _, fn := range kafkaacl.Functions() {
+		for _, fn := range contract.Functions() {
 			auth, password, err := user(UserName(fn))
 			if err != nil {
 				return nil, err
@@ -134,7 +134,7 @@ func StartSecureBroker(o SecureOptions) (*SecureBroker, error) {
 		if b.Admin, err = user(AdminUser); err != nil {
 			return nil, err
 		}
-		for _, fn := range kafkaacl.Functions() {
+		for _, fn := range contract.Functions() {
 			if b.Users[fn], err = user(UserName(fn)); err != nil {
 				return nil, err
 			}

@@ -17,7 +17,6 @@ import (
 	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
-	"github.com/recoflow/recoflow/functions/kafkaacl"
 	"github.com/recoflow/recoflow/functions/local"
 )
 
@@ -71,7 +70,7 @@ func TestSecureLocalPipeline(t *testing.T) {
 	}
 
 	files := []string{filepath.Join(cfg.SecretsDir, local.ClusterCADir, contract.SecretKeyCACert)}
-	for _, fn := range kafkaacl.Functions() {
+	for _, fn := range contract.Functions() {
 		files = append(files, filepath.Join(cfg.SecretsDir, local.UserName(fn), contract.SecretKeyPassword))
 	}
 	for _, f := range files {

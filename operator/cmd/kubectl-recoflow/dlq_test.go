@@ -120,7 +120,7 @@ func TestRedrive(t *testing.T) {
 	}
 	defer k.Close()
 	kafkatest.Eventually(t, waitFor, func() error {
-		for _, role := range []manifests.Role{manifests.RoleClean, manifests.RolePopularity} {
+		for _, role := range []manifests.Role{contract.FunctionClean, contract.FunctionPopularity} {
 			if lag, err := k.lag(role); err != nil || lag != 0 {
 				return fmt.Errorf("%s lag %d %v", role, lag, err)
 			}

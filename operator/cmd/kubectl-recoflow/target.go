@@ -44,7 +44,7 @@ func connectKafka(ctx context.Context, brokers, pipeline string) (*kafkaTarget, 
 			t.topics[role] = manifests.TopicName(pipeline, role)
 		}
 	}
-	for _, role := range []manifests.Role{manifests.RoleClean, manifests.RolePopularity} {
+	for _, role := range []manifests.Role{contract.FunctionClean, contract.FunctionPopularity} {
 		t.groups[role] = "recoflow-" + string(role)
 		if pipeline != "" {
 			t.groups[role] = manifests.ConsumerGroup(pipeline, role)
@@ -59,7 +59,7 @@ func (t *kafkaTarget) Close() error { return t.client.Close() }
 // lag returns the consumer lag of role's group on its input topic: records not yet committed.
 func (t *kafkaTarget) lag(role manifests.Role) (int64, error) {
 	topic := t.topics[contract.TopicRaw]
-	if role == manifests.RolePopularity {
+	if role == contract.FunctionPopularity {
 		topic = t.topics[contract.TopicClean]
 	}
 	admin, err := sarama.NewClusterAdminFromClient(t.client)
@@ -109,7 +109,7 @@ func proxiedHTTP(cfg *rest.Config, namespace, pipeline string) (*httpTarget, err
 		return nil, err
 	}
 	c.Timeout = 10 * time.Second
-	svc := manifests.DeploymentName(pipeline, manifests.RolePopularity) + ":" + manifests.PortName
+	svc := manifests.DeploymentName(pipeline, contract.FunctionPopularity) + ":" + manifests.PortName
 	return &httpTarget{client: c, popularity: strings.TrimSuffix(cfg.Host, "/") +
 		"/api/v1/namespaces/" + namespace + "/services/" + svc + "/proxy"}, nil
 }

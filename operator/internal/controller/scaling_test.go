@@ -80,7 +80,7 @@ func TestScaleToZeroAndServingSplit(t *testing.T) {
 		if err := c.admin.Get(ctx, key("idle-popularity"), &svc); err != nil {
 			t.Fatal(err)
 		}
-		if want := manifests.SelectorLabels(p.Name, manifests.RoleServing); !equality.Semantic.DeepEqual(svc.Spec.Selector, want) {
+		if want := manifests.SelectorLabels(p.Name, contract.FunctionPopularityServing); !equality.Semantic.DeepEqual(svc.Spec.Selector, want) {
 			t.Errorf("Service idle-popularity selects %v, want the serving pods %v", svc.Spec.Selector, want)
 		}
 		for name, mode := range map[string]string{"idle-popularity": contract.PopularityModeScoring, "idle-popularity-serving": contract.PopularityModeServing} {

@@ -89,7 +89,7 @@ func playUserOperator(c *cluster, p *v1alpha1.RecommendationPipeline, keys ...st
 	if err != nil {
 		return err
 	}
-	if len(users) != len(manifests.Roles()) {
+	if len(users) != len(contract.Functions()) {
 		return fmt.Errorf("%d KafkaUsers, want one per Deployment", len(users))
 	}
 	for _, u := range users {

@@ -125,8 +125,8 @@ func (p Params) imagePullSecrets() []corev1.LocalObjectReference {
 // path then leaves the count to the autoscaler, and when the operator owned it before, as after
 // a suspension, the API server resets it to its default of one for the autoscaler to take over.
 func Deployments(p Params) []*appsv1.Deployment {
-	out := make([]*appsv1.Deployment, 0, len(Roles()))
-	for _, r := range Roles() {
+	out := make([]*appsv1.Deployment, 0, len(contract.Functions()))
+	for _, r := range contract.Functions() {
 		out = append(out, deployment(p, r))
 	}
 	return out
@@ -224,10 +224,10 @@ func deployment(p Params, r Role) *appsv1.Deployment {
 
 // containerPort returns the port a function serves its API, health and metrics on.
 func containerPort(r Role) int32 {
-	if r == RolePopularity || r == RoleServing {
+	if r == contract.FunctionPopularity || r == contract.FunctionPopularityServing {
 		return PopularityPort
 	}
-	if r == RoleClean {
+	if r == contract.FunctionClean {
 		return CleanPort
 	}
 	return IngestPort
@@ -264,7 +264,7 @@ func env(p Params, r Role) []corev1.EnvVar {
 		}
 	}
 	switch r {
-	case RoleIngest:
+	case contract.FunctionIngest:
 		s := pl.Spec.Ingest
 		if s.MaxBodyBytes != nil {
 			add(contract.EnvIngestMaxBodyBytes, strconv.FormatInt(*s.MaxBodyBytes, 10))
@@ -275,25 +275,25 @@ func env(p Params, r Role) []corev1.EnvVar {
 				ValueFrom: &corev1.EnvVarSource{SecretKeyRef: s.AuthSecretRef.DeepCopy()},
 			})
 		}
-	case RoleClean:
+	case contract.FunctionClean:
 		s := pl.Spec.Clean
 		add(contract.EnvConsumerGroup, ConsumerGroup(pl.Name, r))
 		add(contract.EnvCleanDedupeWindow, string(s.DedupeWindow))
 		add(contract.EnvCleanMaxEventAge, string(s.MaxEventAge))
-	case RolePopularity, RoleServing:
+	case contract.FunctionPopularity, contract.FunctionPopularityServing:
 		// Both tiers decay scores with one half-life; only scoring joins the group, weighs events
 		// and flushes; only serving answers top-N queries.
 		s := pl.Spec.Popularity
 		add(contract.EnvPopularityMode, popularityMode(r))
-		if r == RolePopularity {
+		if r == contract.FunctionPopularity {
 			add(contract.EnvConsumerGroup, ConsumerGroup(pl.Name, r))
 		}
 		add(contract.EnvPopularityHalfLife, string(s.HalfLife))
-		if r == RolePopularity {
+		if r == contract.FunctionPopularity {
 			add(contract.EnvPopularityWeights, weights(s.Weights))
 			add(contract.EnvPopularityFlushInterval, string(s.FlushInterval))
 		}
-		if s.TopN != nil && r == RoleServing {
+		if s.TopN != nil && r == contract.FunctionPopularityServing {
 			add(contract.EnvPopularityTopNMax, strconv.Itoa(int(*s.TopN)))
 		}
 	}

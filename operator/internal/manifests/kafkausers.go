@@ -27,10 +27,10 @@ func KafkaUsers(p Params) []*unstructured.Unstructured {
 		return nil
 	}
 	names := ACLNames(pl)
-	out := make([]*unstructured.Unstructured, 0, len(Roles()))
-	for _, r := range Roles() {
+	out := make([]*unstructured.Unstructured, 0, len(contract.Functions()))
+	for _, r := range contract.Functions() {
 		var acls []any
-		for _, rule := range kafkaacl.Rules(kafkaacl.Function(r), names) {
+		for _, rule := range kafkaacl.Rules(contract.Function(r), names) {
 			ops := make([]any, len(rule.Operations))
 			for i, op := range rule.Operations {
 				ops[i] = string(op)
@@ -67,7 +67,7 @@ func ACLNames(pl *v1alpha1.RecommendationPipeline) kafkaacl.Pipeline {
 			DeadLetter: TopicName(pl.Name, contract.TopicDeadLetter),
 			Popularity: TopicName(pl.Name, contract.TopicPopularity),
 		},
-		CleanGroup:      ConsumerGroup(pl.Name, RoleClean),
-		PopularityGroup: ConsumerGroup(pl.Name, RolePopularity),
+		CleanGroup:      ConsumerGroup(pl.Name, contract.FunctionClean),
+		PopularityGroup: ConsumerGroup(pl.Name, contract.FunctionPopularity),
 	}
 }

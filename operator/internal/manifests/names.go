@@ -9,20 +9,9 @@ import (
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
 
-// Role is one of a pipeline's Deployments: ingest, clean, and popularity's two tiers.
-type Role string
-
-// The roles of a pipeline, each a Deployment named <pipeline>-<role>. RolePopularity is
-// popularity's scoring tier, the consumer; RoleServing is its serving tier, the HTTP API.
-const (
-	RoleIngest     Role = "ingest"
-	RoleClean      Role = "clean"
-	RolePopularity Role = "popularity"
-	RoleServing    Role = "popularity-serving"
-)
-
-// Roles returns the roles in the order events flow through them.
-func Roles() []Role { return []Role{RoleIngest, RoleClean, RolePopularity, RoleServing} }
+// Role is one of a pipeline's Deployments, each named <pipeline>-<role>: a function of the
+// contract (ingest, clean, and popularity's scoring and serving tiers).
+type Role = contract.Function
 
 // Labels every child carries, and the values the operator gives them.
 const (
@@ -143,5 +132,5 @@ func (p Params) clusterDomain() string {
 // Endpoints returns the in-cluster URLs of the pipeline's ingest and popularity Services.
 func (p Params) Endpoints() v1alpha1.Endpoints {
 	url := func(role Role) string { return "http://" + p.serviceHost(DeploymentName(p.Pipeline.Name, role)) }
-	return v1alpha1.Endpoints{Ingest: url(RoleIngest), Popularity: url(RolePopularity)}
+	return v1alpha1.Endpoints{Ingest: url(contract.FunctionIngest), Popularity: url(contract.FunctionPopularity)}
 }

@@ -57,10 +57,10 @@ func ScaledObjects(p Params) []*unstructured.Unstructured {
 		"metadata":   map[string]any{"value": strconv.Itoa(TargetCPUUtilization)},
 	}
 	return []*unstructured.Unstructured{
-		scaledObject(p, RoleIngest, cpu),
-		scaledObject(p, RoleClean, kafka(RoleClean, contract.TopicRaw)),
-		scaledObject(p, RolePopularity, kafka(RolePopularity, contract.TopicClean)),
-		scaledObject(p, RoleServing, cpu),
+		scaledObject(p, contract.FunctionIngest, cpu),
+		scaledObject(p, contract.FunctionClean, kafka(contract.FunctionClean, contract.TopicRaw)),
+		scaledObject(p, contract.FunctionPopularity, kafka(contract.FunctionPopularity, contract.TopicClean)),
+		scaledObject(p, contract.FunctionPopularityServing, cpu),
 	}
 }
 

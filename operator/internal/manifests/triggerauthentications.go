@@ -15,7 +15,7 @@ var TriggerAuthenticationGVK = schema.GroupVersionKind{Group: "keda.sh", Version
 // consumers, clean and popularity scoring.
 func lagScaled() []Role {
 	var out []Role
-	for _, r := range Roles() {
+	for _, r := range contract.Functions() {
 		if r.Consumes() {
 			out = append(out, r)
 		}

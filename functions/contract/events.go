@@ -58,19 +58,20 @@ func (a Action) Valid() bool {
 	return ok
 }
 
+// types holds each action's CloudEvent type, at the action's index.
+var types = func() (t [NumActions]string) {
+	for i, a := range actions {
+		t[i] = a.Type()
+	}
+	return t
+}()
+
 // ActionOf returns the action of an interaction CloudEvent type, and false for any other type.
 func ActionOf(eventType string) (Action, bool) {
-	name, ok := cut(eventType, TypePrefix, TypeSuffix)
-	if a := Action(name); ok && a.Valid() {
-		return a, true
+	for i, t := range types {
+		if t == eventType {
+			return actions[i], true
+		}
 	}
 	return "", false
-}
-
-// cut returns s without prefix and suffix, and whether it had both.
-func cut(s, prefix, suffix string) (string, bool) {
-	if len(s) < len(prefix)+len(suffix) || s[:len(prefix)] != prefix || s[len(s)-len(suffix):] != suffix {
-		return "", false
-	}
-	return s[len(prefix) : len(s)-len(suffix)], true
 }

@@ -43,6 +43,8 @@ bench: ## Run the in-process benchmarks that docs/benchmarks.md reports (a few m
 	go test -run '^$$' -bench 'Top100' -benchtime 2000x -cpu 1 ./functions/hotness/
 	go test -run '^$$' -bench 'Memory' -benchtime 1x -cpu 1 ./functions/hotness/
 	go test -run '^$$' -bench Ingest -benchtime 3s ./functions/ingest/
+	go test -run '^$$' -bench DecodeBatch -benchtime 1000x -cpu 1 ./functions/ingest/
+	go test -run '^$$' -bench BatchVersusRawProducer -benchtime 1x ./functions/ingest/
 	go test -run '^$$' -bench 'Clean$$' -benchtime 500000x ./functions/clean/
 	go test -run '^$$' -bench Processor -benchtime 1000000x ./functions/popularity/
 	go test -run '^$$' -bench PageAtMillionItems -benchtime 2000x -cpu 1 -count 2 ./functions/popularity/
@@ -54,7 +56,8 @@ FUZZ_TARGETS := \
 	./functions/ingest:FuzzDecodeCloudEvents ./functions/ingest:FuzzDecodeStructured \
 	./functions/ingest:FuzzDecodeBatch ./functions/ingest:FuzzDecodeLikes \
 	./functions/ingest:FuzzDecodeLegacyLikes ./functions/clean:FuzzRecord \
-	./functions/dedupe:FuzzKeyIsUnambiguous
+	./functions/dedupe:FuzzKeyIsUnambiguous \
+	./functions/event:FuzzFastEventMatchesSlow ./functions/event:FuzzFastInteractionMatchesSlow
 
 .PHONY: fuzz
 fuzz: ## Fuzz every decoder for FUZZTIME each (default 20s): no panic, a 4xx naming the field or an event clean accepts.

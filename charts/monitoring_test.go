@@ -15,6 +15,7 @@ import (
 	"github.com/IBM/sarama"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
@@ -131,7 +132,7 @@ func servedMetrics(t *testing.T) map[string]bool {
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("POST /v1/likes: %s", resp.Status)
 	}
-	deadLetter(t, cluster.Brokers, event.DefaultTopic(event.TopicRaw))
+	deadLetter(t, cluster.Brokers, contract.DefaultTopic(contract.TopicRaw))
 	kafkatest.Eventually(t, time.Minute, func() error {
 		if code, _ := httpGet(popURL + "/v1/items/dune"); code != http.StatusOK {
 			return fmt.Errorf("the like is not served yet: %d", code)
@@ -172,7 +173,7 @@ func deadLetter(t *testing.T, brokers []string, topic string) {
 	e := cloudevents.NewEvent()
 	e.SetID("old")
 	e.SetSource("urn:test")
-	e.SetType(event.ActionLiked.Type())
+	e.SetType(contract.ActionLiked.Type())
 	e.SetSubject("dune")
 	e.SetTime(time.Now().AddDate(-1, 0, 0))
 	_ = e.SetData(cloudevents.ApplicationJSON, event.Interaction{UserID: "u2", ItemID: "dune"})

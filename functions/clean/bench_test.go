@@ -16,6 +16,7 @@ import (
 
 	"github.com/recoflow/recoflow/functions/clean"
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
@@ -34,7 +35,7 @@ func BenchmarkHandle(b *testing.B) {
 		e := cloudevents.NewEvent()
 		e.SetID(fmt.Sprint("e", i))
 		e.SetSource("bench")
-		e.SetType(event.TypeLiked)
+		e.SetType(contract.TypeLiked)
 		e.SetTime(now)
 		_ = e.SetData(cloudevents.ApplicationJSON, []byte(fmt.Sprintf(`{"user_id":"u%d","item_id":"i%d","category":"Books","user":{"age":30,"gender":"f"}}`, i, i%5000)))
 		if _, err := f.Handle(context.Background(), e); err != nil {
@@ -73,7 +74,7 @@ func BenchmarkClean(b *testing.B) {
 			e := cloudevents.NewEvent()
 			e.SetID(fmt.Sprint("e", i))
 			e.SetSource("bench")
-			e.SetType(event.TypeLiked)
+			e.SetType(contract.TypeLiked)
 			e.SetSubject(fmt.Sprint("i", i%5000))
 			e.SetTime(now)
 			_ = e.SetData(cloudevents.ApplicationJSON, event.Interaction{UserID: fmt.Sprint("u", i), ItemID: fmt.Sprint("i", i%5000), Title: "A title", Category: "Books"})

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/dedupe"
 	"github.com/recoflow/recoflow/functions/event"
 )
@@ -113,14 +114,14 @@ func idKey(source, id string) string {
 // so like, unlike, like counts every step; a rating's state is its value, so a changed rating
 // counts; every other action has a key of its own and a single state.
 func interactionKey(eventType string, in event.Interaction) (key string, state uint32) {
-	action, _ := event.ActionOf(eventType)
+	action, _ := contract.ActionOf(eventType)
 	family := string(action)
 	switch action {
-	case event.ActionLiked:
-		family, state = string(event.ActionLiked), 1
-	case event.ActionUnliked:
-		family, state = string(event.ActionLiked), 2
-	case event.ActionRated:
+	case contract.ActionLiked:
+		family, state = string(contract.ActionLiked), 1
+	case contract.ActionUnliked:
+		family, state = string(contract.ActionLiked), 2
+	case contract.ActionRated:
 		if in.Rating != nil {
 			state = uint32(*in.Rating)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 )
 
@@ -31,7 +32,7 @@ func raw(id string, change func(e *cloudevents.Event)) cloudevents.Event {
 	e := cloudevents.NewEvent()
 	e.SetID(id)
 	e.SetSource("test")
-	e.SetType(event.TypeLiked)
+	e.SetType(contract.TypeLiked)
 	e.SetTime(now.Add(-time.Minute))
 	_ = e.SetData(cloudevents.ApplicationJSON, map[string]any{"user_id": "u1", "item_id": "i1"})
 	if change != nil {
@@ -47,7 +48,7 @@ func data(v string) func(*cloudevents.Event) {
 // rated makes an event a rating of stars.
 func rated(stars int) func(*cloudevents.Event) {
 	return func(e *cloudevents.Event) {
-		e.SetType(event.TypeRated)
+		e.SetType(contract.TypeRated)
 		_ = e.SetData(cloudevents.ApplicationJSON, map[string]any{"user_id": "u1", "item_id": "i1", "rating": stars})
 	}
 }
@@ -89,7 +90,7 @@ func TestHandleNormalises(t *testing.T) {
 		{
 			name: "a rating is kept",
 			in: raw("e3", func(e *cloudevents.Event) {
-				e.SetType(event.TypeRated)
+				e.SetType(contract.TypeRated)
 				data(`{"user_id":"u1","item_id":"i1","rating":2}`)(e)
 			}),
 			wantSubject: "i1",
@@ -139,11 +140,11 @@ func TestHandleRejects(t *testing.T) {
 		{"item_id not a string", raw("e", data(`{"user_id":"u1","item_id":7}`)), event.ReasonInvalidField, "data.item_id"},
 		{"subject mismatch", raw("e", func(e *cloudevents.Event) { e.SetSubject("i2") }), event.ReasonSubjectMismatch, "subject"},
 		{"rating out of range", raw("e", func(e *cloudevents.Event) {
-			e.SetType(event.TypeRated)
+			e.SetType(contract.TypeRated)
 			data(`{"user_id":"u1","item_id":"i1","rating":0}`)(e)
 		}), event.ReasonInvalidRating, "data.rating"},
 		{"rating on a view", raw("e", func(e *cloudevents.Event) {
-			e.SetType(event.TypeViewed)
+			e.SetType(contract.TypeViewed)
 			data(`{"user_id":"u1","item_id":"i1","rating":3}`)(e)
 		}), event.ReasonInvalidRating, "data.rating"},
 		{"user_id not UTF-8", raw("e", func(e *cloudevents.Event) { e.DataEncoded = []byte("{\"user_id\":\"\xff\",\"item_id\":\"i1\"}") }), event.ReasonInvalidField, "data.user_id"},
@@ -215,7 +216,7 @@ func TestHandleDropsDuplicates(t *testing.T) {
 		},
 		{
 			name:   "another action on the item",
-			events: []cloudevents.Event{raw("e1", at(0)), raw("e2", func(e *cloudevents.Event) { at(time.Minute)(e); e.SetType(event.TypeViewed) })},
+			events: []cloudevents.Event{raw("e1", at(0)), raw("e2", func(e *cloudevents.Event) { at(time.Minute)(e); e.SetType(contract.TypeViewed) })},
 			kept:   []int{0, 1},
 		},
 		{
@@ -235,10 +236,10 @@ func TestHandleDropsDuplicates(t *testing.T) {
 			name: "like, unlike, like: every change of state counts",
 			events: []cloudevents.Event{
 				raw("e1", at(0)),
-				raw("e2", func(e *cloudevents.Event) { at(time.Minute)(e); e.SetType(event.TypeUnliked) }),
+				raw("e2", func(e *cloudevents.Event) { at(time.Minute)(e); e.SetType(contract.TypeUnliked) }),
 				raw("e3", at(2*time.Minute)),
 				raw("e4", at(3*time.Minute)), // a repeat of the latest state
-				raw("e5", func(e *cloudevents.Event) { at(4 * time.Minute)(e); e.SetType(event.TypeUnliked) }),
+				raw("e5", func(e *cloudevents.Event) { at(4 * time.Minute)(e); e.SetType(contract.TypeUnliked) }),
 			},
 			kept: []int{0, 1, 2, 4}, hits: 1,
 		},

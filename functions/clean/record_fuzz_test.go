@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/kafka"
 )
@@ -19,10 +20,10 @@ import (
 // with a reason (and a field when one is at fault), or clean's output passes the contract again,
 // carries only a segment clean derived, and encodes to a record for the clean topic.
 func FuzzRecord(f *testing.F) {
-	f.Add("1.0", "e1", event.TypeLiked, "application/json", "", "", []byte(`{"user_id":"u1","item_id":"i1","user":{"age":30}}`))
-	f.Add("0.3", "e1", event.TypeLiked, "application/json", "", "", []byte(`{"user_id":"u1","item_id":"i1"}`))
-	f.Add("1.0", "e1", event.TypeLiked, "application/json", "ce_segment", "65+.f", []byte(`{"user_id":"u1","item_id":"i1"}`))
-	f.Add("1.0", "e1", event.TypeRated, "Application/JSON", "ce_time", "nope", []byte(`{"user_id":"u1","item_id":"i1","rating":3}`))
+	f.Add("1.0", "e1", contract.TypeLiked, "application/json", "", "", []byte(`{"user_id":"u1","item_id":"i1","user":{"age":30}}`))
+	f.Add("0.3", "e1", contract.TypeLiked, "application/json", "", "", []byte(`{"user_id":"u1","item_id":"i1"}`))
+	f.Add("1.0", "e1", contract.TypeLiked, "application/json", "ce_segment", "65+.f", []byte(`{"user_id":"u1","item_id":"i1"}`))
+	f.Add("1.0", "e1", contract.TypeRated, "Application/JSON", "ce_time", "nope", []byte(`{"user_id":"u1","item_id":"i1","rating":3}`))
 	f.Add("", "", "", "application/cloudevents+json", "", "", []byte(`{"specversion":"1.0","id":"e","source":"s","type":"dev.recoflow.item.liked.v1","data":{"user_id":"u","item_id":"i"}}`))
 	f.Fuzz(func(t *testing.T, specversion, id, eventType, contentType, extraKey, extraValue string, value []byte) {
 		msg := &sarama.ConsumerMessage{Topic: "raw", Value: value}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/recoflow/recoflow/functions/config"
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 )
 
 func parse(t *testing.T, env map[string]string, args ...string) (config.Popularity, error) {
@@ -24,9 +24,9 @@ func parse(t *testing.T, env map[string]string, args ...string) (config.Populari
 
 func TestBinderPrecedence(t *testing.T) {
 	env := map[string]string{
-		config.EnvPopularityHalfLife: "2h",
-		config.EnvKafkaBrokers:       "a:9092, b:9092",
-		config.EnvPopularityWeights:  "liked=10",
+		contract.EnvPopularityHalfLife: "2h",
+		contract.EnvKafkaBrokers:       "a:9092, b:9092",
+		contract.EnvPopularityWeights:  "liked=10",
 	}
 	c, err := parse(t, env, "--half-life=30m")
 	if err != nil {
@@ -38,7 +38,7 @@ func TestBinderPrecedence(t *testing.T) {
 	if want := []string{"a:9092", "b:9092"}; !reflect.DeepEqual(c.Brokers, want) {
 		t.Errorf("Brokers = %v, want %v from the environment", c.Brokers, want)
 	}
-	if c.Weights[event.ActionLiked] != 10 || c.Weights[event.ActionFavorited] != 5 {
+	if c.Weights[contract.ActionLiked] != 10 || c.Weights[contract.ActionFavorited] != 5 {
 		t.Errorf("Weights = %v, want liked=10 over the other defaults", c.Weights)
 	}
 	if c.FlushInterval != time.Second {
@@ -56,7 +56,7 @@ func TestBinderRejects(t *testing.T) {
 		args []string
 		want string
 	}{
-		{name: "bad duration in env", env: map[string]string{config.EnvPopularityHalfLife: "soon"}, want: config.EnvPopularityHalfLife},
+		{name: "bad duration in env", env: map[string]string{contract.EnvPopularityHalfLife: "soon"}, want: contract.EnvPopularityHalfLife},
 		{name: "bad int flag", args: []string{"--top-n-max=many"}, want: "top-n-max"},
 		{name: "rated weight", args: []string{"--weights=rated=2"}, want: "rated weighs rating-3"},
 		{name: "infinite weight", args: []string{"--weights=liked=+Inf"}, want: "finite"},
@@ -100,11 +100,11 @@ func TestWeightsString(t *testing.T) {
 
 func TestKafkaAuthFromEnvironment(t *testing.T) {
 	env := map[string]string{
-		config.EnvKafkaAuthentication: "SCRAM-SHA-512",
-		config.EnvKafkaUser:           "shop-popularity",
-		config.EnvKafkaPasswordFile:   "/var/run/secrets/kafka-user/password",
-		config.EnvKafkaTLS:            "true",
-		config.EnvKafkaCAFile:         "/var/run/secrets/kafka-ca/ca.crt",
+		contract.EnvKafkaAuthentication: "SCRAM-SHA-512",
+		contract.EnvKafkaUser:           "shop-popularity",
+		contract.EnvKafkaPasswordFile:   "/var/run/secrets/kafka-user/password",
+		contract.EnvKafkaTLS:            "true",
+		contract.EnvKafkaCAFile:         "/var/run/secrets/kafka-ca/ca.crt",
 	}
 	c, err := parse(t, env)
 	if err != nil {
@@ -118,10 +118,10 @@ func TestKafkaAuthFromEnvironment(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Errorf("Validate() = %v", err)
 	}
-	if _, err := parse(t, map[string]string{config.EnvKafkaAuthentication: "plain"}); err == nil || !strings.Contains(err.Error(), "scram-sha-512") {
+	if _, err := parse(t, map[string]string{contract.EnvKafkaAuthentication: "plain"}); err == nil || !strings.Contains(err.Error(), "scram-sha-512") {
 		t.Errorf("authentication plain: %v, want an error listing the mechanisms", err)
 	}
-	if _, err := parse(t, map[string]string{config.EnvKafkaTLS: "yes please"}); err == nil {
+	if _, err := parse(t, map[string]string{contract.EnvKafkaTLS: "yes please"}); err == nil {
 		t.Error("RECOFLOW_KAFKA_TLS=yes please was accepted")
 	}
 }

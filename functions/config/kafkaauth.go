@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/recoflow/recoflow/functions/contract"
 )
 
 // KafkaAuthentication is how a function proves its identity to Kafka.
@@ -18,16 +20,6 @@ const (
 	KafkaAuthSCRAM KafkaAuthentication = "scram-sha-512"
 	// KafkaAuthTLS authenticates with a client certificate (mutual TLS).
 	KafkaAuthTLS KafkaAuthentication = "tls"
-)
-
-// Keys of the Secrets Strimzi writes, which the functions read as files of the same names: a
-// SCRAM-SHA-512 KafkaUser's password, a TLS KafkaUser's certificate and key, and the cluster CA
-// Secret's (<cluster>-cluster-ca-cert) certificate.
-const (
-	SecretKeyPassword = "password"
-	SecretKeyUserCert = "user.crt"
-	SecretKeyUserKey  = "user.key"
-	SecretKeyCACert   = "ca.crt"
 )
 
 // KafkaAuth is how a function authenticates to Kafka and encrypts the connection. Secrets are
@@ -52,13 +44,13 @@ type KafkaAuth struct {
 
 // RegisterFlags binds the Kafka authentication settings to b.
 func (a *KafkaAuth) RegisterFlags(b *Binder) {
-	b.Var((*authValue)(&a.Authentication), "kafka-authentication", EnvKafkaAuthentication, "Kafka authentication: none, scram-sha-512 or tls")
-	b.String(&a.User, "kafka-user", EnvKafkaUser, "SCRAM user name")
-	b.String(&a.PasswordFile, "kafka-password-file", EnvKafkaPasswordFile, "file holding the SCRAM password")
-	b.Var((*boolValue)(&a.TLS), "kafka-tls", EnvKafkaTLS, "encrypt the Kafka connection with TLS (implied by kafka-authentication=tls)")
-	b.String(&a.CAFile, "kafka-ca-file", EnvKafkaCAFile, "PEM CA bundle that signs the brokers' certificates (default: the system's roots)")
-	b.String(&a.CertFile, "kafka-cert-file", EnvKafkaCertFile, "PEM client certificate for mutual TLS")
-	b.String(&a.KeyFile, "kafka-key-file", EnvKafkaKeyFile, "PEM private key of the client certificate")
+	b.Var((*authValue)(&a.Authentication), "kafka-authentication", contract.EnvKafkaAuthentication, "Kafka authentication: none, scram-sha-512 or tls")
+	b.String(&a.User, "kafka-user", contract.EnvKafkaUser, "SCRAM user name")
+	b.String(&a.PasswordFile, "kafka-password-file", contract.EnvKafkaPasswordFile, "file holding the SCRAM password")
+	b.Var((*boolValue)(&a.TLS), "kafka-tls", contract.EnvKafkaTLS, "encrypt the Kafka connection with TLS (implied by kafka-authentication=tls)")
+	b.String(&a.CAFile, "kafka-ca-file", contract.EnvKafkaCAFile, "PEM CA bundle that signs the brokers' certificates (default: the system's roots)")
+	b.String(&a.CertFile, "kafka-cert-file", contract.EnvKafkaCertFile, "PEM client certificate for mutual TLS")
+	b.String(&a.KeyFile, "kafka-key-file", contract.EnvKafkaKeyFile, "PEM private key of the client certificate")
 }
 
 // Validate reports settings that cannot work together. It does not read the files.

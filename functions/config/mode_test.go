@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 )
 
 func TestPopularityMode(t *testing.T) {
@@ -13,15 +13,15 @@ func TestPopularityMode(t *testing.T) {
 		scores, serves bool
 		invalid        bool
 	}{
-		{mode: config.PopularityModeAll, scores: true, serves: true},
-		{mode: config.PopularityModeScoring, scores: true},
-		{mode: config.PopularityModeServing, serves: true},
+		{mode: contract.PopularityModeAll, scores: true, serves: true},
+		{mode: contract.PopularityModeScoring, scores: true},
+		{mode: contract.PopularityModeServing, serves: true},
 		{mode: "both", invalid: true},
 		{mode: "", invalid: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
-			c, err := parse(t, map[string]string{config.EnvPopularityMode: tt.mode})
+			c, err := parse(t, map[string]string{contract.EnvPopularityMode: tt.mode})
 			if err != nil {
 				t.Fatal(err)
 			}

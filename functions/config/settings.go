@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 )
 
 // Common holds the settings every function has.
@@ -78,8 +78,8 @@ type Popularity struct {
 	TopNMax int
 	// FlushInterval is how often processed state and offsets are committed in one transaction.
 	FlushInterval time.Duration
-	// Mode is what this process does: PopularityModeAll, PopularityModeScoring or
-	// PopularityModeServing.
+	// Mode is what this process does: contract.PopularityModeAll, contract.PopularityModeScoring or
+	// contract.PopularityModeServing.
 	Mode string
 }
 
@@ -88,10 +88,10 @@ func DefaultCommon() Common {
 	return Common{
 		Brokers: []string{"localhost:9092"},
 		Topics: Topics{
-			Raw:        event.DefaultTopic(event.TopicRaw),
-			Clean:      event.DefaultTopic(event.TopicClean),
-			DeadLetter: event.DefaultTopic(event.TopicDeadLetter),
-			Popularity: event.DefaultTopic(event.TopicPopularity),
+			Raw:        contract.DefaultTopic(contract.TopicRaw),
+			Clean:      contract.DefaultTopic(contract.TopicClean),
+			DeadLetter: contract.DefaultTopic(contract.TopicDeadLetter),
+			Popularity: contract.DefaultTopic(contract.TopicPopularity),
 		},
 		HTTPAddr:        ":8080",
 		LogLevel:        "info",
@@ -134,54 +134,54 @@ func DefaultPopularity() Popularity {
 		Weights:       DefaultWeights(),
 		TopNMax:       1000,
 		FlushInterval: time.Second,
-		Mode:          PopularityModeAll,
+		Mode:          contract.PopularityModeAll,
 	}
 }
 
 // RegisterFlags binds the shared settings to b.
 func (c *Common) RegisterFlags(b *Binder) {
-	b.StringList(&c.Brokers, "kafka-brokers", EnvKafkaBrokers, "Kafka bootstrap servers, comma-separated")
-	b.String(&c.Topics.Raw, "topic-raw", EnvTopicRaw, "topic of raw interactions")
-	b.String(&c.Topics.Clean, "topic-clean", EnvTopicClean, "topic of clean interactions")
-	b.String(&c.Topics.DeadLetter, "topic-dlq", EnvTopicDeadLetter, "dead-letter topic")
-	b.String(&c.Topics.Popularity, "topic-popularity", EnvTopicPopularity, "compacted popularity topic")
-	b.String(&c.HTTPAddr, "http-addr", EnvHTTPAddr, "listen address for the API, /healthz, /readyz and /metrics")
-	b.String(&c.LogLevel, "log-level", EnvLogLevel, "lowest level logged: debug, info, warn or error")
-	b.String(&c.LogFormat, "log-format", EnvLogFormat, "log format: json or text")
-	b.Duration(&c.ShutdownTimeout, "shutdown-timeout", EnvShutdownTimeout, "how long a graceful shutdown may take")
-	b.String(&c.InstanceID, "instance-id", EnvInstanceID, "identity of this replica, e.g. the pod name (default: the host name)")
+	b.StringList(&c.Brokers, "kafka-brokers", contract.EnvKafkaBrokers, "Kafka bootstrap servers, comma-separated")
+	b.String(&c.Topics.Raw, "topic-raw", contract.EnvTopicRaw, "topic of raw interactions")
+	b.String(&c.Topics.Clean, "topic-clean", contract.EnvTopicClean, "topic of clean interactions")
+	b.String(&c.Topics.DeadLetter, "topic-dlq", contract.EnvTopicDeadLetter, "dead-letter topic")
+	b.String(&c.Topics.Popularity, "topic-popularity", contract.EnvTopicPopularity, "compacted popularity topic")
+	b.String(&c.HTTPAddr, "http-addr", contract.EnvHTTPAddr, "listen address for the API, /healthz, /readyz and /metrics")
+	b.String(&c.LogLevel, "log-level", contract.EnvLogLevel, "lowest level logged: debug, info, warn or error")
+	b.String(&c.LogFormat, "log-format", contract.EnvLogFormat, "log format: json or text")
+	b.Duration(&c.ShutdownTimeout, "shutdown-timeout", contract.EnvShutdownTimeout, "how long a graceful shutdown may take")
+	b.String(&c.InstanceID, "instance-id", contract.EnvInstanceID, "identity of this replica, e.g. the pod name (default: the host name)")
 	c.KafkaAuth.RegisterFlags(b)
 }
 
 // RegisterFlags binds ingest's settings to b.
 func (c *Ingest) RegisterFlags(b *Binder) {
 	c.Common.RegisterFlags(b)
-	b.String(&c.Source, "source", EnvIngestSource, "CloudEvent source of events made from plain likes")
-	b.Int64(&c.MaxBodyBytes, "max-body-bytes", EnvIngestMaxBodyBytes, "largest request body accepted, in bytes")
-	b.Int(&c.MaxBatchEvents, "max-batch-events", EnvIngestMaxBatchEvents, "most events in one batch request")
-	b.Duration(&c.ProduceTimeout, "produce-timeout", EnvIngestProduceTimeout, "how long a request waits for Kafka's acknowledgement before 503")
-	b.String(&c.AuthToken, "auth-token", EnvIngestAuthToken, "bearer token every request must carry (default: none required)")
+	b.String(&c.Source, "source", contract.EnvIngestSource, "CloudEvent source of events made from plain likes")
+	b.Int64(&c.MaxBodyBytes, "max-body-bytes", contract.EnvIngestMaxBodyBytes, "largest request body accepted, in bytes")
+	b.Int(&c.MaxBatchEvents, "max-batch-events", contract.EnvIngestMaxBatchEvents, "most events in one batch request")
+	b.Duration(&c.ProduceTimeout, "produce-timeout", contract.EnvIngestProduceTimeout, "how long a request waits for Kafka's acknowledgement before 503")
+	b.String(&c.AuthToken, "auth-token", contract.EnvIngestAuthToken, "bearer token every request must carry (default: none required)")
 }
 
 // RegisterFlags binds clean's settings to b.
 func (c *Clean) RegisterFlags(b *Binder) {
 	c.Common.RegisterFlags(b)
-	b.String(&c.Group, "consumer-group", EnvConsumerGroup, "consumer group on the raw topic")
-	b.Duration(&c.DedupeWindow, "dedupe-window", EnvCleanDedupeWindow, "window in which a repeated (user, item, type) is a duplicate")
-	b.Int(&c.DedupeMaxKeys, "dedupe-max-keys", EnvCleanDedupeMaxKeys, "keys remembered for de-duplication; the oldest are evicted first")
-	b.Duration(&c.MaxEventAge, "max-event-age", EnvCleanMaxEventAge, "oldest event time accepted")
-	b.Duration(&c.MaxFutureSkew, "max-future-skew", EnvCleanMaxFutureSkew, "furthest an event time may be ahead of now")
+	b.String(&c.Group, "consumer-group", contract.EnvConsumerGroup, "consumer group on the raw topic")
+	b.Duration(&c.DedupeWindow, "dedupe-window", contract.EnvCleanDedupeWindow, "window in which a repeated (user, item, type) is a duplicate")
+	b.Int(&c.DedupeMaxKeys, "dedupe-max-keys", contract.EnvCleanDedupeMaxKeys, "keys remembered for de-duplication; the oldest are evicted first")
+	b.Duration(&c.MaxEventAge, "max-event-age", contract.EnvCleanMaxEventAge, "oldest event time accepted")
+	b.Duration(&c.MaxFutureSkew, "max-future-skew", contract.EnvCleanMaxFutureSkew, "furthest an event time may be ahead of now")
 }
 
 // RegisterFlags binds popularity's settings to b.
 func (c *Popularity) RegisterFlags(b *Binder) {
 	c.Common.RegisterFlags(b)
-	b.String(&c.Group, "consumer-group", EnvConsumerGroup, "consumer group on the clean topic")
-	b.Duration(&c.HalfLife, "half-life", EnvPopularityHalfLife, "time after which an event's weight has halved")
-	b.Var(&c.Weights, "weights", EnvPopularityWeights, "action weights as action=weight,... (rated weighs rating-3)")
-	b.Int(&c.TopNMax, "top-n-max", EnvPopularityTopNMax, "largest n a top-N query may ask for")
-	b.Duration(&c.FlushInterval, "flush-interval", EnvPopularityFlushInterval, "how often state and offsets commit in one transaction")
-	b.String(&c.Mode, "mode", EnvPopularityMode, "what to run: all (score and serve), scoring (the consumer) or serving (the API)")
+	b.String(&c.Group, "consumer-group", contract.EnvConsumerGroup, "consumer group on the clean topic")
+	b.Duration(&c.HalfLife, "half-life", contract.EnvPopularityHalfLife, "time after which an event's weight has halved")
+	b.Var(&c.Weights, "weights", contract.EnvPopularityWeights, "action weights as action=weight,... (rated weighs rating-3)")
+	b.Int(&c.TopNMax, "top-n-max", contract.EnvPopularityTopNMax, "largest n a top-N query may ask for")
+	b.Duration(&c.FlushInterval, "flush-interval", contract.EnvPopularityFlushInterval, "how often state and offsets commit in one transaction")
+	b.String(&c.Mode, "mode", contract.EnvPopularityMode, "what to run: all (score and serve), scoring (the consumer) or serving (the API)")
 }
 
 // Validate reports settings that cannot work.

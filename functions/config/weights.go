@@ -7,28 +7,28 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 )
 
 // Weights is each action's contribution to an item's score. Rated events are not in it: they
 // weigh rating - 3, so one and two stars count against an item.
-type Weights map[event.Action]float64
+type Weights map[contract.Action]float64
 
 // DefaultWeights returns the default weights: liked 3, unliked -3, viewed 1, favorited 5, shared 4.
 func DefaultWeights() Weights {
 	return Weights{
-		event.ActionLiked:     3,
-		event.ActionUnliked:   -3,
-		event.ActionViewed:    1,
-		event.ActionFavorited: 5,
-		event.ActionShared:    4,
+		contract.ActionLiked:     3,
+		contract.ActionUnliked:   -3,
+		contract.ActionViewed:    1,
+		contract.ActionFavorited: 5,
+		contract.ActionShared:    4,
 	}
 }
 
 // String formats w as action=weight pairs in a stable order, the form Set reads.
 func (w Weights) String() string {
 	parts := make([]string, 0, len(w))
-	for _, a := range event.Actions {
+	for _, a := range contract.Actions {
 		if v, ok := w[a]; ok {
 			parts = append(parts, string(a)+"="+strconv.FormatFloat(v, 'g', -1, 64))
 		}
@@ -51,8 +51,8 @@ func (w *Weights) Set(value string) error {
 		if !ok {
 			return fmt.Errorf("weight %q is not action=number", pair)
 		}
-		action := event.Action(strings.TrimSpace(name))
-		if !action.Valid() || action == event.ActionRated {
+		action := contract.Action(strings.TrimSpace(name))
+		if !action.Valid() || action == contract.ActionRated {
 			return fmt.Errorf("weight for %q: action must be one of %s (rated weighs rating-3)", name, weightedActions())
 		}
 		v, err := strconv.ParseFloat(strings.TrimSpace(number), 64)
@@ -67,8 +67,8 @@ func (w *Weights) Set(value string) error {
 
 func weightedActions() string {
 	names := []string{}
-	for _, a := range event.Actions {
-		if a != event.ActionRated {
+	for _, a := range contract.Actions {
+		if a != contract.ActionRated {
 			names = append(names, string(a))
 		}
 	}

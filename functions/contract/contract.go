@@ -1,7 +1,10 @@
 // Package contract holds, once, the names that cross a boundary between the recoflow functions,
-// the operator and Kafka: topic roles, topic names and their cleanup policies, the record header
-// names recoflow writes, and the health paths the kubelet probes. It uses the standard library
-// only, so the operator imports it without the functions' dependencies.
+// the operator and Kafka: the pipeline's functions, the actions table and the CloudEvent types
+// made from it, topic roles, topic names and their cleanup policies, the record header names
+// recoflow writes, the health paths the kubelet probes, the environment variables the operator
+// sets and the functions read, the Secret keys of Kafka credentials and the popularity modes. It
+// uses the standard library only, so the operator imports it without the functions'
+// dependencies.
 package contract
 
 // TopicRole names the part a Kafka topic plays in the pipeline.

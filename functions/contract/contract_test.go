@@ -34,3 +34,32 @@ func TestTopicNames(t *testing.T) {
 		})
 	}
 }
+
+func TestActionTable(t *testing.T) {
+	types := []string{
+		"dev.recoflow.item.liked.v1", "dev.recoflow.item.unliked.v1", "dev.recoflow.item.viewed.v1",
+		"dev.recoflow.item.favorited.v1", "dev.recoflow.item.rated.v1", "dev.recoflow.item.shared.v1",
+	}
+	if len(contract.Actions) != contract.NumActions || len(types) != contract.NumActions {
+		t.Fatalf("%d actions, NumActions %d, %d types tested", len(contract.Actions), contract.NumActions, len(types))
+	}
+	for i, a := range contract.Actions {
+		if a.Type() != types[i] {
+			t.Errorf("%s.Type() = %q, want %q", a, a.Type(), types[i])
+		}
+		if got, ok := contract.ActionOf(types[i]); !ok || got != a {
+			t.Errorf("ActionOf(%q) = %q, %v; want %q", types[i], got, ok, a)
+		}
+		if index, ok := a.Index(); !ok || index != i {
+			t.Errorf("%s.Index() = %d, %v; want %d", a, index, ok, i)
+		}
+	}
+	for _, typ := range []string{contract.TypePopularity, "dev.recoflow.item..v1", "dev.recoflow.item.clicked.v1", "dev.recoflow.item.liked.v2", "liked", ""} {
+		if a, ok := contract.ActionOf(typ); ok {
+			t.Errorf("ActionOf(%q) = %q, want no action", typ, a)
+		}
+	}
+	if contract.TypePopularity != "dev.recoflow.item.popularity.v1" {
+		t.Errorf("TypePopularity = %q", contract.TypePopularity)
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/recoflow/recoflow/functions/clean"
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
@@ -32,22 +33,13 @@ const cleanChildEnv = "RECOFLOW_TEST_CLEAN_CHILD"
 // child process and kills; it is not a test of its own and skips unless cleanChildEnv is set.
 // The child reads its settings from the RECOFLOW_* environment like the real binary.
 func TestCleanChildProcess(t *testing.T) {
-	spec, ok := os.LookupEnv(cleanChildEnv)
-	if !ok {
-		t.Skip("not a test of its own: TestCleanExactlyOnceAcrossCrashes runs it as a child process")
-	}
-	cfg := config.DefaultClean()
-	if err := serve.ParseSettings("clean", &cfg, nil, os.LookupEnv); err != nil {
-		fmt.Fprintln(os.Stderr, "child settings:", err)
-		os.Exit(2)
-	}
-	err := clean.Run(context.Background(), cfg, serve.Options{
-		Logger:          slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Sarama:          popularitytest.FastGroups,
-		TransactionHook: killAt(spec),
+	kafkatest.RunChild(t, cleanChildEnv, "TestCleanExactlyOnceAcrossCrashes", func(log *slog.Logger, hook kafkatest.Hook) error {
+		cfg := config.DefaultClean()
+		if err := serve.ParseSettings("clean", &cfg, nil, os.LookupEnv); err != nil {
+			return &kafkatest.SettingsError{Err: err}
+		}
+		return clean.Run(context.Background(), cfg, serve.Options{Logger: log, Sarama: popularitytest.FastGroups, TransactionHook: hook})
 	})
-	fmt.Fprintln(os.Stderr, "child: clean stopped:", err)
-	os.Exit(1)
 }
 
 // rawStream writes valid raw interaction events to the raw topic, each from a user of its own,
@@ -75,7 +67,7 @@ func newRawStream(t *testing.T, cluster *popularitytest.Cluster) *rawStream {
 		_ = producer.Close()
 		_ = client.Close()
 	})
-	return &rawStream{sink: kafka.NewSink(producer, event.DefaultTopic(event.TopicRaw)), sent: map[string]bool{}, times: map[int]time.Time{}}
+	return &rawStream{sink: kafka.NewSink(producer, contract.DefaultTopic(contract.TopicRaw)), sent: map[string]bool{}, times: map[int]time.Time{}}
 }
 
 // publish writes n new events plus a retry of every tenth event sent before them.
@@ -134,7 +126,7 @@ func rawEvent(i int, at time.Time) cloudevents.Event {
 	e := cloudevents.NewEvent()
 	e.SetID(fmt.Sprintf("ev-%05d", i))
 	e.SetSource("urn:test:crash")
-	e.SetType(event.TypeLiked)
+	e.SetType(contract.TypeLiked)
 	e.SetSubject(item)
 	e.SetTime(at)
 	_ = e.SetData(cloudevents.ApplicationJSON, event.Interaction{UserID: fmt.Sprintf("user-%05d", i), ItemID: item})
@@ -144,7 +136,7 @@ func rawEvent(i int, at time.Time) cloudevents.Event {
 // exactlyOnce checks that the clean topic holds, committed, every event the stream sent exactly
 // once and nothing else, and that nothing was dead-lettered.
 func (s *rawStream) exactlyOnce(cluster *popularitytest.Cluster) error {
-	records, err := kafkatest.ReadCommitted(cluster.Brokers, event.DefaultTopic(event.TopicClean))
+	records, err := kafkatest.ReadCommitted(cluster.Brokers, contract.DefaultTopic(contract.TopicClean))
 	if err != nil {
 		return err
 	}
@@ -174,7 +166,7 @@ func (s *rawStream) exactlyOnce(cluster *popularitytest.Cluster) error {
 	if len(problems) > 0 {
 		return fmt.Errorf("clean holds %d records for %d events; %d wrong, such as %v", len(records), len(s.sent), len(problems), problems[:min(5, len(problems))])
 	}
-	if dead, err := kafkatest.ReadCommitted(cluster.Brokers, event.DefaultTopic(event.TopicDeadLetter)); err != nil || len(dead) > 0 {
+	if dead, err := kafkatest.ReadCommitted(cluster.Brokers, contract.DefaultTopic(contract.TopicDeadLetter)); err != nil || len(dead) > 0 {
 		return fmt.Errorf("dead-letter topic holds %d records (%v), want none", len(dead), err)
 	}
 	return nil
@@ -208,13 +200,13 @@ func TestCleanExactlyOnceAcrossCrashes(t *testing.T) {
 	stream := newRawStream(t, cluster)
 	stop := stream.stream(t)
 	group := config.DefaultClean().Group
-	crashEverywhere(t, cluster, group, "clean", func(instance, spec string) *child {
+	crashEverywhere(t, cluster, group, "clean", func(instance, spec string) *kafkatest.Child {
 		cfg := cleanConfig(cluster, instance)
-		return startChild(t, "TestCleanChildProcess",
+		return kafkatest.StartChild(t, "TestCleanChildProcess",
 			cleanChildEnv+"="+spec,
-			config.EnvKafkaBrokers+"="+strings.Join(cfg.Brokers, ","),
-			config.EnvInstanceID+"="+cfg.InstanceID,
-			config.EnvHTTPAddr+"="+cfg.HTTPAddr,
+			contract.EnvKafkaBrokers+"="+strings.Join(cfg.Brokers, ","),
+			contract.EnvInstanceID+"="+cfg.InstanceID,
+			contract.EnvHTTPAddr+"="+cfg.HTTPAddr,
 		)
 	})
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 	"github.com/recoflow/recoflow/functions/popularity/popularitytest"
 )
 
@@ -20,13 +21,13 @@ import (
 // Each crash is followed by a restart under the same name, as a container restarts in its pod,
 // or under a new name, as a new pod replaces a lost one and the broker must time out what the
 // old one left open.
-func crashEverywhere(t *testing.T, cluster *popularitytest.Cluster, group, prefix string, start func(instance, spec string) *child) {
+func crashEverywhere(t *testing.T, cluster *popularitytest.Cluster, group, prefix string, start func(instance, spec string) *kafkatest.Child) {
 	t.Helper()
 	// Between the offsets reaching the transaction and its end: the broker, handling the child's
 	// second commit, kills it before the transaction ends.
 	var (
 		mu         sync.Mutex
-		endTxnKill *child
+		endTxnKill *kafkatest.Child
 		endTxnID   string
 		endTxnSeen int
 	)
@@ -41,7 +42,7 @@ func crashEverywhere(t *testing.T, cluster *popularitytest.Cluster, group, prefi
 		if endTxnSeen++; endTxnSeen < 2 {
 			return nil, nil, false
 		}
-		_ = endTxnKill.cmd.Process.Kill()
+		endTxnKill.Kill()
 		endTxnKill = nil
 		return nil, errors.New("killed the transaction's producer"), true
 	})
@@ -59,7 +60,7 @@ func crashEverywhere(t *testing.T, cluster *popularitytest.Cluster, group, prefi
 	}
 	instance := first
 	for _, crash := range crashes {
-		var c *child
+		var c *kafkatest.Child
 		switch kind, arg, _ := strings.Cut(crash.at, ":"); kind {
 		case "endtxn":
 			c = start(instance, "never")
@@ -75,12 +76,12 @@ func crashEverywhere(t *testing.T, cluster *popularitytest.Cluster, group, prefi
 			c = start(instance, "never")
 			delay, _ := time.ParseDuration(arg)
 			time.Sleep(delay) // a kill at an arbitrary moment, not a synchronisation
-			_ = c.cmd.Process.Kill()
+			c.Kill()
 		default:
 			c = start(instance, crash.at)
 		}
-		c.waitKilled(t, 60*time.Second)
-		t.Logf("killed %s at %s after %v", instance, crash.at, c.lived())
+		c.WaitKilled(t, 60*time.Second)
+		t.Logf("killed %s at %s after %v", instance, crash.at, c.Lived())
 		instance = crash.next
 	}
 }

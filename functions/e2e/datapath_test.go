@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/ingest"
 	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
@@ -33,7 +34,7 @@ func (p *pipeline) dlqReasons(t *testing.T) map[string]event.Reason {
 	t.Helper()
 	reasons := map[string]event.Reason{}
 	for _, r := range kafkatest.Records(t, p.kafka, p.common.Topics.DeadLetter) {
-		reasons[kafkatest.Header(r, "ce_id")] = event.Reason(kafkatest.Header(r, event.HeaderDLQReason))
+		reasons[kafkatest.Header(r, "ce_id")] = event.Reason(kafkatest.Header(r, contract.HeaderDLQReason))
 	}
 	return reasons
 }
@@ -76,9 +77,9 @@ func TestTogglesAreNotDuplicates(t *testing.T) {
 	steps := []struct {
 		id, eventType string
 	}{
-		{"t-1", event.TypeLiked}, {"t-2", event.TypeUnliked}, {"t-3", event.TypeLiked},
-		{"t-4", event.TypeLiked}, // a repeat of the latest state: dropped
-		{"t-5", event.TypeUnliked},
+		{"t-1", contract.TypeLiked}, {"t-2", contract.TypeUnliked}, {"t-3", contract.TypeLiked},
+		{"t-4", contract.TypeLiked}, // a repeat of the latest state: dropped
+		{"t-5", contract.TypeUnliked},
 	}
 	for i, s := range steps {
 		body := structuredEvent(s.id, s.eventType, now.Add(time.Duration(i)*time.Second), interaction("u-toggle", "i-toggle"))
@@ -110,8 +111,8 @@ func TestDerivedAttributesComeOnlyFromRecoflow(t *testing.T) {
 		body       string
 	}{
 		{"binary", "/", binary, interaction("u-seg", "i1")},
-		{"structured", "/", cloudEventsJSON, `{"specversion":"1.0","id":"seg-2","source":"e2e","type":"` + event.TypeLiked + `","segment":"25-34.f","data":` + interaction("u-seg", "i1") + `}`},
-		{"batch", "/", batchJSON, `[{"specversion":"1.0","id":"seg-3","source":"e2e","type":"` + event.TypeLiked + `","segment":"25-34.f","data":` + interaction("u-seg", "i1") + `}]`},
+		{"structured", "/", cloudEventsJSON, `{"specversion":"1.0","id":"seg-2","source":"e2e","type":"` + contract.TypeLiked + `","segment":"25-34.f","data":` + interaction("u-seg", "i1") + `}`},
+		{"batch", "/", batchJSON, `[{"specversion":"1.0","id":"seg-3","source":"e2e","type":"` + contract.TypeLiked + `","segment":"25-34.f","data":` + interaction("u-seg", "i1") + `}]`},
 	}
 	for _, post := range posts {
 		status, answer, _, err := p.post(post.path, post.header, post.body)
@@ -171,7 +172,7 @@ func TestIngestAndCleanApplyOneContract(t *testing.T) {
 func TestEveryRefusalForOneFieldNamesIt(t *testing.T) {
 	p := startPipeline(t, nil)
 	structured := func(members string) string {
-		return `{"source":"e2e","type":"` + event.TypeLiked + `",` + members + `,"data":` + interaction("u", "i1") + `}`
+		return `{"source":"e2e","type":"` + contract.TypeLiked + `",` + members + `,"data":` + interaction("u", "i1") + `}`
 	}
 	badTime := binaryHeaders("f-1")
 	badTime["Ce-Time"] = "yesterday"
@@ -207,8 +208,8 @@ func TestMediaTypesAreCaseInsensitive(t *testing.T) {
 		body   string
 	}{
 		{"/", binary, interaction("u-m1", "i1")},
-		{"/", map[string]string{"Content-Type": "Application/CloudEvents+JSON"}, structuredEvent("m-2", event.TypeLiked, now, interaction("u-m2", "i1"))},
-		{"/", map[string]string{"Content-Type": "APPLICATION/CLOUDEVENTS-BATCH+JSON"}, "[" + structuredEvent("m-3", event.TypeLiked, now, interaction("u-m3", "i1")) + "]"},
+		{"/", map[string]string{"Content-Type": "Application/CloudEvents+JSON"}, structuredEvent("m-2", contract.TypeLiked, now, interaction("u-m2", "i1"))},
+		{"/", map[string]string{"Content-Type": "APPLICATION/CLOUDEVENTS-BATCH+JSON"}, "[" + structuredEvent("m-3", contract.TypeLiked, now, interaction("u-m3", "i1")) + "]"},
 		{"/v1/likes", map[string]string{"Content-Type": "Application/Json; Charset=UTF-8"}, interaction("u-m4", "i1")},
 	}
 	for _, post := range posts {
@@ -283,6 +284,32 @@ func maxMessageBytes(t *testing.T, p *pipeline, topic string) int {
 	return n
 }
 
+// TestWhatIngestAcceptsDoesNotDependOnCompression posts an event whose record is larger than the
+// raw topic takes, in data that compresses to almost nothing, and a slightly smaller one: ingest
+// compresses its batches, yet refuses the first as too large, as the broker does an uncompressed
+// record, and stores the second.
+func TestWhatIngestAcceptsDoesNotDependOnCompression(t *testing.T) {
+	p := startPipeline(t, func(c *config.Ingest) { c.MaxBodyBytes = 4 << 20 })
+	limit := maxMessageBytes(t, p, p.common.Topics.Raw)
+	for _, tt := range []struct {
+		name   string
+		pad    int
+		status int
+		code   string
+	}{
+		{name: "over the topic's limit", pad: limit, status: http.StatusRequestEntityTooLarge, code: "record_too_large"},
+		{name: "under it", pad: limit - 4096, status: http.StatusAccepted},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			body := fmt.Sprintf(`{"user_id":"u1","item_id":"i1","pad":"%s"}`, strings.Repeat("a", tt.pad))
+			status, answer, _, err := p.post("/", binaryHeaders("big-"+strconv.Itoa(tt.pad)), body)
+			if err != nil || status != tt.status || (tt.code != "" && answer["code"] != tt.code) {
+				t.Fatalf("answered %d %v %v, want %d %s", status, answer, err, tt.status, tt.code)
+			}
+		})
+	}
+}
+
 // TestEveryAcceptedItemIsReadable posts likes of items whose ids need escaping in a URL path and
 // reads each back from popularity's /v1/items/{id}.
 func TestEveryAcceptedItemIsReadable(t *testing.T) {
@@ -309,8 +336,8 @@ func TestEveryAcceptedItemIsReadable(t *testing.T) {
 			if err := json.NewDecoder(resp.Body).Decode(&item); err != nil || resp.StatusCode != http.StatusOK {
 				return fmt.Errorf("GET %s: %d %v", path, resp.StatusCode, err)
 			}
-			if item.ID != id || item.Counts[event.ActionLiked] != 1 {
-				return fmt.Errorf("GET %s: item %q with counts %v, want %q liked once", path, item.ID, item.Counts, id)
+			if item.ItemID != id || item.Counts[contract.ActionLiked] != 1 {
+				return fmt.Errorf("GET %s: item %q with counts %v, want %q liked once", path, item.ItemID, item.Counts, id)
 			}
 			return nil
 		})

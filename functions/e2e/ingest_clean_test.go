@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 )
@@ -40,7 +41,7 @@ func rawRecord(headers map[string]string, value string) *sarama.ProducerMessage 
 }
 
 func rawHeaders(id string, change map[string]string) map[string]string {
-	h := map[string]string{"ce_specversion": "1.0", "ce_id": id, "ce_source": "elsewhere", "ce_type": event.TypeLiked, "content-type": "application/json"}
+	h := map[string]string{"ce_specversion": "1.0", "ce_id": id, "ce_source": "elsewhere", "ce_type": contract.TypeLiked, "content-type": "application/json"}
 	maps.Copy(h, change)
 	return h
 }
@@ -57,11 +58,11 @@ func TestEveryModeReachesCleanOnceAndEveryInvalidEventTheDeadLetterTopic(t *test
 		status int
 	}{
 		{"binary", "/", binaryHeaders("b-1"), interaction("u-binary", "i1"), 202},
-		{"structured", "/", cloudEventsJSON, structuredEvent("s-1", event.TypeViewed, now, interaction("u-structured", "i2")), 202},
+		{"structured", "/", cloudEventsJSON, structuredEvent("s-1", contract.TypeViewed, now, interaction("u-structured", "i2")), 202},
 		{"batch", "/", batchJSON, "[" + strings.Join([]string{
-			structuredEvent("a-1", event.TypeLiked, now, interaction("u-batch-1", "i1")),
-			structuredEvent("a-2", event.TypeRated, now, `{"user_id":"u-batch-2","item_id":"i3","rating":4,"user":{"age":41,"gender":"m"}}`),
-			structuredEvent("a-3", event.TypeShared, now, interaction("u-batch-3", "i3")),
+			structuredEvent("a-1", contract.TypeLiked, now, interaction("u-batch-1", "i1")),
+			structuredEvent("a-2", contract.TypeRated, now, `{"user_id":"u-batch-2","item_id":"i3","rating":4,"user":{"age":41,"gender":"m"}}`),
+			structuredEvent("a-3", contract.TypeShared, now, interaction("u-batch-3", "i3")),
 		}, ",") + "]", 202},
 		{"plain like", "/v1/likes", plainJSON, `{"user_id":"u-like","item_id":"i4","category":"Books"}`, 202},
 		{"legacy like", "/recommendation/likes", plainJSON, `{"user_id":"u-legacy","content_id":"i5","title":"Dune"}`, 200},
@@ -69,15 +70,15 @@ func TestEveryModeReachesCleanOnceAndEveryInvalidEventTheDeadLetterTopic(t *test
 		{"retry of an accepted event", "/", binaryHeaders("b-1"), interaction("u-binary", "i1"), 202},
 		{"the same like with a new id", "/", binaryHeaders("b-2"), interaction("u-binary", "i1"), 202},
 		{"the same legacy like again", "/recommendation/likes", plainJSON, `{"user_id":"u-legacy","content_id":"i5","title":"Dune"}`, 200},
-		{"a batch repeating an event", "/", batchJSON, "[" + structuredEvent("a-1", event.TypeLiked, now, interaction("u-batch-1", "i1")) + "," +
-			structuredEvent("a-4", event.TypeFavorited, now, interaction("u-batch-4", "i1")) + "]", 202},
+		{"a batch repeating an event", "/", batchJSON, "[" + structuredEvent("a-1", contract.TypeLiked, now, interaction("u-batch-1", "i1")) + "," +
+			structuredEvent("a-4", contract.TypeFavorited, now, interaction("u-batch-4", "i1")) + "]", 202},
 
-		{"too old", "/", cloudEventsJSON, structuredEvent("old-1", event.TypeLiked, now.Add(-8*24*time.Hour), interaction("u-old", "i1")), 202},
-		{"in the future", "/", cloudEventsJSON, structuredEvent("future-1", event.TypeLiked, now.Add(time.Hour), interaction("u-future", "i1")), 202},
+		{"too old", "/", cloudEventsJSON, structuredEvent("old-1", contract.TypeLiked, now.Add(-8*24*time.Hour), interaction("u-old", "i1")), 202},
+		{"in the future", "/", cloudEventsJSON, structuredEvent("future-1", contract.TypeLiked, now.Add(time.Hour), interaction("u-future", "i1")), 202},
 
 		{"invalid at the edge", "/", binaryHeaders("bad-1"), `{"item_id":"i1"}`, 400},
-		{"batch with an invalid event", "/", batchJSON, "[" + structuredEvent("bad-2", event.TypeLiked, now, interaction("u-bad-2", "i1")) + "," +
-			structuredEvent("bad-3", event.TypeLiked, now, `{"user_id":"u-bad-3"}`) + "]", 400},
+		{"batch with an invalid event", "/", batchJSON, "[" + structuredEvent("bad-2", contract.TypeLiked, now, interaction("u-bad-2", "i1")) + "," +
+			structuredEvent("bad-3", contract.TypeLiked, now, `{"user_id":"u-bad-3"}`) + "]", 400},
 	}
 	for _, post := range posts {
 		status, answer, _, err := p.post(post.path, post.header, post.body)
@@ -90,7 +91,7 @@ func TestEveryModeReachesCleanOnceAndEveryInvalidEventTheDeadLetterTopic(t *test
 		rawRecord(rawHeaders("raw-missing-user", nil), `{"item_id":"i1"}`),
 		rawRecord(rawHeaders("raw-unknown-type", map[string]string{"ce_type": "com.example.poke"}), interaction("u", "i1")),
 		rawRecord(rawHeaders("raw-subject", map[string]string{"ce_subject": "i9"}), interaction("u", "i1")),
-		rawRecord(rawHeaders("raw-rating", map[string]string{"ce_type": event.TypeRated}), `{"user_id":"u","item_id":"i1","rating":9}`),
+		rawRecord(rawHeaders("raw-rating", map[string]string{"ce_type": contract.TypeRated}), `{"user_id":"u","item_id":"i1","rating":9}`),
 		rawRecord(rawHeaders("raw-text", map[string]string{"content-type": "text/plain"}), "liked it"),
 		rawRecord(rawHeaders("raw-long-user", nil), interaction(strings.Repeat("u", 300), "i1")),
 	)
@@ -137,11 +138,11 @@ func TestEveryModeReachesCleanOnceAndEveryInvalidEventTheDeadLetterTopic(t *test
 		if _, dup := gotDLQ[name]; dup {
 			t.Errorf("%s is on the dead-letter topic twice", name)
 		}
-		gotDLQ[name] = event.Reason(kafkatest.Header(r, event.HeaderDLQReason))
-		if kafkatest.Header(r, event.HeaderDLQMessage) == "" {
+		gotDLQ[name] = event.Reason(kafkatest.Header(r, contract.HeaderDLQReason))
+		if kafkatest.Header(r, contract.HeaderDLQMessage) == "" {
 			t.Errorf("%s: dead-letter record without a message", name)
 		}
-		from := kafkatest.Header(r, event.HeaderDLQTopic) + "/" + kafkatest.Header(r, event.HeaderDLQPartition) + "/" + kafkatest.Header(r, event.HeaderDLQOffset)
+		from := kafkatest.Header(r, contract.HeaderDLQTopic) + "/" + kafkatest.Header(r, contract.HeaderDLQPartition) + "/" + kafkatest.Header(r, contract.HeaderDLQOffset)
 		original, ok := raw[from]
 		if !ok {
 			t.Errorf("%s: dead-letter headers point at %s, which is not a raw record", name, from)
@@ -170,8 +171,8 @@ func TestClientRetryOfAnAcceptedEventReachesCleanOnce(t *testing.T) {
 		body   string
 	}{
 		{"/", binaryHeaders("r-1"), interaction("u-1", "i1")},
-		{"/", cloudEventsJSON, structuredEvent("r-2", event.TypeViewed, now, interaction("u-2", "i1"))},
-		{"/", batchJSON, "[" + structuredEvent("r-3", event.TypeShared, now, interaction("u-3", "i1")) + "]"},
+		{"/", cloudEventsJSON, structuredEvent("r-2", contract.TypeViewed, now, interaction("u-2", "i1"))},
+		{"/", batchJSON, "[" + structuredEvent("r-3", contract.TypeShared, now, interaction("u-3", "i1")) + "]"},
 		{"/v1/likes", plainJSON, interaction("u-4", "i1")},
 		{"/recommendation/likes", plainJSON, `{"user_id":"u-5","content_id":"i1"}`},
 	}
@@ -290,7 +291,7 @@ func TestCleanRestartMidStreamLosesNothing(t *testing.T) {
 			var events []string
 			for i := b * 20; i < (b+1)*20; i++ {
 				id := fmt.Sprintf("m-%04d", i)
-				events = append(events, structuredEvent(id, event.TypeViewed, time.Now(), interaction("u-"+id, "i"+strconv.Itoa(i%11))))
+				events = append(events, structuredEvent(id, contract.TypeViewed, time.Now(), interaction("u-"+id, "i"+strconv.Itoa(i%11))))
 			}
 			status, answer, _, err := p.post("/", batchJSON, "["+strings.Join(events, ",")+"]")
 			if err != nil || status != http.StatusAccepted {

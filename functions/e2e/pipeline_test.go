@@ -18,6 +18,7 @@ import (
 
 	"github.com/recoflow/recoflow/functions/clean"
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/ingest"
 	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
@@ -193,7 +194,7 @@ func (p *pipeline) produceRaw(t *testing.T, msgs ...*sarama.ProducerMessage) {
 // binaryHeaders are the HTTP headers of a binary-mode liked event with id.
 func binaryHeaders(id string) map[string]string {
 	return map[string]string{
-		"Ce-Specversion": "1.0", "Ce-Id": id, "Ce-Source": "e2e", "Ce-Type": event.TypeLiked,
+		"Ce-Specversion": "1.0", "Ce-Id": id, "Ce-Source": "e2e", "Ce-Type": contract.TypeLiked,
 		"Content-Type": "application/json",
 	}
 }

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"testing"
@@ -30,23 +29,13 @@ const popChildEnv = "RECOFLOW_TEST_POPULARITY_CHILD"
 // at debug level (group join, restore progress, transactions) to its output, which a failing
 // crash test shows.
 func TestPopularityChildProcess(t *testing.T) {
-	spec, ok := os.LookupEnv(popChildEnv)
-	if !ok {
-		t.Skip("not a test of its own: TestPopularityExactlyOnceAcrossCrashes runs it as a child process")
-	}
-	cfg := config.DefaultPopularity()
-	if err := serve.ParseSettings("popularity", &cfg, nil, os.LookupEnv); err != nil {
-		fmt.Fprintln(os.Stderr, "child settings:", err)
-		os.Exit(2)
-	}
-	opts := popularity.Options{
-		Sarama: popularitytest.FastGroups,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Hook:   killAt(spec),
-	}
-	err := popularity.NewProcessor(cfg, opts).Run(context.Background())
-	fmt.Fprintln(os.Stderr, "child: processor stopped:", err)
-	os.Exit(1)
+	kafkatest.RunChild(t, popChildEnv, "TestPopularityExactlyOnceAcrossCrashes", func(log *slog.Logger, hook kafkatest.Hook) error {
+		cfg := config.DefaultPopularity()
+		if err := serve.ParseSettings("popularity", &cfg, nil, os.LookupEnv); err != nil {
+			return &kafkatest.SettingsError{Err: err}
+		}
+		return popularity.NewProcessor(cfg, popularity.Options{Sarama: popularitytest.FastGroups, Logger: log, Hook: hook}).Run(context.Background())
+	})
 }
 
 // TestPopularityExactlyOnceAcrossCrashes kills the popularity processor, as a separate process
@@ -59,7 +48,7 @@ func TestPopularityExactlyOnceAcrossCrashes(t *testing.T) {
 	cluster, cfg := scene.cluster, scene.cfg
 	stop := scene.stream(t)
 
-	crashEverywhere(t, scene.cluster, cfg.Group, "crashy", func(instance, spec string) *child {
+	crashEverywhere(t, scene.cluster, cfg.Group, "crashy", func(instance, spec string) *kafkatest.Child {
 		cfg.InstanceID = instance
 		return startPopChild(t, cfg, spec)
 	})

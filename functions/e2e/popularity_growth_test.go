@@ -7,7 +7,7 @@ import (
 
 	"github.com/IBM/sarama"
 
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 	"github.com/recoflow/recoflow/functions/popularity"
@@ -35,9 +35,9 @@ func TestPopularityPartitionGrowthKeepsCountsExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer admin.Close()
-	for _, role := range []event.TopicRole{event.TopicClean, event.TopicPopularity} {
-		if err := admin.CreatePartitions(event.DefaultTopic(role), 5, nil, false); err != nil {
-			t.Fatalf("grow %s: %v", event.DefaultTopic(role), err)
+	for _, role := range []contract.TopicRole{contract.TopicClean, contract.TopicPopularity} {
+		if err := admin.CreatePartitions(contract.DefaultTopic(role), 5, nil, false); err != nil {
+			t.Fatalf("grow %s: %v", contract.DefaultTopic(role), err)
 		}
 	}
 	// A new publisher sees the new partitions at once.
@@ -54,7 +54,7 @@ func TestPopularityPartitionGrowthKeepsCountsExact(t *testing.T) {
 
 	// The test means something only if some item has events on an old and a new partition.
 	partitions := map[string]map[int32]bool{}
-	for _, r := range kafkatest.Records(t, scene.cluster.Cluster, event.DefaultTopic(event.TopicClean)) {
+	for _, r := range kafkatest.Records(t, scene.cluster.Cluster, contract.DefaultTopic(contract.TopicClean)) {
 		if partitions[string(r.Key)] == nil {
 			partitions[string(r.Key)] = map[int32]bool{}
 		}

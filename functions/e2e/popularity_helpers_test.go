@@ -1,23 +1,22 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"strconv"
 	"strings"
-	"sync"
-	"syscall"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/kafka"
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 	"github.com/recoflow/recoflow/functions/popularity"
 	"github.com/recoflow/recoflow/functions/popularity/popularitytest"
 )
@@ -80,117 +79,16 @@ func waitGroupEmpty(t *testing.T, cluster *popularitytest.Cluster, group string)
 	}
 }
 
-// child is a running function child process (see TestPopularityChildProcess and
-// TestCleanChildProcess), which kills itself at the point its spec names.
-type child struct {
-	cmd     *exec.Cmd
-	output  *lockedBuffer
-	started time.Time
-	exited  chan struct{}
-	ended   time.Time
-}
-
-// startChild runs the test binary's test named test as a child process with the environment
-// env added, and returns it. The child is killed when the test ends.
-func startChild(t *testing.T, test string, env ...string) *child {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
-	cmd.Env = append(os.Environ(), env...)
-	c := &child{cmd: cmd, output: &lockedBuffer{}, exited: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = c.output, c.output
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start child: %v", err)
-	}
-	c.started = time.Now()
-	go func() {
-		_ = cmd.Wait()
-		c.ended = time.Now()
-		close(c.exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-c.exited
-	})
-	return c
-}
-
 // startPopChild starts a processor child for cfg that kills itself as spec says.
-func startPopChild(t *testing.T, cfg config.Popularity, spec string) *child {
+func startPopChild(t *testing.T, cfg config.Popularity, spec string) *kafkatest.Child {
 	t.Helper()
-	return startChild(t, "TestPopularityChildProcess",
+	return kafkatest.StartChild(t, "TestPopularityChildProcess",
 		popChildEnv+"="+spec,
-		config.EnvKafkaBrokers+"="+strings.Join(cfg.Brokers, ","),
-		config.EnvInstanceID+"="+cfg.InstanceID,
-		config.EnvConsumerGroup+"="+cfg.Group,
-		config.EnvPopularityFlushInterval+"="+cfg.FlushInterval.String(),
+		contract.EnvKafkaBrokers+"="+strings.Join(cfg.Brokers, ","),
+		contract.EnvInstanceID+"="+cfg.InstanceID,
+		contract.EnvConsumerGroup+"="+cfg.Group,
+		contract.EnvPopularityFlushInterval+"="+cfg.FlushInterval.String(),
 	)
-}
-
-// waitKilled waits for the child to die of SIGKILL and fails the test if it does not within
-// timeout or exits any other way.
-func (c *child) waitKilled(t *testing.T, timeout time.Duration) {
-	t.Helper()
-	select {
-	case <-c.exited:
-	case <-time.After(timeout):
-		t.Fatalf("child still running after %s; output:\n%s", timeout, c.output)
-	}
-	status, ok := c.cmd.ProcessState.Sys().(syscall.WaitStatus)
-	if !ok || !status.Signaled() || status.Signal() != syscall.SIGKILL {
-		t.Fatalf("child ended with %v, want SIGKILL; output:\n%s", c.cmd.ProcessState, c.output)
-	}
-}
-
-// lived returns how long the child ran; it is valid once the child has exited.
-func (c *child) lived() time.Duration { return c.ended.Sub(c.started) }
-
-// killAt returns the transaction hook of a child that kills itself, without any cleanup, the
-// nth time it reaches stage, as spec "<stage>:<n>" says ("never" never does).
-func killAt(spec string) func(context.Context, kafka.Stage) error {
-	stage, nth := kafka.Stage(""), 0
-	if name, n, found := strings.Cut(spec, ":"); found {
-		stage = kafka.Stage(name)
-		nth, _ = strconv.Atoi(n)
-	}
-	var reached int
-	return func(_ context.Context, s kafka.Stage) error {
-		if s != stage {
-			return nil
-		}
-		if reached++; reached == nth {
-			fmt.Fprintf(os.Stderr, "child: killing myself at %s\n", spec)
-			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-			select {}
-		}
-		return nil
-	}
-}
-
-// lockedBuffer collects output written from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (o *lockedBuffer) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.Write(p)
-}
-
-// outputLines is how many of a child's last output lines a failure shows. A child logs at
-// debug level, two lines per flush, so this covers its last few seconds.
-const outputLines = 150
-
-// String returns the last outputLines lines of output.
-func (o *lockedBuffer) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	lines := strings.SplitAfter(o.b.String(), "\n")
-	if n := len(lines) - outputLines; n > 0 {
-		return fmt.Sprintf("[%d earlier lines left out]\n%s", n, strings.Join(lines[n:], ""))
-	}
-	return o.b.String()
 }
 
 // noOpenTransaction checks that no transaction is open on topic: its last stable offsets equal
@@ -221,4 +119,62 @@ func noOpenTransaction(brokers []string, topic string) error {
 		}
 	}
 	return nil
+}
+
+// restoreFetches counts, from now on, the fetches of processors restoring changelog partitions:
+// read_committed fetches that name no topic but the changelog (an incremental fetch session
+// names none) and wait less than the view's 500 ms (restores wait 100 ms). The consumers of the
+// clean topic name theirs. It is the evidence that a restore keeps reading, not a clock.
+func restoreFetches(t *testing.T, c *popularitytest.Cluster, topic string) *atomic.Int64 {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrMetadataRequest()
+	rt := kmsg.NewMetadataRequestTopic()
+	rt.Topic = kmsg.StringPtr(topic)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(t.Context(), cl)
+	if err != nil || len(resp.Topics) != 1 {
+		t.Fatalf("metadata of %s: %v", topic, err)
+	}
+	id := resp.Topics[0].TopicID
+	var n atomic.Int64
+	c.ControlKey(int16(kmsg.Fetch), func(r kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		f := r.(*kmsg.FetchRequest)
+		if f.IsolationLevel != 1 || f.MaxWaitMillis >= 500 {
+			return nil, nil, false
+		}
+		for _, ft := range f.Topics {
+			if ft.Topic != topic && ft.TopicID != id {
+				return nil, nil, false
+			}
+		}
+		n.Add(1)
+		return nil, nil, false
+	})
+	return &n
+}
+
+// atLeast returns a condition for kafkatest.Eventually: n has reached min.
+func atLeast(n *atomic.Int64, min int64, what string) func() error {
+	return func() error {
+		if got := n.Load(); got < min {
+			return fmt.Errorf("%s: %d of %d", what, got, min)
+		}
+		return nil
+	}
+}
+
+// readyOr returns a condition that holds once p is ready or cond holds.
+func readyOr(p *popularity.Processor, cond func() error) func() error {
+	return func() error {
+		if p.Ready() {
+			return nil
+		}
+		return cond()
+	}
 }

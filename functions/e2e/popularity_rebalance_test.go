@@ -155,10 +155,12 @@ func TestPopularityRestoreWaitsForOpenTransactions(t *testing.T) {
 		t.Fatal("x never reached its first transaction")
 	}
 
-	// b takes over once x is dropped from the group, but must wait for x's transaction.
+	// b takes over once x is dropped from the group, but must wait for x's transaction: it keeps
+	// reading the changelog, and is not ready after many reads.
+	fetches := restoreFetches(t, scene.cluster, cfgB.Topics.Popularity)
 	b := popularity.NewProcessor(cfgB, popOptions())
 	stopB := popularitytest.Start(t, b)
-	time.Sleep(2500 * time.Millisecond)
+	kafkatest.Eventually(t, 30*time.Second, readyOr(b, atLeast(fetches, 20, "b's restore fetches")))
 	if b.Ready() {
 		t.Error("b restored its partitions while x's transaction was still open")
 	}
@@ -166,11 +168,13 @@ func TestPopularityRestoreWaitsForOpenTransactions(t *testing.T) {
 		t.Fatalf("b stopped with %v", err)
 	}
 
+	// c restores behind x's transaction too; once it is reading, x's transaction ends.
+	fetches.Store(0)
 	c := popularity.NewProcessor(cfgC, popOptions())
 	popularitytest.Start(t, c)
-	deadline := time.Now().Add(time.Second)
-	for !c.Ready() && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	kafkatest.Eventually(t, 30*time.Second, readyOr(c, atLeast(fetches, 5, "c's restore fetches")))
+	if c.Ready() {
+		t.Error("c restored its partitions while x's transaction was still open")
 	}
 	close(release) // x's commit now fails (it left the group) and its transaction aborts
 	publish(200)

@@ -15,10 +15,10 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/ingest"
 	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
-	"github.com/recoflow/recoflow/functions/kafkaacl"
 	"github.com/recoflow/recoflow/functions/kafkaauth"
 	"github.com/recoflow/recoflow/functions/local"
 	"github.com/recoflow/recoflow/functions/pki"
@@ -52,58 +52,62 @@ func TestEachFunctionUserIsAllowedExactlyItsWork(t *testing.T) {
 	b, topics := secureBroker(t, config.KafkaAuthSCRAM)
 	brokers := b.Cluster.ListenAddrs()
 	pl := local.LocalPipeline(topics)
-	user := func(fn kafkaacl.Function) config.KafkaAuth { return b.Users[fn] }
+	user := func(fn contract.Function) config.KafkaAuth { return b.Users[fn] }
 	type access struct {
 		name    string
 		do      func() error
 		allowed bool
 	}
 	tests := []access{
-		{"ingest writes raw", func() error { return kafkatest.ProduceAs(t, brokers, user(kafkaacl.Ingest), topics.Raw) }, true},
-		{"ingest cannot read raw", func() error { return kafkatest.FetchAs(t, brokers, user(kafkaacl.Ingest), topics.Raw) }, false},
-		{"ingest cannot read clean", func() error { return kafkatest.FetchAs(t, brokers, user(kafkaacl.Ingest), topics.Clean) }, false},
-		{"ingest cannot write clean", func() error { return kafkatest.ProduceAs(t, brokers, user(kafkaacl.Ingest), topics.Clean) }, false},
-		{"ingest cannot write popularity", func() error { return kafkatest.ProduceAs(t, brokers, user(kafkaacl.Ingest), topics.Popularity) }, false},
+		{"ingest writes raw", func() error { return kafkatest.ProduceAs(t, brokers, user(contract.FunctionIngest), topics.Raw) }, true},
+		{"ingest cannot read raw", func() error { return kafkatest.FetchAs(t, brokers, user(contract.FunctionIngest), topics.Raw) }, false},
+		{"ingest cannot read clean", func() error { return kafkatest.FetchAs(t, brokers, user(contract.FunctionIngest), topics.Clean) }, false},
+		{"ingest cannot write clean", func() error { return kafkatest.ProduceAs(t, brokers, user(contract.FunctionIngest), topics.Clean) }, false},
+		{"ingest cannot write popularity", func() error { return kafkatest.ProduceAs(t, brokers, user(contract.FunctionIngest), topics.Popularity) }, false},
 
-		{"clean reads raw", func() error { return kafkatest.FetchAs(t, brokers, user(kafkaacl.Clean), topics.Raw) }, true},
+		{"clean reads raw", func() error { return kafkatest.FetchAs(t, brokers, user(contract.FunctionClean), topics.Raw) }, true},
 		{"clean uses its group", func() error {
-			return kafkatest.FetchOffsetAs(t, brokers, user(kafkaacl.Clean), pl.CleanGroup, topics.Raw)
+			return kafkatest.FetchOffsetAs(t, brokers, user(contract.FunctionClean), pl.CleanGroup, topics.Raw)
 		}, true},
-		{"clean writes clean", func() error { return kafkatest.ProduceAs(t, brokers, user(kafkaacl.Clean), topics.Clean) }, true},
-		{"clean writes the dead-letter topic", func() error { return kafkatest.ProduceAs(t, brokers, user(kafkaacl.Clean), topics.DeadLetter) }, true},
-		{"clean cannot write raw", func() error { return kafkatest.ProduceAs(t, brokers, user(kafkaacl.Clean), topics.Raw) }, false},
-		{"clean cannot write popularity", func() error { return kafkatest.ProduceAs(t, brokers, user(kafkaacl.Clean), topics.Popularity) }, false},
+		{"clean writes clean", func() error { return kafkatest.ProduceAs(t, brokers, user(contract.FunctionClean), topics.Clean) }, true},
+		{"clean writes the dead-letter topic", func() error { return kafkatest.ProduceAs(t, brokers, user(contract.FunctionClean), topics.DeadLetter) }, true},
+		{"clean cannot write raw", func() error { return kafkatest.ProduceAs(t, brokers, user(contract.FunctionClean), topics.Raw) }, false},
+		{"clean cannot write popularity", func() error { return kafkatest.ProduceAs(t, brokers, user(contract.FunctionClean), topics.Popularity) }, false},
 		{"clean cannot use popularity's group", func() error {
-			return kafkatest.FetchOffsetAs(t, brokers, user(kafkaacl.Clean), pl.PopularityGroup, topics.Clean)
+			return kafkatest.FetchOffsetAs(t, brokers, user(contract.FunctionClean), pl.PopularityGroup, topics.Clean)
 		}, false},
 
-		{"popularity reads clean", func() error { return kafkatest.FetchAs(t, brokers, user(kafkaacl.Popularity), topics.Clean) }, true},
+		{"popularity reads clean", func() error { return kafkatest.FetchAs(t, brokers, user(contract.FunctionPopularity), topics.Clean) }, true},
 		{"popularity uses its group", func() error {
-			return kafkatest.FetchOffsetAs(t, brokers, user(kafkaacl.Popularity), pl.PopularityGroup, topics.Clean)
+			return kafkatest.FetchOffsetAs(t, brokers, user(contract.FunctionPopularity), pl.PopularityGroup, topics.Clean)
 		}, true},
-		{"popularity writes popularity", func() error { return kafkatest.ProduceAs(t, brokers, user(kafkaacl.Popularity), topics.Popularity) }, true},
-		{"popularity reads popularity", func() error { return kafkatest.FetchAs(t, brokers, user(kafkaacl.Popularity), topics.Popularity) }, true},
-		{"popularity cannot write raw", func() error { return kafkatest.ProduceAs(t, brokers, user(kafkaacl.Popularity), topics.Raw) }, false},
-		{"popularity cannot read raw", func() error { return kafkatest.FetchAs(t, brokers, user(kafkaacl.Popularity), topics.Raw) }, false},
-		{"popularity cannot write clean", func() error { return kafkatest.ProduceAs(t, brokers, user(kafkaacl.Popularity), topics.Clean) }, false},
+		{"popularity writes popularity", func() error {
+			return kafkatest.ProduceAs(t, brokers, user(contract.FunctionPopularity), topics.Popularity)
+		}, true},
+		{"popularity reads popularity", func() error {
+			return kafkatest.FetchAs(t, brokers, user(contract.FunctionPopularity), topics.Popularity)
+		}, true},
+		{"popularity cannot write raw", func() error { return kafkatest.ProduceAs(t, brokers, user(contract.FunctionPopularity), topics.Raw) }, false},
+		{"popularity cannot read raw", func() error { return kafkatest.FetchAs(t, brokers, user(contract.FunctionPopularity), topics.Raw) }, false},
+		{"popularity cannot write clean", func() error { return kafkatest.ProduceAs(t, brokers, user(contract.FunctionPopularity), topics.Clean) }, false},
 		{"popularity cannot read the dead-letter topic", func() error {
-			return kafkatest.FetchAs(t, brokers, user(kafkaacl.Popularity), topics.DeadLetter)
+			return kafkatest.FetchAs(t, brokers, user(contract.FunctionPopularity), topics.DeadLetter)
 		}, false},
 		{"popularity cannot use clean's group", func() error {
-			return kafkatest.FetchOffsetAs(t, brokers, user(kafkaacl.Popularity), pl.CleanGroup, topics.Raw)
+			return kafkatest.FetchOffsetAs(t, brokers, user(contract.FunctionPopularity), pl.CleanGroup, topics.Raw)
 		}, false},
 
 		{"popularity serving reads popularity", func() error {
-			return kafkatest.FetchAs(t, brokers, user(kafkaacl.PopularityServing), topics.Popularity)
+			return kafkatest.FetchAs(t, brokers, user(contract.FunctionPopularityServing), topics.Popularity)
 		}, true},
 		{"popularity serving cannot write popularity", func() error {
-			return kafkatest.ProduceAs(t, brokers, user(kafkaacl.PopularityServing), topics.Popularity)
+			return kafkatest.ProduceAs(t, brokers, user(contract.FunctionPopularityServing), topics.Popularity)
 		}, false},
 		{"popularity serving cannot read clean", func() error {
-			return kafkatest.FetchAs(t, brokers, user(kafkaacl.PopularityServing), topics.Clean)
+			return kafkatest.FetchAs(t, brokers, user(contract.FunctionPopularityServing), topics.Clean)
 		}, false},
 		{"popularity serving cannot use popularity's group", func() error {
-			return kafkatest.FetchOffsetAs(t, brokers, user(kafkaacl.PopularityServing), pl.PopularityGroup, topics.Clean)
+			return kafkatest.FetchOffsetAs(t, brokers, user(contract.FunctionPopularityServing), pl.PopularityGroup, topics.Clean)
 		}, false},
 	}
 	for _, tt := range tests {
@@ -140,13 +144,13 @@ func TestSecuredBrokerRefusesPlaintextAndAnonymousClients(t *testing.T) {
 
 // ingestAs runs ingest against brokers as auth, logging to a buffer, and returns the buffer and
 // ingest's base URL.
-func ingestAs(t *testing.T, brokers []string, auth config.KafkaAuth) (*lockedBuffer, string) {
+func ingestAs(t *testing.T, brokers []string, auth config.KafkaAuth) (*kafkatest.LockedBuffer, string) {
 	t.Helper()
 	cfg := config.DefaultIngest()
 	cfg.Brokers = brokers
 	cfg.KafkaAuth = auth
 	cfg.ShutdownTimeout = 5 * time.Second
-	logs := &lockedBuffer{}
+	logs := &kafkatest.LockedBuffer{}
 	p := &pipeline{}
 	ln := p.listen(t)
 	opts := serve.Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Listener: ln, ProbeInterval: 100 * time.Millisecond}
@@ -194,9 +198,9 @@ func TestRefusedCredentialsAreExplainedAndNotReady(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	withPassword := b.Users[kafkaacl.Ingest]
+	withPassword := b.Users[contract.FunctionIngest]
 	withPassword.PasswordFile = wrongPassword
-	withCA := b.Users[kafkaacl.Ingest]
+	withCA := b.Users[contract.FunctionIngest]
 	withCA.CAFile = wrongCA
 	tests := []struct {
 		name string
@@ -230,7 +234,7 @@ func TestRefusedCredentialsAreExplainedAndNotReady(t *testing.T) {
 // the certificate the cluster's CA signed, refused (and explained) with one from another CA.
 func TestMutualTLSIngest(t *testing.T) {
 	b, topics := secureBroker(t, config.KafkaAuthTLS)
-	if err := kafkatest.ProduceAs(t, b.Cluster.ListenAddrs(), b.Users[kafkaacl.Ingest], topics.Raw); err != nil {
+	if err := kafkatest.ProduceAs(t, b.Cluster.ListenAddrs(), b.Users[contract.FunctionIngest], topics.Raw); err != nil {
 		t.Fatalf("ingest's certificate was refused: %v", err)
 	}
 
@@ -238,11 +242,11 @@ func TestMutualTLSIngest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	certPEM, keyPEM, err := other.IssueClient(local.UserName(kafkaacl.Ingest))
+	certPEM, keyPEM, err := other.IssueClient(local.UserName(contract.FunctionIngest))
 	if err != nil {
 		t.Fatal(err)
 	}
-	forged := b.Users[kafkaacl.Ingest]
+	forged := b.Users[contract.FunctionIngest]
 	dir := t.TempDir()
 	forged.CertFile, forged.KeyFile = filepath.Join(dir, "user.crt"), filepath.Join(dir, "user.key")
 	if err := errors.Join(os.WriteFile(forged.CertFile, certPEM, 0o600), os.WriteFile(forged.KeyFile, keyPEM, 0o600)); err != nil {

@@ -12,7 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/recoflow/recoflow/functions/config"
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 	"github.com/recoflow/recoflow/functions/local"
 )
@@ -64,9 +64,9 @@ func TestFunctionsServeProbesBeforeKafkaAndBecomeReadyWhenItComes(t *testing.T) 
 		}
 	}
 
-	topics := make([]string, 0, len(event.TopicRoles))
-	for _, role := range event.TopicRoles {
-		topics = append(topics, event.DefaultTopic(role))
+	topics := make([]string, 0, len(contract.TopicRoles))
+	for _, role := range contract.TopicRoles {
+		topics = append(topics, contract.DefaultTopic(role))
 	}
 	cluster, err := kfake.NewCluster(kfake.Ports(port), kfake.SeedTopics(kafkatest.Partitions, topics...))
 	if err != nil {

@@ -23,21 +23,3 @@ type User struct {
 	// Gender as the client reports it, e.g. "f", "m" or "x".
 	Gender string `json:"gender,omitempty"`
 }
-
-// Popularity is the JSON payload of a TypePopularity event: the state of one item's hotness.
-type Popularity struct {
-	// ItemID is the item the record describes; it is also the record key and the event subject.
-	ItemID string `json:"item_id"`
-	// Category is the item's most recently seen category.
-	Category string `json:"category,omitempty"`
-	// Score is the time-decayed score as of ScoreTime.
-	Score float64 `json:"score"`
-	// ScoreTime is the reference instant Score is expressed at, in RFC 3339 UTC.
-	ScoreTime string `json:"score_time"`
-	// Counts is the plain number of events per action.
-	Counts map[Action]int64 `json:"counts"`
-	// Segments holds the item's score per audience segment, each at ScoreTime.
-	Segments map[string]float64 `json:"segments,omitempty"`
-	// UpdatedAt is when the item last received an event, in RFC 3339 UTC.
-	UpdatedAt string `json:"updated_at"`
-}

@@ -1,7 +1,9 @@
-// Package event is the recoflow event contract: the CloudEvent types that cross every boundary of
-// the pipeline, their JSON payload, the rules an event must satisfy, and the names of the Kafka
-// headers and extension attributes the functions attach.
+// Package event holds the rules of the recoflow event contract: the JSON payload of interaction
+// events, the checks an event must pass (Validate, with a typed Reason per rule), the
+// normalisation clean applies, the extension attributes recoflow derives, and readers of the
+// CloudEvents JSON format that explain every refusal by field. The names the rules use (the
+// actions table, event types, header names) are in package contract.
 //
-// It has no Kafka or HTTP in it, so the ingest edge, the clean function, the popularity function,
-// the operator and external clients all share one definition.
+// It has no Kafka or HTTP in it, so the ingest edge, the clean function and the popularity
+// function share one definition.
 package event

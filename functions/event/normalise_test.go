@@ -7,6 +7,7 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 )
 
@@ -60,13 +61,13 @@ func TestSegment(t *testing.T) {
 }
 
 func TestActionTypesRoundTrip(t *testing.T) {
-	for _, a := range event.Actions {
-		got, ok := event.ActionOf(a.Type())
+	for _, a := range contract.Actions {
+		got, ok := contract.ActionOf(a.Type())
 		if !ok || got != a {
 			t.Errorf("ActionOf(%q) = %q, %v; want %q", a.Type(), got, ok, a)
 		}
 	}
-	if _, ok := event.ActionOf(event.TypePopularity); ok {
+	if _, ok := contract.ActionOf(contract.TypePopularity); ok {
 		t.Error("the popularity type is not an interaction")
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/recoflow/recoflow/functions/contract"
 )
 
 // Size limits of the contract, in bytes. They bound every event that passes Validate, so that
@@ -34,7 +36,7 @@ const (
 const SpecVersion = cloudevents.CloudEventsVersionV1
 
 // Reason is a stable, machine-readable code for why an event was rejected. It appears in HTTP
-// problem responses, in the dead-letter header HeaderDLQReason and as a metrics label.
+// problem responses, in the dead-letter header contract.HeaderDLQReason and as a metrics label.
 type Reason string
 
 // The rejection reasons.
@@ -98,9 +100,9 @@ func Validate(e cloudevents.Event) (Interaction, error) {
 	if err := checkAttributes(e); err != nil {
 		return in, err
 	}
-	action, ok := ActionOf(e.Type())
+	action, ok := contract.ActionOf(e.Type())
 	if !ok {
-		return in, invalid(ReasonUnknownType, "type", "%q is not one of the dev.recoflow.item.*.v1 interaction types", e.Type())
+		return in, invalid(ReasonUnknownType, "type", "%q is not one of the %s*%s interaction types", e.Type(), contract.TypePrefix, contract.TypeSuffix)
 	}
 	if err := decodeData(e, &in); err != nil {
 		return in, err
@@ -125,7 +127,8 @@ func checkAttributes(e cloudevents.Event) *Error {
 	if err := checkID("id", e.ID()); err != nil {
 		return err
 	}
-	if strings.TrimSpace(e.Source()) == "" {
+	source := e.Source()
+	if strings.TrimSpace(source) == "" {
 		return invalid(ReasonMissingField, "source", "is required")
 	}
 	if e.Type() == "" {
@@ -135,7 +138,7 @@ func checkAttributes(e cloudevents.Event) *Error {
 		field, value string
 		limit        int
 	}{
-		{"source", e.Source(), MaxAttributeBytes},
+		{"source", source, MaxAttributeBytes},
 		{"type", e.Type(), MaxAttributeBytes},
 		{"subject", e.Subject(), MaxIDBytes},
 		{"dataschema", e.DataSchema(), MaxAttributeBytes},
@@ -220,13 +223,13 @@ func checkText(field, value string, limit int) *Error {
 	return nil
 }
 
-func checkRating(action Action, rating *int) *Error {
+func checkRating(action contract.Action, rating *int) *Error {
 	switch {
-	case action == ActionRated && rating == nil:
+	case action == contract.ActionRated && rating == nil:
 		return invalid(ReasonInvalidRating, "data.rating", "is required on rated events: 1 to 5")
-	case action == ActionRated && (*rating < 1 || *rating > 5):
+	case action == contract.ActionRated && (*rating < 1 || *rating > 5):
 		return invalid(ReasonInvalidRating, "data.rating", "%d is not from 1 to 5", *rating)
-	case action != ActionRated && rating != nil:
+	case action != contract.ActionRated && rating != nil:
 		return invalid(ReasonInvalidRating, "data.rating", "is only allowed on rated events")
 	}
 	return nil
@@ -235,6 +238,9 @@ func checkRating(action Action, rating *int) *Error {
 // IsJSONMediaType reports whether a content type names JSON: application/json or any +json
 // type, in any letter case, with any parameters.
 func IsJSONMediaType(contentType string) bool {
+	if contentType == "application/json" {
+		return true
+	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }
@@ -249,6 +255,10 @@ func decodeData(e cloudevents.Event, in *Interaction) *Error {
 	}
 	if data[0] != '{' {
 		return invalid(ReasonDataNotJSON, "data", "must be a JSON object")
+	}
+	if fast, ok := fastInteraction(data); ok {
+		*in = fast
+		return nil
 	}
 	return DecodeObject(data, in, "data", false)
 }

@@ -8,6 +8,7 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 )
 
@@ -17,7 +18,7 @@ func newEvent(t *testing.T, data string, mutate func(*cloudevents.Event)) cloude
 	e := cloudevents.New()
 	e.SetID("evt-1")
 	e.SetSource("urn:test")
-	e.SetType(event.TypeLiked)
+	e.SetType(contract.TypeLiked)
 	e.SetSubject("item-1")
 	if err := e.SetData(cloudevents.ApplicationJSON, []byte(data)); err != nil {
 		t.Fatal(err)
@@ -40,7 +41,7 @@ func TestValidate(t *testing.T) {
 	}{
 		{name: "valid like", data: valid},
 		{name: "valid without subject", data: valid, mutate: func(e *cloudevents.Event) { e.SetSubject("") }},
-		{name: "valid rating", data: `{"user_id":"u1","item_id":"item-1","rating":5}`, mutate: func(e *cloudevents.Event) { e.SetType(event.TypeRated) }},
+		{name: "valid rating", data: `{"user_id":"u1","item_id":"item-1","rating":5}`, mutate: func(e *cloudevents.Event) { e.SetType(contract.TypeRated) }},
 		{name: "valid with user", data: `{"user_id":"u1","item_id":"item-1","user":{"age":30,"gender":"f"}}`},
 		{name: "missing id", data: valid, mutate: func(e *cloudevents.Event) { ctx := e.Context.AsV1(); ctx.ID = ""; e.Context = ctx }, reason: event.ReasonMissingField, field: "id"},
 		{name: "id too long", data: valid, mutate: func(e *cloudevents.Event) { e.SetID(long) }, reason: event.ReasonInvalidField, field: "id"},
@@ -77,8 +78,8 @@ func TestValidate(t *testing.T) {
 		{name: "data content type in capitals", data: valid, mutate: func(e *cloudevents.Event) { e.SetDataContentType("Application/JSON; charset=UTF-8") }},
 		{name: "data content type +json", data: valid, mutate: func(e *cloudevents.Event) { e.SetDataContentType("application/vnd.shop+JSON") }},
 		{name: "subject mismatch", data: `{"user_id":"u1","item_id":"item-2"}`, reason: event.ReasonSubjectMismatch, field: "subject"},
-		{name: "rated without rating", data: valid, mutate: func(e *cloudevents.Event) { e.SetType(event.TypeRated) }, reason: event.ReasonInvalidRating, field: "data.rating"},
-		{name: "rating out of range", data: `{"user_id":"u1","item_id":"item-1","rating":6}`, mutate: func(e *cloudevents.Event) { e.SetType(event.TypeRated) }, reason: event.ReasonInvalidRating, field: "data.rating"},
+		{name: "rated without rating", data: valid, mutate: func(e *cloudevents.Event) { e.SetType(contract.TypeRated) }, reason: event.ReasonInvalidRating, field: "data.rating"},
+		{name: "rating out of range", data: `{"user_id":"u1","item_id":"item-1","rating":6}`, mutate: func(e *cloudevents.Event) { e.SetType(contract.TypeRated) }, reason: event.ReasonInvalidRating, field: "data.rating"},
 		{name: "rating on a like", data: `{"user_id":"u1","item_id":"item-1","rating":4}`, reason: event.ReasonInvalidRating, field: "data.rating"},
 		{name: "negative age", data: `{"user_id":"u1","item_id":"item-1","user":{"age":-1}}`, reason: event.ReasonInvalidField, field: "data.user.age"},
 	}

@@ -23,6 +23,14 @@ const (
 // or one element of a batch. Every attribute must have the type the format gives it; a failure
 // is an *Error naming the attribute. The event still has to pass Validate.
 func FromJSON(object []byte) (cloudevents.Event, error) {
+	if e, ok := fastEvent(object); ok {
+		return e, nil
+	}
+	return decodeEvent(object)
+}
+
+// decodeEvent is FromJSON through encoding/json.
+func decodeEvent(object []byte) (cloudevents.Event, error) {
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(object, &members); err != nil || members == nil {
 		return cloudevents.Event{}, invalid(ReasonNotCloudEvent, "", "the event is not a JSON object")
@@ -34,6 +42,14 @@ func FromJSON(object []byte) (cloudevents.Event, error) {
 // request, with each event's members decoded in the same pass. When the body is an array whose
 // element i is not an event, the error is a *BatchError; otherwise an *Error.
 func FromJSONBatch(body []byte) ([]cloudevents.Event, error) {
+	if events, ok := fastEvents(body); ok {
+		return events, nil
+	}
+	return decodeEvents(body)
+}
+
+// decodeEvents is FromJSONBatch through encoding/json.
+func decodeEvents(body []byte) ([]cloudevents.Event, error) {
 	var objects []map[string]json.RawMessage
 	if err := json.Unmarshal(body, &objects); err != nil {
 		// Find the element at fault the slow way, or say the body is not an array.
@@ -81,7 +97,8 @@ func FromJSONMembers(members map[string]json.RawMessage) (cloudevents.Event, err
 	if !ok {
 		return cloudevents.Event{}, invalid(ReasonMissingField, "specversion", "is required")
 	}
-	attrs := make(map[string]any, len(members))
+	attrs := make([]attribute, 0, len(members))
+	specversion := false
 	for name, raw := range members {
 		switch name {
 		case memberData, memberDataBase64:
@@ -96,9 +113,12 @@ func FromJSONMembers(members map[string]json.RawMessage) (cloudevents.Event, err
 		if err != nil {
 			return cloudevents.Event{}, err
 		}
-		attrs[name] = v
+		attrs = append(attrs, newAttribute(name, v))
+		if name == "specversion" {
+			_, specversion = v.(string)
+		}
 	}
-	if _, ok := attrs["specversion"].(string); !ok {
+	if !specversion {
 		return cloudevents.Event{}, invalid(ReasonInvalidField, "specversion", "must be the JSON string %q, not %s", SpecVersion, version)
 	}
 	e, err := fromAttributes(attrs)
@@ -185,12 +205,14 @@ func plainString(raw json.RawMessage) (string, bool) {
 // media type and data the body. A failure is an *Error naming the attribute. The event still has
 // to pass Validate.
 func FromHeaders(attrs map[string]string, contentType string, data []byte) (cloudevents.Event, error) {
-	values := make(map[string]any, len(attrs)+1)
+	values := make([]attribute, 0, len(attrs)+1)
 	for name, v := range attrs {
-		values[name] = v
+		if name != "datacontenttype" || contentType == "" {
+			values = append(values, textAttribute(name, v))
+		}
 	}
 	if contentType != "" {
-		values["datacontenttype"] = contentType
+		values = append(values, textAttribute("datacontenttype", contentType))
 	}
 	e, err := fromAttributes(values)
 	if err != nil {
@@ -208,10 +230,38 @@ var contextAttributes = map[string]struct{}{
 	"datacontenttype": {}, "dataschema": {},
 }
 
-// fromAttributes builds an event from its attribute values by name.
-func fromAttributes(attrs map[string]any) (cloudevents.Event, *Error) {
+// attribute is one attribute of an event as read from the wire.
+type attribute struct {
+	name string
+	// text is the value of an attribute sent as a string (isText); value holds any other: for an
+	// extension a boolean or an int32, or nil for a JSON null.
+	text   string
+	value  any
+	isText bool
+}
+
+// textAttribute is an attribute sent as a string.
+func textAttribute(name, text string) attribute {
+	return attribute{name: name, text: text, isText: true}
+}
+
+// newAttribute is an attribute with the value attributeValue read.
+func newAttribute(name string, v any) attribute {
+	if s, ok := v.(string); ok {
+		return textAttribute(name, s)
+	}
+	return attribute{name: name, value: v}
+}
+
+// fromAttributes builds an event from its attribute values; each name appears at most once.
+func fromAttributes(attrs []attribute) (cloudevents.Event, *Error) {
 	e := cloudevents.New(SpecVersion)
-	version, _ := attrs["specversion"].(string)
+	var version string
+	for _, a := range attrs {
+		if a.name == "specversion" {
+			version = a.text
+		}
+	}
 	if version == "" {
 		return e, invalid(ReasonMissingField, "specversion", "is required")
 	}
@@ -219,8 +269,8 @@ func fromAttributes(attrs map[string]any) (cloudevents.Event, *Error) {
 		return e, invalid(ReasonInvalidField, "specversion", "%q is not supported; send %s", version, SpecVersion)
 	}
 	ctx := e.Context.AsV1()
-	for name, v := range attrs {
-		s, _ := v.(string)
+	for _, a := range attrs {
+		name, s := a.name, a.text
 		var err error
 		switch name {
 		case "specversion":
@@ -248,6 +298,10 @@ func fromAttributes(attrs map[string]any) (cloudevents.Event, *Error) {
 		default:
 			if !cloudevents.IsExtensionNameValid(name) {
 				return e, invalid(ReasonInvalidField, name, "is not a valid attribute name: use only a-z and 0-9")
+			}
+			v := a.value
+			if a.isText {
+				v = s
 			}
 			err = ctx.SetExtension(strings.ToLower(name), v)
 		}

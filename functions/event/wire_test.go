@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 )
 
@@ -57,7 +58,7 @@ func TestFromJSONNamesTheField(t *testing.T) {
 // TestFromHeadersNamesTheField is TestFromJSONNamesTheField for binary content mode.
 func TestFromHeadersNamesTheField(t *testing.T) {
 	base := func(kv ...string) map[string]string {
-		attrs := map[string]string{"specversion": "1.0", "id": "e1", "source": "s", "type": event.TypeLiked}
+		attrs := map[string]string{"specversion": "1.0", "id": "e1", "source": "s", "type": contract.TypeLiked}
 		for i := 0; i < len(kv); i += 2 {
 			attrs[kv[i]] = kv[i+1]
 		}

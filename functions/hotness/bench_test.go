@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/hotness"
 )
 
@@ -38,7 +38,7 @@ func loadBoard(segments int) *hotness.Board {
 		in := hotness.Interaction{
 			ItemID:   string(buf),
 			Category: benchCategory(k),
-			Action:   event.ActionLiked,
+			Action:   contract.ActionLiked,
 			Time:     epoch.Add(time.Duration(k) * 86 * time.Millisecond),
 		}
 		b.Apply(in)
@@ -72,7 +72,7 @@ func BenchmarkApply(b *testing.B) {
 					ItemID:   string(buf),
 					Category: benchCategory(k),
 					Segment:  benchSegment(rng.IntN(benchSegments)),
-					Action:   event.Actions[rng.IntN(len(event.Actions))],
+					Action:   contract.Actions[rng.IntN(len(contract.Actions))],
 					Rating:   1 + rng.IntN(5),
 				}
 				events[j] = in

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 )
 
 // Board holds the hotness of every item it has seen and ranks them overall, per category and per
@@ -81,7 +81,7 @@ func NewBoard(cfg Config) *Board {
 	}
 	b.overall = ranking{board: b, kind: overallRanking}
 	for a, w := range cfg.Weights {
-		if i, ok := actionIndex(a); ok && a != event.ActionRated {
+		if i, ok := actionIndex(a); ok && a != contract.ActionRated {
 			b.weights[i] = w
 		}
 	}
@@ -93,7 +93,7 @@ func (b *Board) Len() int { return len(b.items) }
 
 // Apply adds one interaction to its item's score, its segment score and its counts, and moves the
 // item to the interaction's category when it names one. Apply ignores an interaction with an
-// empty ItemID or an Action that is not one of event.Actions; the clean function emits neither.
+// empty ItemID or an Action that is not one of contract.Actions; the clean function emits neither.
 // Counts saturate at 2^32-1.
 func (b *Board) Apply(in Interaction) {
 	a, ok := actionIndex(in.Action)
@@ -101,7 +101,7 @@ func (b *Board) Apply(in Interaction) {
 		return
 	}
 	w := b.weights[a]
-	if in.Action == event.ActionRated {
+	if in.Action == contract.ActionRated {
 		w = float64(in.Rating - 3)
 	}
 	t := in.Time.UnixNano()
@@ -397,11 +397,11 @@ func (b *Board) Restore(s ItemState) {
 
 // countsOf returns counts as a map, with every action when all is set and only the non-zero ones
 // otherwise.
-func countsOf(counts *[numActions]uint32, all bool) map[event.Action]int64 {
-	out := make(map[event.Action]int64, numActions)
+func countsOf(counts *[numActions]uint32, all bool) map[contract.Action]int64 {
+	out := make(map[contract.Action]int64, numActions)
 	for k, n := range counts {
 		if all || n != 0 {
-			out[event.Actions[k]] = int64(n)
+			out[contract.Actions[k]] = int64(n)
 		}
 	}
 	return out

@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/hotness"
 )
 
 // like returns a liked interaction with item id, category and segment at epoch+at.
 func like(id, category, segment string, at time.Duration) hotness.Interaction {
-	return hotness.Interaction{ItemID: id, Category: category, Segment: segment, Action: event.ActionLiked, Time: epoch.Add(at)}
+	return hotness.Interaction{ItemID: id, Category: category, Segment: segment, Action: contract.ActionLiked, Time: epoch.Add(at)}
 }
 
 func ids(entries []hotness.Entry) []string {
@@ -29,7 +29,7 @@ func ids(entries []hotness.Entry) []string {
 func TestBoardSemantics(t *testing.T) {
 	const h = time.Hour
 	rated := func(id string, stars int, at time.Duration) hotness.Interaction {
-		return hotness.Interaction{ItemID: id, Action: event.ActionRated, Rating: stars, Time: epoch.Add(at)}
+		return hotness.Interaction{ItemID: id, Action: contract.ActionRated, Rating: stars, Time: epoch.Add(at)}
 	}
 	tests := []struct {
 		name  string
@@ -68,9 +68,9 @@ func TestBoardSemantics(t *testing.T) {
 			name: "unliked cancels liked and negative scores rank last",
 			apply: []hotness.Interaction{
 				like("a", "", "", 0),
-				{ItemID: "a", Action: event.ActionUnliked, Time: epoch},
-				{ItemID: "b", Action: event.ActionUnliked, Time: epoch},
-				{ItemID: "c", Action: event.ActionViewed, Time: epoch},
+				{ItemID: "a", Action: contract.ActionUnliked, Time: epoch},
+				{ItemID: "b", Action: contract.ActionUnliked, Time: epoch},
+				{ItemID: "c", Action: contract.ActionViewed, Time: epoch},
 			},
 			query: hotness.Query{N: 10},
 			want:  []string{"c", "a", "b"},
@@ -157,15 +157,15 @@ func TestBoardSemantics(t *testing.T) {
 func TestBoardItem(t *testing.T) {
 	b := hotness.NewBoard(hotness.Config{HalfLife: time.Hour, Weights: defaultWeights()})
 	b.Apply(like("a", "books", "s", time.Hour))
-	b.Apply(hotness.Interaction{ItemID: "a", Action: event.ActionViewed, Time: epoch})
-	b.Apply(hotness.Interaction{ItemID: "a", Action: event.ActionRated, Rating: 4, Time: epoch.Add(time.Hour)})
+	b.Apply(hotness.Interaction{ItemID: "a", Action: contract.ActionViewed, Time: epoch})
+	b.Apply(hotness.Interaction{ItemID: "a", Action: contract.ActionRated, Rating: 4, Time: epoch.Add(time.Hour)})
 
 	got, ok := b.Item("a", epoch.Add(2*time.Hour))
 	want := hotness.Entry{
 		ItemID:    "a",
 		Category:  "books",
 		Score:     (3 + 0.5 + 1) / 2,
-		Counts:    map[event.Action]int64{event.ActionLiked: 1, event.ActionUnliked: 0, event.ActionViewed: 1, event.ActionFavorited: 0, event.ActionRated: 1, event.ActionShared: 0},
+		Counts:    map[contract.Action]int64{contract.ActionLiked: 1, contract.ActionUnliked: 0, contract.ActionViewed: 1, contract.ActionFavorited: 0, contract.ActionRated: 1, contract.ActionShared: 0},
 		UpdatedAt: epoch.Add(time.Hour),
 	}
 	if !ok || !reflect.DeepEqual(got, want) {
@@ -181,10 +181,10 @@ func TestBoardItem(t *testing.T) {
 
 func TestBoardCountsSaturate(t *testing.T) {
 	b := hotness.NewBoard(hotness.Config{HalfLife: time.Hour, Weights: defaultWeights()})
-	b.Restore(hotness.ItemState{ItemID: "a", ScoreTime: epoch, UpdatedAt: epoch, Counts: map[event.Action]int64{event.ActionViewed: 1 << 40}})
-	b.Apply(hotness.Interaction{ItemID: "a", Action: event.ActionViewed, Time: epoch})
-	if got, _ := b.Item("a", epoch); got.Counts[event.ActionViewed] != math.MaxUint32 {
-		t.Errorf("views = %d, want the saturated %d", got.Counts[event.ActionViewed], uint32(math.MaxUint32))
+	b.Restore(hotness.ItemState{ItemID: "a", ScoreTime: epoch, UpdatedAt: epoch, Counts: map[contract.Action]int64{contract.ActionViewed: 1 << 40}})
+	b.Apply(hotness.Interaction{ItemID: "a", Action: contract.ActionViewed, Time: epoch})
+	if got, _ := b.Item("a", epoch); got.Counts[contract.ActionViewed] != math.MaxUint32 {
+		t.Errorf("views = %d, want the saturated %d", got.Counts[contract.ActionViewed], uint32(math.MaxUint32))
 	}
 }
 
@@ -198,7 +198,7 @@ func TestRestoreReplacesAnItem(t *testing.T) {
 		Category:  "music",
 		Score:     10,
 		ScoreTime: epoch,
-		Counts:    map[event.Action]int64{event.ActionShared: 2},
+		Counts:    map[contract.Action]int64{contract.ActionShared: 2},
 		Segments:  map[string]float64{"s2": 7, "s3": 5},
 		UpdatedAt: epoch,
 	})
@@ -223,7 +223,7 @@ func TestRestoreReplacesAnItem(t *testing.T) {
 	got, _ := b.State("x")
 	want := hotness.ItemState{
 		ItemID: "x", Category: "music", Score: 10, ScoreTime: epoch,
-		Counts:    map[event.Action]int64{event.ActionShared: 2},
+		Counts:    map[contract.Action]int64{contract.ActionShared: 2},
 		Segments:  map[string]float64{"s2": 7, "s3": 5},
 		UpdatedAt: epoch,
 	}
@@ -322,15 +322,15 @@ func sameState(a, b hotness.ItemState) bool {
 }
 
 func TestActionsOrder(t *testing.T) {
-	// Counts are kept in event.Actions order; this guards the mapping against a reordering there.
+	// Counts are kept in contract.Actions order; this guards the mapping against a reordering there.
 	b := hotness.NewBoard(hotness.Config{HalfLife: time.Hour})
-	for i, a := range event.Actions {
+	for i, a := range contract.Actions {
 		for range i + 1 {
 			b.Apply(hotness.Interaction{ItemID: "a", Action: a, Rating: 3, Time: epoch})
 		}
 	}
 	got, _ := b.Item("a", epoch)
-	for i, a := range event.Actions {
+	for i, a := range contract.Actions {
 		if got.Counts[a] != int64(i+1) {
 			t.Errorf("count of %s = %d, want %d", a, got.Counts[a], i+1)
 		}
@@ -347,8 +347,8 @@ func TestConfigValidate(t *testing.T) {
 		{"no weights", hotness.Config{HalfLife: time.Second}, true},
 		{"zero half-life", hotness.Config{Weights: defaultWeights()}, false},
 		{"negative half-life", hotness.Config{HalfLife: -time.Hour}, false},
-		{"infinite weight", hotness.Config{HalfLife: time.Hour, Weights: map[event.Action]float64{event.ActionLiked: math.Inf(1)}}, false},
-		{"NaN weight", hotness.Config{HalfLife: time.Hour, Weights: map[event.Action]float64{event.ActionLiked: math.NaN()}}, false},
+		{"infinite weight", hotness.Config{HalfLife: time.Hour, Weights: map[contract.Action]float64{contract.ActionLiked: math.Inf(1)}}, false},
+		{"NaN weight", hotness.Config{HalfLife: time.Hour, Weights: map[contract.Action]float64{contract.ActionLiked: math.NaN()}}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

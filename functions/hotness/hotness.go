@@ -22,7 +22,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 )
 
 // Config sets how interactions weigh and how fast they fade.
@@ -32,7 +32,7 @@ type Config struct {
 	// Weights is each action's contribution to a score. Rated interactions are not in it: they
 	// weigh Rating - 3, so one and two stars count against an item. An action that is missing
 	// weighs zero; it is still counted.
-	Weights map[event.Action]float64
+	Weights map[contract.Action]float64
 }
 
 // Validate reports whether c can configure a Board: a positive half-life and finite weights.
@@ -60,7 +60,7 @@ type Interaction struct {
 	// Segment is the audience segment of the user, such as "25-34.f", or empty when unknown.
 	Segment string
 	// Action is what the user did.
-	Action event.Action
+	Action contract.Action
 	// Rating is the number of stars of a rated interaction and is ignored for other actions.
 	Rating int
 	// Time is when the interaction happened (the CloudEvent time).
@@ -80,64 +80,48 @@ type Query struct {
 	Segment string
 }
 
-// Entry is one item as a read sees it.
+// Entry is one item as a read sees it, and as the popularity HTTP API writes it in JSON.
 type Entry struct {
 	// ItemID identifies the item.
-	ItemID string
+	ItemID string `json:"id"`
 	// Category is the item's most recent non-empty category, or empty.
-	Category string
+	Category string `json:"category,omitempty"`
 	// Score is the score the read ranks by, decayed to the read instant: the item's overall score,
 	// or its score within the queried segment.
-	Score float64
+	Score float64 `json:"score"`
 	// Counts is the plain number of interactions per action, for every action.
-	Counts map[event.Action]int64
+	Counts map[contract.Action]int64 `json:"counts"`
 	// UpdatedAt is the latest interaction time applied to the item.
-	UpdatedAt time.Time
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// ItemState is the whole state of one item, the form the popularity function changelogs: a Board
-// that restores it continues exactly as the Board it came from.
+// ItemState is the whole state of one item, the form the popularity function changelogs (as the
+// JSON payload of a contract.TypePopularity event): a Board that restores it continues exactly as
+// the Board it came from.
 //
-// Its numbers survive JSON exactly when times are written in RFC 3339 with nanoseconds
-// (time.RFC3339Nano, as encoding/json does) and floats in their shortest round-tripping form
-// (as encoding/json does).
+// Its numbers survive JSON exactly: encoding/json writes times in RFC 3339 with nanoseconds and
+// floats in their shortest round-tripping form. The changelog writes times in UTC.
 type ItemState struct {
-	// ItemID identifies the item.
-	ItemID string
+	// ItemID identifies the item; it is also the record key and the event subject.
+	ItemID string `json:"item_id"`
 	// Category is the item's most recent non-empty category, or empty.
-	Category string
+	Category string `json:"category,omitempty"`
 	// Score is the item's overall score as of ScoreTime.
-	Score float64
+	Score float64 `json:"score"`
 	// ScoreTime is the instant Score and Segments are expressed at: the start of the half-life
 	// period, counted from the Unix epoch, in which UpdatedAt falls. The score at any time t is
 	// Score * 2^(-(t - ScoreTime)/HalfLife).
-	ScoreTime time.Time
+	ScoreTime time.Time `json:"score_time"`
 	// Counts is the plain number of interactions per action; actions never applied are left out.
-	Counts map[event.Action]int64
+	Counts map[contract.Action]int64 `json:"counts"`
 	// Segments is the item's score per audience segment as of ScoreTime.
-	Segments map[string]float64
+	Segments map[string]float64 `json:"segments,omitempty"`
 	// UpdatedAt is the latest interaction time applied to the item.
-	UpdatedAt time.Time
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// numActions is the number of actions a Board counts, one per event.Actions entry.
-const numActions = 6
+// numActions is the number of actions a Board counts, one per contract.Actions entry.
+const numActions = contract.NumActions
 
-// actionIndex returns the position of a in event.Actions.
-func actionIndex(a event.Action) (int, bool) {
-	switch a {
-	case event.ActionLiked:
-		return 0, true
-	case event.ActionUnliked:
-		return 1, true
-	case event.ActionViewed:
-		return 2, true
-	case event.ActionFavorited:
-		return 3, true
-	case event.ActionRated:
-		return 4, true
-	case event.ActionShared:
-		return 5, true
-	}
-	return 0, false
-}
+// actionIndex returns the position of a in contract.Actions.
+func actionIndex(a contract.Action) (int, bool) { return a.Index() }

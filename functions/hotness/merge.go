@@ -4,7 +4,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 )
 
 // Merge returns the state of an item whose events were scored in parts, such as on two
@@ -35,7 +35,7 @@ func Merge(halfLife time.Duration, parts ...ItemState) ItemState {
 		out.Score += p.Score * math.Exp2(shift)
 		for a, n := range p.Counts {
 			if out.Counts == nil {
-				out.Counts = map[event.Action]int64{}
+				out.Counts = map[contract.Action]int64{}
 			}
 			out.Counts[a] += n
 		}

@@ -5,21 +5,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/hotness"
 )
 
 // TestMergeEqualsOneBoardOfAllEvents scores events on two boards, as two partitions do after a
 // topic grew, and checks that merging their states gives what one board of all events holds.
 func TestMergeEqualsOneBoardOfAllEvents(t *testing.T) {
-	cfg := hotness.Config{HalfLife: time.Hour, Weights: map[event.Action]float64{event.ActionLiked: 3, event.ActionViewed: 1}}
+	cfg := hotness.Config{HalfLife: time.Hour, Weights: map[contract.Action]float64{contract.ActionLiked: 3, contract.ActionViewed: 1}}
 	all, old, grown := hotness.NewBoard(cfg), hotness.NewBoard(cfg), hotness.NewBoard(cfg)
 	start := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	events := []hotness.Interaction{
-		{ItemID: "dune", Category: "books", Segment: "25-34.f", Action: event.ActionLiked, Time: start},
-		{ItemID: "dune", Action: event.ActionViewed, Time: start.Add(90 * time.Minute)},
-		{ItemID: "dune", Category: "films", Segment: "25-34.f", Action: event.ActionLiked, Time: start.Add(5 * time.Hour)},
-		{ItemID: "dune", Segment: "35-44.m", Action: event.ActionViewed, Time: start.Add(4 * time.Hour)},
+		{ItemID: "dune", Category: "books", Segment: "25-34.f", Action: contract.ActionLiked, Time: start},
+		{ItemID: "dune", Action: contract.ActionViewed, Time: start.Add(90 * time.Minute)},
+		{ItemID: "dune", Category: "films", Segment: "25-34.f", Action: contract.ActionLiked, Time: start.Add(5 * time.Hour)},
+		{ItemID: "dune", Segment: "35-44.m", Action: contract.ActionViewed, Time: start.Add(4 * time.Hour)},
 	}
 	for i, in := range events {
 		all.Apply(in)
@@ -42,7 +42,7 @@ func TestMergeEqualsOneBoardOfAllEvents(t *testing.T) {
 	if math.Abs(got.Score-want.Score) > 1e-12*math.Abs(want.Score) {
 		t.Errorf("merged score %v, want %v", got.Score, want.Score)
 	}
-	for _, a := range event.Actions {
+	for _, a := range contract.Actions {
 		if got.Counts[a] != want.Counts[a] {
 			t.Errorf("merged %s count %d, want %d", a, got.Counts[a], want.Counts[a])
 		}

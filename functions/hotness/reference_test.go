@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/hotness"
 )
 
@@ -16,13 +16,13 @@ import (
 var epoch = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 
 // defaultWeights are the weights the issue specifies.
-func defaultWeights() map[event.Action]float64 {
-	return map[event.Action]float64{
-		event.ActionLiked:     3,
-		event.ActionUnliked:   -3,
-		event.ActionViewed:    1,
-		event.ActionFavorited: 5,
-		event.ActionShared:    4,
+func defaultWeights() map[contract.Action]float64 {
+	return map[contract.Action]float64{
+		contract.ActionLiked:     3,
+		contract.ActionUnliked:   -3,
+		contract.ActionViewed:    1,
+		contract.ActionFavorited: 5,
+		contract.ActionShared:    4,
 	}
 }
 
@@ -43,17 +43,17 @@ func (s stream) generate() []hotness.Interaction {
 		k := rng.IntN(s.items)
 		in := hotness.Interaction{
 			ItemID: itemID(k),
-			Action: event.Actions[rng.IntN(len(event.Actions))],
+			Action: contract.Actions[rng.IntN(len(contract.Actions))],
 			Time:   epoch.Add(time.Duration(rng.Int64N(int64(s.span)))),
 		}
-		if in.Action == event.ActionRated {
+		if in.Action == contract.ActionRated {
 			in.Rating = 1 + rng.IntN(5)
 		}
 		if k%5 == 0 && rng.IntN(10) < 7 {
 			// Every fifth item is disliked, so that totals go negative.
-			in.Action, in.Rating = event.ActionRated, 1+rng.IntN(2)
+			in.Action, in.Rating = contract.ActionRated, 1+rng.IntN(2)
 			if rng.IntN(2) == 0 {
-				in.Action, in.Rating = event.ActionUnliked, 0
+				in.Action, in.Rating = contract.ActionUnliked, 0
 			}
 		}
 		if rng.IntN(3) > 0 {
@@ -80,7 +80,7 @@ func itemID(k int) string {
 // the raw list on each read, straight from the definition of the score.
 type model struct {
 	halfLife time.Duration
-	weights  map[event.Action]float64
+	weights  map[contract.Action]float64
 	applied  []hotness.Interaction
 }
 
@@ -90,13 +90,13 @@ type expected struct {
 	category  string
 	score     float64 // decayed to the read instant
 	magnitude float64 // sum of the absolute terms: the scale of the rounding error in score
-	counts    map[event.Action]int64
+	counts    map[contract.Action]int64
 	updated   time.Time
 	segments  map[string]bool
 }
 
 func (m *model) weight(in hotness.Interaction) float64 {
-	if in.Action == event.ActionRated {
+	if in.Action == contract.ActionRated {
 		return float64(in.Rating - 3)
 	}
 	return m.weights[in.Action]
@@ -108,8 +108,8 @@ func (m *model) items(segment string, now time.Time) map[string]*expected {
 	for _, in := range m.applied {
 		e := out[in.ItemID]
 		if e == nil {
-			e = &expected{id: in.ItemID, counts: map[event.Action]int64{}, updated: in.Time, segments: map[string]bool{}}
-			for _, a := range event.Actions {
+			e = &expected{id: in.ItemID, counts: map[contract.Action]int64{}, updated: in.Time, segments: map[string]bool{}}
+			for _, a := range contract.Actions {
 				e.counts[a] = 0
 			}
 			out[in.ItemID] = e
@@ -165,7 +165,7 @@ func checkEntry(t *testing.T, what string, got hotness.Entry, want *expected) {
 	if !got.UpdatedAt.Equal(want.updated) {
 		t.Fatalf("%s: %s updated at %v, model says %v", what, got.ItemID, got.UpdatedAt, want.updated)
 	}
-	for _, a := range event.Actions {
+	for _, a := range contract.Actions {
 		if got.Counts[a] != want.counts[a] {
 			t.Fatalf("%s: %s has counts %v, model says %v", what, got.ItemID, got.Counts, want.counts)
 		}

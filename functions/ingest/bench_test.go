@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/recoflow/recoflow/functions/config"
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 )
 
 // BenchmarkIngestBinary posts single binary-mode events from 64 concurrent clients to ingest
@@ -42,7 +42,7 @@ func benchmarkIngest(b *testing.B, batch int) {
 				req, _ = http.NewRequest(http.MethodPost, s.URL+"/", strings.NewReader(fmt.Sprintf(`{"user_id":"u%d","item_id":"i%d","title":"A title","category":"books"}`, n%1000, n%5000)))
 				req.Header = http.Header{
 					"Content-Type": {"application/json"}, "Ce-Specversion": {"1.0"}, "Ce-Id": {fmt.Sprint("e", n)},
-					"Ce-Source": {"bench"}, "Ce-Type": {event.TypeLiked},
+					"Ce-Source": {"bench"}, "Ce-Type": {contract.TypeLiked},
 				}
 			} else {
 				var sb strings.Builder
@@ -51,7 +51,7 @@ func benchmarkIngest(b *testing.B, batch int) {
 					if i > 0 {
 						sb.WriteByte(',')
 					}
-					fmt.Fprintf(&sb, `{"specversion":"1.0","id":"e%d-%d","source":"bench","type":%q,"data":{"user_id":"u%d","item_id":"i%d","title":"A title","category":"books"}}`, n, i, event.TypeLiked, i, n%5000)
+					fmt.Fprintf(&sb, `{"specversion":"1.0","id":"e%d-%d","source":"bench","type":%q,"data":{"user_id":"u%d","item_id":"i%d","title":"A title","category":"books"}}`, n, i, contract.TypeLiked, i, n%5000)
 				}
 				sb.WriteByte(']')
 				req, _ = http.NewRequest(http.MethodPost, s.URL+"/", strings.NewReader(sb.String()))

@@ -13,6 +13,7 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 )
 
@@ -203,7 +204,7 @@ func likeEvent(id, source string, now time.Time, in event.Interaction, rename fu
 	e := cloudevents.NewEvent()
 	e.SetID(id)
 	e.SetSource(source)
-	e.SetType(event.TypeLiked)
+	e.SetType(contract.TypeLiked)
 	e.SetTime(now.UTC())
 	data, err := event.MarshalJSON(in)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/recoflow/recoflow/functions/clean"
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/kafka"
 )
@@ -31,8 +32,8 @@ const maxCleanRecordBytes = 1048588
 // FuzzDecodeCloudEvents fuzzes POST / in binary content mode (and whatever content type is
 // given, so structured and batch bodies reach their decoders too).
 func FuzzDecodeCloudEvents(f *testing.F) {
-	f.Add("Application/JSON", "1.0", "e1", event.TypeLiked, "ce-time", "yesterday", []byte(`{"user_id":"u1","item_id":"i1"}`))
-	f.Add("application/json", "1.0", "e1", event.TypeLiked, "ce-segment", "25-34.f", []byte(`{"user_id":"u1","item_id":"i1"}`))
+	f.Add("Application/JSON", "1.0", "e1", contract.TypeLiked, "ce-time", "yesterday", []byte(`{"user_id":"u1","item_id":"i1"}`))
+	f.Add("application/json", "1.0", "e1", contract.TypeLiked, "ce-segment", "25-34.f", []byte(`{"user_id":"u1","item_id":"i1"}`))
 	f.Fuzz(func(t *testing.T, contentType, specversion, id, eventType, extraName, extraValue string, body []byte) {
 		header := http.Header{}
 		for k, v := range map[string]string{"Content-Type": contentType, "Ce-Specversion": specversion, "Ce-Id": id, "Ce-Source": "fuzz", "Ce-Type": eventType} {
@@ -118,7 +119,7 @@ func checkLike(t *testing.T, in event.Interaction, rename func(string) string) *
 	if rej != nil {
 		return rej
 	}
-	if e.Type() != event.TypeLiked {
+	if e.Type() != contract.TypeLiked {
 		t.Fatalf("made a like of type %s", e.Type())
 	}
 	checkAccepted(t, e)

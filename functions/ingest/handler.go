@@ -6,10 +6,10 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -146,7 +146,10 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Err
 	// deadline cannot be set on every kind of connection (HTTP/2 streams can); the server's own
 	// read timeout still bounds those.
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(BodyTimeout))
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
+	// A body of known length is read into one buffer of its size, without growing copies.
+	buf := bytes.NewBuffer(make([]byte, 0, max(r.ContentLength, 0)+bytes.MinRead))
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
+	body := buf.Bytes()
 	var maxErr *http.MaxBytesError
 	var netErr net.Error
 	switch {

@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/ingest"
 	"github.com/recoflow/recoflow/functions/kafka"
@@ -98,7 +99,7 @@ func (s *server) do(t *testing.T, r request) (*http.Response, map[string]any) {
 // or removed (empty value) by header.
 func binary(id string, header map[string]string, data string) request {
 	h := map[string]string{
-		"Ce-Specversion": "1.0", "Ce-Id": id, "Ce-Source": "test", "Ce-Type": event.TypeLiked,
+		"Ce-Specversion": "1.0", "Ce-Id": id, "Ce-Source": "test", "Ce-Type": contract.TypeLiked,
 		"Content-Type": "application/json",
 	}
 	for k, v := range header {
@@ -128,7 +129,7 @@ func legacy(body string) request {
 
 // ce is a structured-mode event with the given id and data.
 func ce(id, data string) string {
-	return fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"test","type":%q,"data":%s}`, id, event.TypeLiked, data)
+	return fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"test","type":%q,"data":%s}`, id, contract.TypeLiked, data)
 }
 
 const okData = `{"user_id":"u1","item_id":"i1"}`
@@ -148,7 +149,7 @@ func TestIngestAnswers(t *testing.T) {
 	}{
 		{name: "binary", req: binary("b1", nil, okData), wantStatus: 202, stored: []string{"b1"}},
 		{name: "binary with subject", req: binary("b2", map[string]string{"Ce-Subject": "i1"}, okData), wantStatus: 202, stored: []string{"b2"}},
-		{name: "binary rated", req: binary("b3", map[string]string{"Ce-Type": event.TypeRated}, `{"user_id":"u1","item_id":"i1","rating":5,"user":{"age":30,"gender":"f"}}`), wantStatus: 202, stored: []string{"b3"}},
+		{name: "binary rated", req: binary("b3", map[string]string{"Ce-Type": contract.TypeRated}, `{"user_id":"u1","item_id":"i1","rating":5,"user":{"age":30,"gender":"f"}}`), wantStatus: 202, stored: []string{"b3"}},
 		{name: "structured", req: structured(ce("s1", okData)), wantStatus: 202, stored: []string{"s1"}},
 		{name: "batch", req: batch("[" + ce("a1", okData) + "," + ce("a2", okData) + "]"), wantStatus: 202, stored: []string{"a1", "a2"}},
 		{name: "empty batch", req: batch("[]"), wantStatus: 202},
@@ -170,8 +171,8 @@ func TestIngestAnswers(t *testing.T) {
 		{name: "like item_id not UTF-8", req: like("{\"user_id\":\"u\",\"item_id\":\"\xc3\"}"), wantStatus: 400, wantCode: "invalid_field", wantField: "item_id"},
 		{name: "user_id not a string", req: binary("x", nil, `{"user_id":5,"item_id":"i1"}`), wantStatus: 400, wantCode: "invalid_field", wantField: "data.user_id"},
 		{name: "subject differs from item", req: binary("x", map[string]string{"Ce-Subject": "i2"}, okData), wantStatus: 400, wantCode: "subject_mismatch", wantField: "subject"},
-		{name: "rating above 5", req: binary("x", map[string]string{"Ce-Type": event.TypeRated}, `{"user_id":"u1","item_id":"i1","rating":6}`), wantStatus: 400, wantCode: "invalid_rating", wantField: "data.rating"},
-		{name: "rating missing", req: binary("x", map[string]string{"Ce-Type": event.TypeRated}, okData), wantStatus: 400, wantCode: "invalid_rating", wantField: "data.rating"},
+		{name: "rating above 5", req: binary("x", map[string]string{"Ce-Type": contract.TypeRated}, `{"user_id":"u1","item_id":"i1","rating":6}`), wantStatus: 400, wantCode: "invalid_rating", wantField: "data.rating"},
+		{name: "rating missing", req: binary("x", map[string]string{"Ce-Type": contract.TypeRated}, okData), wantStatus: 400, wantCode: "invalid_rating", wantField: "data.rating"},
 		{name: "rating on a like", req: binary("x", nil, `{"user_id":"u1","item_id":"i1","rating":3}`), wantStatus: 400, wantCode: "invalid_rating", wantField: "data.rating"},
 		{name: "age out of range", req: binary("x", nil, `{"user_id":"u1","item_id":"i1","user":{"age":-1}}`), wantStatus: 400, wantCode: "invalid_field", wantField: "data.user.age"},
 		{name: "data not JSON", req: binary("x", nil, `hello`), wantStatus: 400, wantCode: "data_not_json", wantField: "data"},
@@ -185,13 +186,13 @@ func TestIngestAnswers(t *testing.T) {
 		{name: "structured, media type in capitals", req: request{path: "/", header: map[string]string{"Content-Type": "Application/CloudEvents+JSON"}, body: ce("m2", okData)}, wantStatus: 202, stored: []string{"m2"}},
 		{name: "like, media type in capitals", req: request{path: "/v1/likes", header: map[string]string{"Content-Type": "APPLICATION/json; Charset=UTF-8"}, body: okData}, wantStatus: 202, stored: []string{"(like)"}},
 		{name: "binary client segment", req: binary("x", map[string]string{"Ce-Segment": "25-34.f"}, okData), wantStatus: 400, wantCode: "invalid_field", wantField: "segment"},
-		{name: "structured client segment", req: structured(`{"specversion":"1.0","id":"x","source":"test","type":"` + event.TypeLiked + `","segment":"25-34.f","data":` + okData + `}`), wantStatus: 400, wantCode: "invalid_field", wantField: "segment"},
-		{name: "structured id a number", req: structured(`{"specversion":"1.0","id":5,"source":"test","type":"` + event.TypeLiked + `","data":` + okData + `}`), wantStatus: 400, wantCode: "invalid_field", wantField: "id"},
-		{name: "structured specversion 2.0", req: structured(`{"specversion":"2.0","id":"x","source":"test","type":"` + event.TypeLiked + `","data":` + okData + `}`), wantStatus: 400, wantCode: "invalid_field", wantField: "specversion"},
-		{name: "structured specversion a number", req: structured(`{"specversion":1.0,"id":"x","source":"test","type":"` + event.TypeLiked + `","data":` + okData + `}`), wantStatus: 400, wantCode: "invalid_field", wantField: "specversion"},
-		{name: "structured text/plain data", req: structured(`{"specversion":"1.0","id":"x","source":"test","type":"` + event.TypeLiked + `","datacontenttype":"text/plain","data":` + okData + `}`), wantStatus: 400, wantCode: "data_not_json", wantField: "datacontenttype"},
-		{name: "structured bad time", req: structured(`{"specversion":"1.0","id":"x","source":"test","type":"` + event.TypeLiked + `","time":"soon","data":` + okData + `}`), wantStatus: 400, wantCode: "invalid_field", wantField: "time"},
-		{name: "batch event with a bad time", req: batch("[" + ce("a8", okData) + `,{"specversion":"1.0","id":"x","source":"test","type":"` + event.TypeLiked + `","time":"soon","data":` + okData + `}]`), wantStatus: 400, wantCode: "invalid_field", wantField: "time", wantIndex: 1.0},
+		{name: "structured client segment", req: structured(`{"specversion":"1.0","id":"x","source":"test","type":"` + contract.TypeLiked + `","segment":"25-34.f","data":` + okData + `}`), wantStatus: 400, wantCode: "invalid_field", wantField: "segment"},
+		{name: "structured id a number", req: structured(`{"specversion":"1.0","id":5,"source":"test","type":"` + contract.TypeLiked + `","data":` + okData + `}`), wantStatus: 400, wantCode: "invalid_field", wantField: "id"},
+		{name: "structured specversion 2.0", req: structured(`{"specversion":"2.0","id":"x","source":"test","type":"` + contract.TypeLiked + `","data":` + okData + `}`), wantStatus: 400, wantCode: "invalid_field", wantField: "specversion"},
+		{name: "structured specversion a number", req: structured(`{"specversion":1.0,"id":"x","source":"test","type":"` + contract.TypeLiked + `","data":` + okData + `}`), wantStatus: 400, wantCode: "invalid_field", wantField: "specversion"},
+		{name: "structured text/plain data", req: structured(`{"specversion":"1.0","id":"x","source":"test","type":"` + contract.TypeLiked + `","datacontenttype":"text/plain","data":` + okData + `}`), wantStatus: 400, wantCode: "data_not_json", wantField: "datacontenttype"},
+		{name: "structured bad time", req: structured(`{"specversion":"1.0","id":"x","source":"test","type":"` + contract.TypeLiked + `","time":"soon","data":` + okData + `}`), wantStatus: 400, wantCode: "invalid_field", wantField: "time"},
+		{name: "batch event with a bad time", req: batch("[" + ce("a8", okData) + `,{"specversion":"1.0","id":"x","source":"test","type":"` + contract.TypeLiked + `","time":"soon","data":` + okData + `}]`), wantStatus: 400, wantCode: "invalid_field", wantField: "time", wantIndex: 1.0},
 		{name: "title over its limit", req: binary("x", nil, `{"user_id":"u1","item_id":"i1","title":"`+strings.Repeat("<", event.MaxTitleBytes+1)+`"}`), wantStatus: 400, wantCode: "invalid_field", wantField: "data.title"},
 		{name: "like title over its limit", req: like(`{"user_id":"u1","item_id":"i1","title":"` + strings.Repeat("<", event.MaxTitleBytes+1) + `"}`), wantStatus: 400, wantCode: "invalid_field", wantField: "title"},
 		{name: "like category over its limit", req: like(`{"user_id":"u1","item_id":"i1","category":"` + strings.Repeat("c", event.MaxCategoryBytes+1) + `"}`), wantStatus: 400, wantCode: "invalid_field", wantField: "category"},
@@ -200,7 +201,7 @@ func TestIngestAnswers(t *testing.T) {
 		{name: "structured not JSON", req: structured(`{"specversion":`), wantStatus: 400, wantCode: "not_cloudevent"},
 		{name: "structured blank id", req: structured(ce(" ", okData)), wantStatus: 400, wantCode: "missing_field", wantField: "id"},
 		{name: "blank source", req: binary("x", map[string]string{"Ce-Source": " "}, okData), wantStatus: 400, wantCode: "missing_field", wantField: "source"},
-		{name: "structured missing id", req: structured(`{"specversion":"1.0","source":"test","type":"` + event.TypeLiked + `","data":` + okData + `}`), wantStatus: 400, wantCode: "missing_field", wantField: "id"},
+		{name: "structured missing id", req: structured(`{"specversion":"1.0","source":"test","type":"` + contract.TypeLiked + `","data":` + okData + `}`), wantStatus: 400, wantCode: "missing_field", wantField: "id"},
 		{name: "batch not an array", req: batch(ce("a3", okData)), wantStatus: 400, wantCode: "not_cloudevent"},
 		{name: "batch with an invalid event", req: batch("[" + ce("a4", okData) + "," + ce("a5", `{"item_id":"i1"}`) + "]"), wantStatus: 400, wantCode: "missing_field", wantField: "data.user_id", wantIndex: 1.0},
 		{name: "like missing user_id", req: like(`{"item_id":"i1"}`), wantStatus: 400, wantCode: "missing_field", wantField: "user_id"},

@@ -5,6 +5,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 )
 
@@ -20,11 +21,11 @@ func DeadLetter(msg *sarama.ConsumerMessage, topic string, reason event.Reason, 
 		}
 	}
 	headers = append(headers,
-		sarama.RecordHeader{Key: []byte(event.HeaderDLQReason), Value: []byte(reason)},
-		sarama.RecordHeader{Key: []byte(event.HeaderDLQMessage), Value: []byte(message)},
-		sarama.RecordHeader{Key: []byte(event.HeaderDLQTopic), Value: []byte(msg.Topic)},
-		sarama.RecordHeader{Key: []byte(event.HeaderDLQPartition), Value: []byte(strconv.Itoa(int(msg.Partition)))},
-		sarama.RecordHeader{Key: []byte(event.HeaderDLQOffset), Value: []byte(strconv.FormatInt(msg.Offset, 10))},
+		sarama.RecordHeader{Key: []byte(contract.HeaderDLQReason), Value: []byte(reason)},
+		sarama.RecordHeader{Key: []byte(contract.HeaderDLQMessage), Value: []byte(message)},
+		sarama.RecordHeader{Key: []byte(contract.HeaderDLQTopic), Value: []byte(msg.Topic)},
+		sarama.RecordHeader{Key: []byte(contract.HeaderDLQPartition), Value: []byte(strconv.Itoa(int(msg.Partition)))},
+		sarama.RecordHeader{Key: []byte(contract.HeaderDLQOffset), Value: []byte(strconv.FormatInt(msg.Offset, 10))},
 	)
 	out := &sarama.ProducerMessage{Topic: topic, Headers: headers, Timestamp: msg.Timestamp}
 	if msg.Key != nil {
@@ -38,7 +39,7 @@ func DeadLetter(msg *sarama.ConsumerMessage, topic string, reason event.Reason, 
 
 func isDeadLetterHeader(key string) bool {
 	switch key {
-	case event.HeaderDLQReason, event.HeaderDLQMessage, event.HeaderDLQTopic, event.HeaderDLQPartition, event.HeaderDLQOffset:
+	case contract.HeaderDLQReason, contract.HeaderDLQMessage, contract.HeaderDLQTopic, contract.HeaderDLQPartition, contract.HeaderDLQOffset:
 		return true
 	}
 	return false

@@ -6,6 +6,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/kafka"
 )
@@ -17,7 +18,7 @@ func TestDeadLetter(t *testing.T) {
 		Key: []byte("item-1"), Value: []byte("not json {"),
 		Headers: []*sarama.RecordHeader{
 			{Key: []byte("ce_id"), Value: []byte("e1")},
-			{Key: []byte(event.HeaderDLQReason), Value: []byte("stale verdict")},
+			{Key: []byte(contract.HeaderDLQReason), Value: []byte("stale verdict")},
 			{Key: []byte("trace"), Value: []byte("abc")},
 		},
 	}
@@ -33,13 +34,13 @@ func TestDeadLetter(t *testing.T) {
 		t.Errorf("value = %q, want the original", value)
 	}
 	want := map[string]string{
-		"ce_id":                  "e1",
-		"trace":                  "abc",
-		event.HeaderDLQReason:    "data_not_json",
-		event.HeaderDLQMessage:   "data is not JSON",
-		event.HeaderDLQTopic:     "raw",
-		event.HeaderDLQPartition: "2",
-		event.HeaderDLQOffset:    "41",
+		"ce_id":                     "e1",
+		"trace":                     "abc",
+		contract.HeaderDLQReason:    "data_not_json",
+		contract.HeaderDLQMessage:   "data is not JSON",
+		contract.HeaderDLQTopic:     "raw",
+		contract.HeaderDLQPartition: "2",
+		contract.HeaderDLQOffset:    "41",
 	}
 	got := map[string]string{}
 	for _, h := range out.Headers {

@@ -12,6 +12,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
@@ -26,7 +27,7 @@ func binaryRecord(headers map[string]string, value string) *sarama.ConsumerMessa
 }
 
 var liked = map[string]string{
-	"ce_specversion": "1.0", "ce_id": "e1", "ce_source": "test", "ce_type": event.TypeLiked,
+	"ce_specversion": "1.0", "ce_id": "e1", "ce_source": "test", "ce_type": contract.TypeLiked,
 	"ce_subject": "i1", "content-type": "application/json",
 }
 
@@ -45,7 +46,7 @@ func TestEventProcessor(t *testing.T) {
 	}{
 		{name: "binary event passes", handler: pass, record: binaryRecord(liked, `{"user_id":"u","item_id":"i1"}`), wantTopic: "clean"},
 		{name: "structured event passes", handler: pass, record: binaryRecord(map[string]string{"content-type": "application/cloudevents+json"},
-			`{"specversion":"1.0","id":"e2","source":"test","type":"`+event.TypeLiked+`","subject":"i1","data":{"user_id":"u","item_id":"i1"}}`), wantTopic: "clean"},
+			`{"specversion":"1.0","id":"e2","source":"test","type":"`+contract.TypeLiked+`","subject":"i1","data":{"user_id":"u","item_id":"i1"}}`), wantTopic: "clean"},
 		{name: "handler drops", handler: kafka.EventHandlerFunc(func(context.Context, cloudevents.Event) (*cloudevents.Event, error) { return nil, nil }),
 			record: binaryRecord(liked, `{}`)},
 		{name: "no cloudevent headers", handler: pass, record: binaryRecord(map[string]string{"x": "y"}, `hello`),
@@ -83,7 +84,7 @@ func TestEventProcessor(t *testing.T) {
 			for i := range out[0].Headers {
 				headers.Headers = append(headers.Headers, &out[0].Headers[i])
 			}
-			if got := kafkatest.Header(headers, event.HeaderDLQReason); got != string(tt.wantReason) {
+			if got := kafkatest.Header(headers, contract.HeaderDLQReason); got != string(tt.wantReason) {
 				t.Errorf("dead-letter reason %q, want %q", got, tt.wantReason)
 			}
 			if got := kafkatest.Metric(t, reg, "recoflow_events_dead_lettered_total", string(tt.wantReason)); got != 1 {

@@ -11,6 +11,9 @@ import (
 	"github.com/IBM/sarama"
 )
 
+// recordBatchVersion is the record format of Kafka 0.11 and later, which sarama sizes records in.
+const recordBatchVersion = 2
+
 // ErrProducerClosed is returned for records sent after the Producer began to close.
 var ErrProducerClosed = errors.New("producer is closed")
 
@@ -25,6 +28,8 @@ var ErrProducerClosed = errors.New("producer is closed")
 // producing, such as ingest.
 type Producer struct {
 	async sarama.AsyncProducer
+	// maxBytes is the largest record the producer takes (Producer.MaxMessageBytes).
+	maxBytes int
 
 	// pending counts the records handed over and not yet settled; progress is when Kafka last
 	// acknowledged one, or when records began to wait after none did; acked and failed are when
@@ -52,7 +57,7 @@ func NewProducer(client sarama.Client) (*Producer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start kafka producer: %w", err)
 	}
-	p := &Producer{async: async, closing: make(chan struct{})}
+	p := &Producer{async: async, maxBytes: client.Config().Producer.MaxMessageBytes, closing: make(chan struct{})}
 	p.results.Add(2)
 	go p.acknowledge()
 	go p.reportErrors()
@@ -90,6 +95,14 @@ func (p *Producer) SendAsync(ctx context.Context, msgs []*sarama.ProducerMessage
 }
 
 func (p *Producer) handOver(ctx context.Context, msgs []*sarama.ProducerMessage, b *batch, unsent *int64) error {
+	// A record larger than the producer takes is refused here, as the broker refuses one larger
+	// than the topic takes, and none of msgs is sent; sarama would fail it with a configuration
+	// error, which would read as Kafka failing.
+	for _, m := range msgs {
+		if size := m.ByteSize(recordBatchVersion); size > p.maxBytes {
+			return fmt.Errorf("a record of %d bytes, over the %d the producer takes: %w", size, p.maxBytes, sarama.ErrMessageSizeTooLarge)
+		}
+	}
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	select {
@@ -101,6 +114,12 @@ func (p *Producer) handOver(ctx context.Context, msgs []*sarama.ProducerMessage,
 		m.Metadata = b
 		if p.pending.Add(1) == 1 {
 			p.progress.Store(time.Now().UnixNano())
+		}
+		select {
+		case p.async.Input() <- m: // the common case, without the cost of a three-way select
+			*unsent--
+			continue
+		default:
 		}
 		select {
 		case p.async.Input() <- m:

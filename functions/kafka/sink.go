@@ -93,36 +93,57 @@ func EncodeEvent(ctx context.Context, topic string, e *cloudevents.Event) (*sara
 }
 
 // encodeV1 writes the binary content mode of the Kafka protocol binding: every attribute in a
-// ce_ header (the media type in content-type), the data as the value.
+// ce_ header (the media type in content-type), the data as the value. The header values share
+// one buffer.
 func encodeV1(topic string, c *cloudevents.EventContextV1, data []byte) (*sarama.ProducerMessage, error) {
-	headers := make([]sarama.RecordHeader, 0, 8+len(c.Extensions))
-	add := func(key, value string) {
-		headers = append(headers, sarama.RecordHeader{Key: []byte(key), Value: []byte(value)})
-	}
-	add(headerPrefix+"specversion", cloudevents.VersionV1)
-	add(headerPrefix+"id", c.ID)
-	add(headerPrefix+"source", c.Source.String())
-	add(headerPrefix+"type", c.Type)
-	msg := &sarama.ProducerMessage{Topic: topic}
+	var source, eventTime, schema string
+	source = c.Source.String()
+	size := len(cloudevents.VersionV1) + len(c.ID) + len(source) + len(c.Type)
 	if c.Subject != nil {
-		add(subjectHeader, *c.Subject)
-		msg.Key = sarama.ByteEncoder(*c.Subject)
+		size += len(*c.Subject)
 	}
 	if c.Time != nil {
-		add(headerPrefix+"time", c.Time.String())
+		eventTime = c.Time.String()
+		size += len(eventTime)
 	}
 	if c.DataSchema != nil {
-		add(headerPrefix+"dataschema", c.DataSchema.String())
+		schema = c.DataSchema.String()
+		size += len(schema)
 	}
 	if c.DataContentType != nil {
-		add("content-type", *c.DataContentType)
+		size += len(*c.DataContentType)
+	}
+	values := make([]byte, 0, size)
+	headers := make([]sarama.RecordHeader, 0, 8+len(c.Extensions))
+	add := func(key []byte, value string) {
+		start := len(values)
+		values = append(values, value...)
+		headers = append(headers, sarama.RecordHeader{Key: key, Value: values[start:len(values):len(values)]})
+	}
+	add(keySpecVersion, cloudevents.VersionV1)
+	add(keyID, c.ID)
+	add(keySource, source)
+	add(keyType, c.Type)
+	msg := &sarama.ProducerMessage{Topic: topic}
+	if c.Subject != nil {
+		add(keySubject, *c.Subject)
+		msg.Key = sarama.StringEncoder(*c.Subject)
+	}
+	if c.Time != nil {
+		add(keyTime, eventTime)
+	}
+	if c.DataSchema != nil {
+		add(keyDataSchema, schema)
+	}
+	if c.DataContentType != nil {
+		add(keyContentType, *c.DataContentType)
 	}
 	for name, v := range c.Extensions {
 		value, err := types.Format(v)
 		if err != nil {
 			return nil, fmt.Errorf("encode cloudevent for kafka: extension %s: %w", name, err)
 		}
-		add(headerPrefix+name, value)
+		add([]byte(headerPrefix+name), value)
 	}
 	msg.Headers = headers
 	if len(data) > 0 {
@@ -130,6 +151,19 @@ func encodeV1(topic string, c *cloudevents.EventContextV1, data []byte) (*sarama
 	}
 	return msg, nil
 }
+
+// The header names encodeV1 writes for the context attributes, made once; sarama does not change
+// a record's headers.
+var (
+	keySpecVersion = []byte(headerPrefix + "specversion")
+	keyID          = []byte(headerPrefix + "id")
+	keySource      = []byte(headerPrefix + "source")
+	keyType        = []byte(headerPrefix + "type")
+	keySubject     = []byte(subjectHeader)
+	keyTime        = []byte(headerPrefix + "time")
+	keyDataSchema  = []byte(headerPrefix + "dataschema")
+	keyContentType = []byte("content-type")
+)
 
 func encode(ctx context.Context, topic string, m binding.Message, transformers ...binding.Transformer) (*sarama.ProducerMessage, error) {
 	msg := &sarama.ProducerMessage{Topic: topic}

@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
@@ -35,7 +36,7 @@ func likedEvent(id, item string) cloudevents.Event {
 	e := cloudevents.NewEvent()
 	e.SetID(id)
 	e.SetSource("test")
-	e.SetType(event.TypeLiked)
+	e.SetType(contract.TypeLiked)
 	e.SetSubject(item)
 	e.SetTime(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
 	_ = e.SetData(cloudevents.ApplicationJSON, event.Interaction{UserID: "u", ItemID: item})
@@ -68,7 +69,7 @@ func TestSinkWritesBinaryModeKeyedBySubject(t *testing.T) {
 		if string(r.Key) != item {
 			t.Errorf("event %s has key %q, want its subject %q", id, r.Key, item)
 		}
-		if got := kafkatest.Header(r, "ce_type"); got != event.TypeLiked {
+		if got := kafkatest.Header(r, "ce_type"); got != contract.TypeLiked {
 			t.Errorf("event %s: ce_type %q", id, got)
 		}
 		if got := kafkatest.Header(r, "content-type"); got != cloudevents.ApplicationJSON {

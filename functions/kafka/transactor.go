@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/kafkaacl"
 	"github.com/recoflow/recoflow/functions/kafkaauth"
@@ -316,7 +317,7 @@ func (t *Transactor) deadLetterFor(msg *sarama.ConsumerMessage) (*sarama.Produce
 		// The dead-letter record failed too, so the original is too large for any topic: keep
 		// what identifies it and say so.
 		dl.Value = nil
-		dl.Headers = append(dl.Headers, sarama.RecordHeader{Key: []byte(event.HeaderDLQMessage), Value: []byte(f.err.Error() + "; the record's value is left out")})
+		dl.Headers = append(dl.Headers, sarama.RecordHeader{Key: []byte(contract.HeaderDLQMessage), Value: []byte(f.err.Error() + "; the record's value is left out")})
 	}
 	t.log.Warn("dead-lettering a record whose outputs cannot be written", "partition", msg.Partition, "offset", msg.Offset, "attempts", f.attempts, "error", f.err)
 	t.metrics.deadLettered.Inc()

@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
@@ -215,10 +216,10 @@ func TestTransactorDeadLettersARecordKafkaRefusesAfterBoundedRetries(t *testing.
 		t.Errorf("out holds %v, want [a b] once each", got)
 	}
 	dead := kafkatest.Records(t, c, "dlq")
-	if len(dead) != 1 || string(dead[0].Value) != "huge" || kafkatest.Header(dead[0], event.HeaderDLQReason) != string(event.ReasonUnproducible) {
+	if len(dead) != 1 || string(dead[0].Value) != "huge" || kafkatest.Header(dead[0], contract.HeaderDLQReason) != string(event.ReasonUnproducible) {
 		t.Fatalf("dlq holds %d records (%v), want the original \"huge\" once with reason %s", len(dead), values(dead), event.ReasonUnproducible)
 	}
-	if msg := kafkatest.Header(dead[0], event.HeaderDLQMessage); !strings.Contains(msg, "larger than") {
+	if msg := kafkatest.Header(dead[0], contract.HeaderDLQMessage); !strings.Contains(msg, "larger than") {
 		t.Errorf("dead-letter message %q does not say why", msg)
 	}
 	if n := kafkatest.Metric(t, reg, "recoflow_records_unproducible_total", ""); n != 1 {

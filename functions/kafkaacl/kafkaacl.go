@@ -17,7 +17,10 @@
 // The package has no Kafka client or Kubernetes in it, so both sides import it cheaply.
 package kafkaacl
 
-import "github.com/recoflow/recoflow/functions/config"
+import (
+	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
+)
 
 // ResourceType is the kind of Kafka resource a rule is about.
 type ResourceType string
@@ -62,21 +65,6 @@ type Rule struct {
 	Operations []Operation
 }
 
-// Function names a recoflow function, as its Deployment and KafkaUser are suffixed.
-type Function string
-
-// The functions.
-const (
-	Ingest     Function = "ingest"
-	Clean      Function = "clean"
-	Popularity Function = "popularity"
-	// PopularityServing is popularity's serving tier: the top-N API over the changelog.
-	PopularityServing Function = "popularity-serving"
-)
-
-// Functions returns every function, in the order events flow through them.
-func Functions() []Function { return []Function{Ingest, Clean, Popularity, PopularityServing} }
-
 // Pipeline names the Kafka resources of one pipeline that the rules refer to.
 type Pipeline struct {
 	// Topics are the pipeline's topics.
@@ -91,7 +79,7 @@ type Pipeline struct {
 func TransactionalIDPrefix(group string) string { return group + "." }
 
 // Rules returns the rules of function fn in pipeline p. An unknown function gets none.
-func Rules(fn Function, p Pipeline) []Rule {
+func Rules(fn contract.Function, p Pipeline) []Rule {
 	topic := func(name string, ops ...Operation) Rule {
 		return Rule{Type: Topic, Name: name, Pattern: Literal, Operations: ops}
 	}
@@ -103,9 +91,9 @@ func Rules(fn Function, p Pipeline) []Rule {
 	}
 	t := p.Topics
 	switch fn {
-	case Ingest:
+	case contract.FunctionIngest:
 		return []Rule{topic(t.Raw, Write)}
-	case Clean:
+	case contract.FunctionClean:
 		return []Rule{
 			topic(t.Raw, Read),
 			topic(t.Clean, Read, Write),
@@ -113,14 +101,14 @@ func Rules(fn Function, p Pipeline) []Rule {
 			group(p.CleanGroup),
 			transactions(p.CleanGroup),
 		}
-	case Popularity:
+	case contract.FunctionPopularity:
 		return []Rule{
 			topic(t.Clean, Read),
 			topic(t.Popularity, Read, Write),
 			group(p.PopularityGroup),
 			transactions(p.PopularityGroup),
 		}
-	case PopularityServing:
+	case contract.FunctionPopularityServing:
 		return []Rule{topic(t.Popularity, Read)}
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/kafkaacl"
 )
 
@@ -26,19 +27,19 @@ func TestRules(t *testing.T) {
 		return out
 	}
 	tests := []struct {
-		fn   kafkaacl.Function
+		fn   contract.Function
 		want []string
 	}{
-		{kafkaacl.Ingest, []string{"topic literal raw Write"}},
-		{kafkaacl.Clean, []string{
+		{contract.FunctionIngest, []string{"topic literal raw Write"}},
+		{contract.FunctionClean, []string{
 			"topic literal raw Read", "topic literal clean Read,Write", "topic literal dlq Write",
 			"group literal g-clean Read", "transactionalId prefix g-clean. Write,Describe",
 		}},
-		{kafkaacl.Popularity, []string{
+		{contract.FunctionPopularity, []string{
 			"topic literal clean Read", "topic literal pop Read,Write",
 			"group literal g-pop Read", "transactionalId prefix g-pop. Write,Describe",
 		}},
-		{kafkaacl.PopularityServing, []string{"topic literal pop Read"}},
+		{contract.FunctionPopularityServing, []string{"topic literal pop Read"}},
 		{"unknown", nil},
 	}
 	for _, tt := range tests {

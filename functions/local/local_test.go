@@ -1,42 +1,22 @@
 package local_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/IBM/sarama"
 
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 	"github.com/recoflow/recoflow/functions/local"
 )
-
-// syncBuffer is a bytes.Buffer safe to write from the pipeline while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 var (
 	kafkaLine  = regexp.MustCompile(`embedded Kafka at (\S+),`)
@@ -61,7 +41,7 @@ func run(t *testing.T, cfg local.Config) (banner string, stop func()) {
 	cfg.BrokerPort = 0
 	cfg.IngestAddr, cfg.CleanAddr, cfg.PopularityAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.LogLevel = "error"
-	out := &syncBuffer{}
+	out := &kafkatest.LockedBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- local.Run(ctx, cfg, out) }()
@@ -96,7 +76,7 @@ func TestLocalPipelineServesAndKeepsEventsAcrossRestarts(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("posting a like: %d", resp.StatusCode)
 	}
-	cleanTopic := event.DefaultTopic(event.TopicClean)
+	cleanTopic := contract.DefaultTopic(contract.TopicClean)
 	kafkatest.Eventually(t, 30*time.Second, func() error { return holdsOne(broker, cleanTopic) })
 	// One process scores and serves: the like shows in the top list the banner points at.
 	kafkatest.Eventually(t, 30*time.Second, func() error { return lists(topLine.FindStringSubmatch(banner)[1], `"id":"dune"`) })
@@ -108,7 +88,7 @@ func TestLocalPipelineServesAndKeepsEventsAcrossRestarts(t *testing.T) {
 	if err := holdsOne(broker, cleanTopic); err != nil {
 		t.Fatalf("after a restart: %v", err)
 	}
-	partitions, err := partitionsOf(broker, event.DefaultTopic(event.TopicPopularity))
+	partitions, err := partitionsOf(broker, contract.DefaultTopic(contract.TopicPopularity))
 	if err != nil || partitions != local.DefaultConfig().Partitions {
 		t.Errorf("popularity topic has %d partitions (%v), want %d like the others", partitions, err, local.DefaultConfig().Partitions)
 	}

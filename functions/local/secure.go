@@ -12,13 +12,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/kafkaacl"
 	"github.com/recoflow/recoflow/functions/pki"
 )
 
 // ClusterCADir is the directory of a secured local broker's secrets directory that holds the CA
 // certificate. Each user's directory is named after the user. The files in them are named as the
-// keys of the Secrets Strimzi writes (config.SecretKeyCACert, SecretKeyPassword, ...).
+// keys of the Secrets Strimzi writes (contract.SecretKeyCACert, SecretKeyPassword, ...).
 const ClusterCADir = "cluster-ca-cert"
 
 // AdminUser is the secured local broker's superuser, which only sets up topics.
@@ -33,7 +34,7 @@ type SecureBroker struct {
 	// Admin is how the superuser connects, to create topics.
 	Admin config.KafkaAuth
 	// Users is how each function connects, as its own user.
-	Users map[kafkaacl.Function]config.KafkaAuth
+	Users map[contract.Function]config.KafkaAuth
 	// CA signs the broker's certificate (and the client certificates of mutual TLS).
 	CA *pki.CA
 }
@@ -56,7 +57,7 @@ type SecureOptions struct {
 }
 
 // UserName returns the Kafka user of a function in a local pipeline: recoflow-<function>.
-func UserName(fn kafkaacl.Function) string { return "recoflow-" + string(fn) }
+func UserName(fn contract.Function) string { return "recoflow-" + string(fn) }
 
 // StartSecureBroker starts a SecureBroker and writes its CA and users' credentials to
 // o.SecretsDir, readable by the current user only.
@@ -72,12 +73,12 @@ func StartSecureBroker(o SecureOptions) (*SecureBroker, error) {
 	if err != nil {
 		return nil, err
 	}
-	caFile := filepath.Join(o.SecretsDir, ClusterCADir, config.SecretKeyCACert)
+	caFile := filepath.Join(o.SecretsDir, ClusterCADir, contract.SecretKeyCACert)
 	if err := writeSecret(caFile, ca.PEM); err != nil {
 		return nil, err
 	}
 	serverTLS := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{serverCert}}
-	b := &SecureBroker{CA: ca, Users: make(map[kafkaacl.Function]config.KafkaAuth)}
+	b := &SecureBroker{CA: ca, Users: make(map[contract.Function]config.KafkaAuth)}
 	opts := []kfake.Opt{kfake.Ports(o.Port), kfake.TLS(serverTLS)}
 	if o.DataDir != "" {
 		if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
@@ -94,7 +95,7 @@ func StartSecureBroker(o SecureOptions) (*SecureBroker, error) {
 			if err != nil {
 				return config.KafkaAuth{}, "", err
 			}
-			file := filepath.Join(o.SecretsDir, name, config.SecretKeyPassword)
+			file := filepath.Join(o.SecretsDir, name, contract.SecretKeyPassword)
 			auth := config.KafkaAuth{Authentication: config.KafkaAuthSCRAM, User: name, PasswordFile: file, TLS: true, CAFile: caFile}
 			return auth, password, writeSecret(file, []byte(password))
 		}
@@ -104,7 +105,7 @@ func StartSecureBroker(o SecureOptions) (*SecureBroker, error) {
 		}
 		b.Admin = admin
 		opts = append(opts, kfake.Superuser(sarama512, AdminUser, password))
-		for _, fn := range kafkaacl.Functions() {
+		for _, fn := range contract.Functions() {
 			auth, password, err := user(UserName(fn))
 			if err != nil {
 				return nil, err
@@ -123,7 +124,7 @@ func StartSecureBroker(o SecureOptions) (*SecureBroker, error) {
 			dir := filepath.Join(o.SecretsDir, name)
 			auth := config.KafkaAuth{
 				Authentication: config.KafkaAuthTLS, TLS: true, CAFile: caFile,
-				CertFile: filepath.Join(dir, config.SecretKeyUserCert), KeyFile: filepath.Join(dir, config.SecretKeyUserKey),
+				CertFile: filepath.Join(dir, contract.SecretKeyUserCert), KeyFile: filepath.Join(dir, contract.SecretKeyUserKey),
 			}
 			if err := writeSecret(auth.CertFile, certPEM); err != nil {
 				return auth, err
@@ -133,7 +134,7 @@ func StartSecureBroker(o SecureOptions) (*SecureBroker, error) {
 		if b.Admin, err = user(AdminUser); err != nil {
 			return nil, err
 		}
-		for _, fn := range kafkaacl.Functions() {
+		for _, fn := range contract.Functions() {
 			if b.Users[fn], err = user(UserName(fn)); err != nil {
 				return nil, err
 			}

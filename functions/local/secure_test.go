@@ -14,10 +14,9 @@ import (
 
 	"github.com/IBM/sarama"
 
-	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
-	"github.com/recoflow/recoflow/functions/kafkaacl"
 	"github.com/recoflow/recoflow/functions/local"
 )
 
@@ -70,9 +69,9 @@ func TestSecureLocalPipeline(t *testing.T) {
 		t.Error("a plaintext client without credentials connected to the secured broker")
 	}
 
-	files := []string{filepath.Join(cfg.SecretsDir, local.ClusterCADir, config.SecretKeyCACert)}
-	for _, fn := range kafkaacl.Functions() {
-		files = append(files, filepath.Join(cfg.SecretsDir, local.UserName(fn), config.SecretKeyPassword))
+	files := []string{filepath.Join(cfg.SecretsDir, local.ClusterCADir, contract.SecretKeyCACert)}
+	for _, fn := range contract.Functions() {
+		files = append(files, filepath.Join(cfg.SecretsDir, local.UserName(fn), contract.SecretKeyPassword))
 	}
 	for _, f := range files {
 		info, err := os.Stat(f)

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/hotness"
 	"github.com/recoflow/recoflow/functions/problem"
 )
@@ -24,24 +23,10 @@ type Ranking interface {
 	Item(id string, now time.Time) (hotness.Entry, bool)
 }
 
-// Item is one item as the HTTP API returns it.
-type Item struct {
-	// ID identifies the item.
-	ID string `json:"id"`
-	// Category is the item's most recent category, if any.
-	Category string `json:"category,omitempty"`
-	// Score is the item's hotness decayed to the time of the answer: its overall score, or its
-	// score within the segment a top-N query asked for.
-	Score float64 `json:"score"`
-	// Counts is the number of events per action.
-	Counts map[event.Action]int64 `json:"counts"`
-	// UpdatedAt is the time of the latest event applied to the item.
-	UpdatedAt time.Time `json:"updated_at"`
-}
-
-// ItemAnswer is the answer to GET /v1/items/{id}.
+// ItemAnswer is the answer to GET /v1/items/{id}: the item and the instant its score is
+// decayed to.
 type ItemAnswer struct {
-	Item
+	hotness.Entry
 	// AsOf is the instant the score is decayed to.
 	AsOf time.Time `json:"as_of"`
 }
@@ -49,7 +34,7 @@ type ItemAnswer struct {
 // TopList is the answer to GET /v1/top.
 type TopList struct {
 	// Items are the top items in rank order.
-	Items []Item `json:"items"`
+	Items []hotness.Entry `json:"items"`
 	// AsOf is the instant the scores are decayed to.
 	AsOf time.Time `json:"as_of"`
 }
@@ -92,12 +77,11 @@ func (a *api) top(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := a.now().UTC()
-	entries := a.ranking.Top(q, now)
-	list := TopList{Items: make([]Item, len(entries)), AsOf: now}
-	for i, e := range entries {
-		list.Items[i] = itemOf(e)
+	items := a.ranking.Top(q, now)
+	if items == nil {
+		items = []hotness.Entry{}
 	}
-	writeJSON(w, list)
+	writeJSON(w, TopList{Items: items, AsOf: now})
 }
 
 func (a *api) item(w http.ResponseWriter, r *http.Request) {
@@ -111,7 +95,7 @@ func (a *api) item(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "unknown_item", fmt.Errorf("no events seen for item %q", id))
 		return
 	}
-	writeJSON(w, ItemAnswer{Item: itemOf(e), AsOf: now})
+	writeJSON(w, ItemAnswer{Entry: e, AsOf: now})
 }
 
 // query reads the parameters of GET /v1/top.
@@ -139,10 +123,6 @@ func (a *api) query(r *http.Request) (hotness.Query, error) {
 		}
 	}
 	return q, nil
-}
-
-func itemOf(e hotness.Entry) Item {
-	return Item{ID: e.ItemID, Category: e.Category, Score: e.Score, Counts: e.Counts, UpdatedAt: e.UpdatedAt}
 }
 
 func methodNotAllowed(w http.ResponseWriter, r *http.Request) {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/hotness"
 	"github.com/recoflow/recoflow/functions/popularity"
 	"github.com/recoflow/recoflow/functions/problem"
@@ -23,14 +23,14 @@ import (
 func apiFixture(t *testing.T) (http.Handler, time.Time) {
 	t.Helper()
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	board := hotness.NewBoard(hotness.Config{HalfLife: 6 * time.Hour, Weights: map[event.Action]float64{
-		event.ActionLiked: 3, event.ActionViewed: 1, event.ActionFavorited: 5,
+	board := hotness.NewBoard(hotness.Config{HalfLife: 6 * time.Hour, Weights: map[contract.Action]float64{
+		contract.ActionLiked: 3, contract.ActionViewed: 1, contract.ActionFavorited: 5,
 	}})
 	for _, in := range []hotness.Interaction{
-		{ItemID: "a", Category: "books", Segment: "25-34.f", Action: event.ActionLiked, Time: now.Add(-time.Hour)},
-		{ItemID: "a", Action: event.ActionLiked, Time: now.Add(-time.Hour)},
-		{ItemID: "b", Category: "music", Action: event.ActionFavorited, Time: now},
-		{ItemID: "c", Category: "books", Segment: "25-34.f", Action: event.ActionViewed, Time: now},
+		{ItemID: "a", Category: "books", Segment: "25-34.f", Action: contract.ActionLiked, Time: now.Add(-time.Hour)},
+		{ItemID: "a", Action: contract.ActionLiked, Time: now.Add(-time.Hour)},
+		{ItemID: "b", Category: "music", Action: contract.ActionFavorited, Time: now},
+		{ItemID: "c", Category: "books", Segment: "25-34.f", Action: contract.ActionViewed, Time: now},
 	} {
 		board.Apply(in)
 	}
@@ -75,9 +75,9 @@ func TestTopRanksItems(t *testing.T) {
 			}
 			ids := []string{}
 			for i, it := range got.Items {
-				ids = append(ids, it.ID)
+				ids = append(ids, it.ItemID)
 				if i < len(tt.scores) && math.Abs(it.Score-tt.scores[i]) > 1e-12 {
-					t.Errorf("score of %s = %v, want %v", it.ID, it.Score, tt.scores[i])
+					t.Errorf("score of %s = %v, want %v", it.ItemID, it.Score, tt.scores[i])
 				}
 			}
 			if strings.Join(ids, ",") != strings.Join(tt.want, ",") {
@@ -101,7 +101,7 @@ func TestItemShowsCountsAndCategory(t *testing.T) {
 	if !got.AsOf.Equal(now) {
 		t.Errorf("as_of = %v, want %v", got.AsOf, now)
 	}
-	if got.ID != "a" || got.Category != "books" || got.Counts[event.ActionLiked] != 2 || got.Counts[event.ActionViewed] != 0 {
+	if got.ItemID != "a" || got.Category != "books" || got.Counts[contract.ActionLiked] != 2 || got.Counts[contract.ActionViewed] != 0 {
 		t.Errorf("got %+v, want item a in books with 2 likes", got)
 	}
 	if want := 6 * math.Exp2(-1.0/6); math.Abs(got.Score-want) > 1e-12 {
@@ -153,5 +153,22 @@ func TestBadRequestsGetProblems(t *testing.T) {
 				t.Errorf("problem %+v, want status %d and code %s with a detail", p, tt.status, tt.code)
 			}
 		})
+	}
+}
+
+// TestAnswersKeepTheirJSON pins the JSON of both answers, member by member, as clients read it.
+func TestAnswersKeepTheirJSON(t *testing.T) {
+	h, _ := apiFixture(t)
+	tests := map[string]string{
+		"/v1/items/b":                `{"id":"b","category":"music","score":5,"counts":{"favorited":1,"liked":0,"rated":0,"shared":0,"unliked":0,"viewed":0},"updated_at":"2026-05-01T12:00:00Z","as_of":"2026-05-01T12:00:00Z"}`,
+		"/v1/top?n=1&category=music": `{"items":[{"id":"b","category":"music","score":5,"counts":{"favorited":1,"liked":0,"rated":0,"shared":0,"unliked":0,"viewed":0},"updated_at":"2026-05-01T12:00:00Z"}],"as_of":"2026-05-01T12:00:00Z"}`,
+		"/v1/top?category=films":     `{"items":[],"as_of":"2026-05-01T12:00:00Z"}`,
+	}
+	for target, want := range tests {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+		if got := strings.TrimSpace(rec.Body.String()); got != want {
+			t.Errorf("GET %s answered\n%s\nwant\n%s", target, got, want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package popularity_test
 
 import (
 	"context"
+	"errors"
 	"syscall"
 	"testing"
 	"time"
@@ -32,9 +33,12 @@ func BenchmarkProcessor(b *testing.B) {
 	b.StopTimer()
 	proc := popularity.NewProcessor(cfg, popularity.Options{})
 	popularitytest.Start(b, proc)
-	for !proc.Ready() {
-		time.Sleep(time.Millisecond)
-	}
+	kafkatest.Eventually(b, time.Minute, func() error {
+		if !proc.Ready() {
+			return errors.New("the processor has not restored its partitions")
+		}
+		return nil
+	})
 	start, cpuStart := time.Now(), cpuTime(b)
 	b.StartTimer()
 	kafkatest.WaitCommitted(b, cluster.Cluster, cfg.Group, cfg.Topics.Clean, 10*time.Minute)

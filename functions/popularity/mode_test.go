@@ -12,6 +12,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 	"github.com/recoflow/recoflow/functions/popularity"
@@ -38,8 +39,8 @@ func startMode(t *testing.T, cfg config.Popularity, mode string) string {
 func TestScoringAndServingSplit(t *testing.T) {
 	cluster := popularitytest.NewCluster(t, 3)
 	cfg := cluster.Config("split")
-	scoring := startMode(t, cfg, config.PopularityModeScoring)
-	serving := startMode(t, cfg, config.PopularityModeServing)
+	scoring := startMode(t, cfg, contract.PopularityModeScoring)
+	serving := startMode(t, cfg, contract.PopularityModeServing)
 
 	for name, base := range map[string]string{"scoring": scoring, "serving": serving} {
 		kafkatest.Eventually(t, 20*time.Second, func() error {

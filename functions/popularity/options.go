@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/recoflow/recoflow/functions/config"
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/hotness"
 )
 
@@ -38,5 +38,5 @@ func (o Options) withDefaults() Options {
 
 // scoring returns the hotness settings in cfg.
 func scoring(cfg config.Popularity) hotness.Config {
-	return hotness.Config{HalfLife: cfg.HalfLife, Weights: map[event.Action]float64(cfg.Weights)}
+	return hotness.Config{HalfLife: cfg.HalfLife, Weights: map[contract.Action]float64(cfg.Weights)}
 }

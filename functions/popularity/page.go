@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/freshness"
 	"github.com/recoflow/recoflow/functions/hotness"
 )
@@ -69,15 +69,15 @@ type topPage struct {
 	Error             string
 }
 
-// pageItem is one item with its counts in the order of event.Actions.
+// pageItem is one item with its counts in the order of contract.Actions.
 type pageItem struct {
-	Item
+	hotness.Entry
 	Rank   int
 	Counts []actionCount
 }
 
 type actionCount struct {
-	Action event.Action
+	Action contract.Action
 	Count  int64
 }
 
@@ -120,8 +120,8 @@ func (p *page) item(w http.ResponseWriter, r *http.Request) {
 }
 
 func pageItemOf(e hotness.Entry, rank int) pageItem {
-	it := pageItem{Item: itemOf(e), Rank: rank}
-	for _, a := range event.Actions {
+	it := pageItem{Entry: e, Rank: rank}
+	for _, a := range contract.Actions {
 		it.Counts = append(it.Counts, actionCount{Action: a, Count: e.Counts[a]})
 	}
 	return it

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/hotness"
 	"github.com/recoflow/recoflow/functions/popularity"
 )
@@ -16,11 +16,11 @@ import (
 // one of its polls (GET /v1/top?n=20, JSON) over a million items in 50 categories, side by side:
 // both rank on the server and send 20 items, so neither grows with the number of items.
 func BenchmarkPageAtMillionItems(b *testing.B) {
-	board := hotness.NewBoard(hotness.Config{HalfLife: 6 * time.Hour, Weights: map[event.Action]float64{event.ActionLiked: 3}})
+	board := hotness.NewBoard(hotness.Config{HalfLife: 6 * time.Hour, Weights: map[contract.Action]float64{contract.ActionLiked: 3}})
 	epoch := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	for k := range 1_000_000 {
 		board.Apply(hotness.Interaction{ItemID: "item-" + strconv.Itoa(k), Category: "category-" + strconv.Itoa(k%50),
-			Action: event.ActionLiked, Time: epoch.Add(time.Duration(k) * 86 * time.Millisecond)})
+			Action: contract.ActionLiked, Time: epoch.Add(time.Duration(k) * 86 * time.Millisecond)})
 	}
 	now := func() time.Time { return epoch.Add(24 * time.Hour) }
 	fresh := fixedFreshness{Samples: 100, P50Seconds: 0.2, P99Seconds: 0.8}

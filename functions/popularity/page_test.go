@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/freshness"
 	"github.com/recoflow/recoflow/functions/hotness"
 	"github.com/recoflow/recoflow/functions/popularity"
@@ -43,8 +43,8 @@ func (f fixedFreshness) Freshness(time.Time) freshness.Report { return freshness
 
 func TestPageRendersWithoutJavaScript(t *testing.T) {
 	items := fakeRanking{
-		{ItemID: "dune", Category: "books", Score: 12.5, Counts: map[event.Action]int64{event.ActionLiked: 4}},
-		{ItemID: "<b>x</b>", Category: "films", Score: 3, Counts: map[event.Action]int64{event.ActionViewed: 9}},
+		{ItemID: "dune", Category: "books", Score: 12.5, Counts: map[contract.Action]int64{contract.ActionLiked: 4}},
+		{ItemID: "<b>x</b>", Category: "films", Score: 3, Counts: map[contract.Action]int64{contract.ActionViewed: 9}},
 	}
 	srv := httptest.NewServer(popularity.NewPage(items, fixedFreshness{Samples: 10, P99Seconds: 0.42, P50Seconds: 0.1}, 1000, nil))
 	defer srv.Close()

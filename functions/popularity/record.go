@@ -13,6 +13,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/binding"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/hotness"
 	"github.com/recoflow/recoflow/functions/kafka"
@@ -22,45 +23,7 @@ import (
 const Source = "urn:recoflow:popularity"
 
 // errNotPopularity is returned for a changelog record that is not a popularity CloudEvent.
-var errNotPopularity = errors.New("not a " + event.TypePopularity + " event")
-
-// payload returns the changelog payload of an item's state. Times are written with nanoseconds so
-// that restoring the payload gives back exactly the same state.
-func payload(s hotness.ItemState) event.Popularity {
-	return event.Popularity{
-		ItemID:    s.ItemID,
-		Category:  s.Category,
-		Score:     s.Score,
-		ScoreTime: s.ScoreTime.UTC().Format(time.RFC3339Nano),
-		Counts:    s.Counts,
-		Segments:  s.Segments,
-		UpdatedAt: s.UpdatedAt.UTC().Format(time.RFC3339Nano),
-	}
-}
-
-// itemState returns the item state a changelog payload describes.
-func itemState(p event.Popularity) (hotness.ItemState, error) {
-	scoreTime, err := time.Parse(time.RFC3339Nano, p.ScoreTime)
-	if err != nil {
-		return hotness.ItemState{}, fmt.Errorf("score_time: %w", err)
-	}
-	updatedAt, err := time.Parse(time.RFC3339Nano, p.UpdatedAt)
-	if err != nil {
-		return hotness.ItemState{}, fmt.Errorf("updated_at: %w", err)
-	}
-	if p.ItemID == "" {
-		return hotness.ItemState{}, errors.New("item_id is empty")
-	}
-	return hotness.ItemState{
-		ItemID:    p.ItemID,
-		Category:  p.Category,
-		Score:     p.Score,
-		ScoreTime: scoreTime,
-		Counts:    p.Counts,
-		Segments:  p.Segments,
-		UpdatedAt: updatedAt,
-	}, nil
-}
+var errNotPopularity = errors.New("not a " + contract.TypePopularity + " event")
 
 // changelogRecord encodes an item's state as a popularity CloudEvent in binary content mode, keyed
 // by the item id, for the given partition of the changelog topic.
@@ -75,10 +38,11 @@ func changelogRecord(ctx context.Context, topic string, partition int32, s hotne
 	e := cloudevents.NewEvent()
 	e.SetID(s.ItemID + "/" + strconv.FormatInt(seen, 10))
 	e.SetSource(Source)
-	e.SetType(event.TypePopularity)
+	e.SetType(contract.TypePopularity)
 	e.SetSubject(s.ItemID)
 	e.SetTime(s.UpdatedAt)
-	if err := e.SetData(cloudevents.ApplicationJSON, payload(s)); err != nil {
+	s.ScoreTime, s.UpdatedAt = s.ScoreTime.UTC(), s.UpdatedAt.UTC()
+	if err := e.SetData(cloudevents.ApplicationJSON, s); err != nil {
 		return nil, fmt.Errorf("encode popularity of %q: %w", s.ItemID, err)
 	}
 	msg := &sarama.ProducerMessage{Topic: topic, Partition: partition, Key: sarama.StringEncoder(s.ItemID)}
@@ -99,16 +63,15 @@ func decodeChangelog(ctx context.Context, rec *sarama.ConsumerMessage) (hotness.
 		}
 		eventType, data = e.Type(), e.Data()
 	}
-	if eventType != event.TypePopularity {
+	if eventType != contract.TypePopularity {
 		return hotness.ItemState{}, fmt.Errorf("%w: type %q", errNotPopularity, eventType)
 	}
-	var p event.Popularity
-	if err := json.Unmarshal(data, &p); err != nil {
+	var s hotness.ItemState
+	if err := json.Unmarshal(data, &s); err != nil {
 		return hotness.ItemState{}, fmt.Errorf("decode popularity record of %q: %w", rec.Key, err)
 	}
-	s, err := itemState(p)
-	if err != nil {
-		return hotness.ItemState{}, fmt.Errorf("decode popularity record of %q: %w", rec.Key, err)
+	if s.ItemID == "" {
+		return hotness.ItemState{}, fmt.Errorf("decode popularity record of %q: item_id is empty", rec.Key)
 	}
 	return s, nil
 }
@@ -158,7 +121,7 @@ func interaction(ctx context.Context, msg *sarama.ConsumerMessage) (hotness.Inte
 	if !binary {
 		return interactionFromEvent(ctx, msg)
 	}
-	action, ok := event.ActionOf(string(attrs.eventType))
+	action, ok := contract.ActionOf(string(attrs.eventType))
 	if !ok {
 		return hotness.Interaction{}, fmt.Errorf("clean record has type %q, not an interaction", attrs.eventType)
 	}
@@ -183,7 +146,7 @@ func interactionFromEvent(ctx context.Context, msg *sarama.ConsumerMessage) (hot
 	if err != nil {
 		return hotness.Interaction{}, fmt.Errorf("decode clean record: %w", err)
 	}
-	action, ok := event.ActionOf(e.Type())
+	action, ok := contract.ActionOf(e.Type())
 	if !ok {
 		return hotness.Interaction{}, fmt.Errorf("clean record has type %q, not an interaction", e.Type())
 	}

@@ -6,7 +6,7 @@ import (
 
 	"github.com/IBM/sarama"
 
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/hotness"
 	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/popularity/popularitytest"
@@ -37,7 +37,7 @@ func BenchmarkInteraction(b *testing.B) {
 func BenchmarkDecodeChangelog(b *testing.B) {
 	state := hotness.ItemState{
 		ItemID: "item-123456", Category: "books", Score: 12.75, ScoreTime: time.Unix(1_800_000_000, 0), UpdatedAt: time.Unix(1_800_000_100, 1),
-		Counts:   map[event.Action]int64{event.ActionLiked: 12, event.ActionViewed: 40, event.ActionShared: 1},
+		Counts:   map[contract.Action]int64{contract.ActionLiked: 12, contract.ActionViewed: 40, contract.ActionShared: 1},
 		Segments: map[string]float64{"25-34.f": 3.5, "18-24.m": 1.25},
 	}
 	msg, err := changelogRecord(b.Context(), "pop", 0, state)

@@ -9,6 +9,7 @@ import (
 	"github.com/IBM/sarama"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/hotness"
 	"github.com/recoflow/recoflow/functions/kafka"
@@ -33,13 +34,13 @@ func asRecord(t testing.TB, msg *sarama.ProducerMessage) *sarama.ConsumerMessage
 }
 
 func TestChangelogRecordRestoresExactly(t *testing.T) {
-	cfg := hotness.Config{HalfLife: 6 * time.Hour, Weights: map[event.Action]float64{event.ActionLiked: 3, event.ActionViewed: 1.1}}
+	cfg := hotness.Config{HalfLife: 6 * time.Hour, Weights: map[contract.Action]float64{contract.ActionLiked: 3, contract.ActionViewed: 1.1}}
 	board := hotness.NewBoard(cfg)
 	base := time.Date(2026, 3, 4, 5, 6, 7, 123456789, time.UTC)
 	for i := range 50 {
 		board.Apply(hotness.Interaction{
 			ItemID: "item/ü", Category: "books", Segment: []string{"", "18-24.f", "65+.x"}[i%3],
-			Action: []event.Action{event.ActionLiked, event.ActionViewed, event.ActionRated}[i%3], Rating: 1 + i%5,
+			Action: []contract.Action{contract.ActionLiked, contract.ActionViewed, contract.ActionRated}[i%3], Rating: 1 + i%5,
 			Time: base.Add(time.Duration(i*i) * 7919 * time.Millisecond),
 		})
 	}
@@ -64,7 +65,7 @@ func TestChangelogRecordRestoresExactly(t *testing.T) {
 	// A board restored from the record continues exactly like the original.
 	restored := hotness.NewBoard(cfg)
 	restored.Restore(got)
-	next := hotness.Interaction{ItemID: "item/ü", Segment: "18-24.f", Action: event.ActionLiked, Time: base.Add(40 * time.Hour)}
+	next := hotness.Interaction{ItemID: "item/ü", Segment: "18-24.f", Action: contract.ActionLiked, Time: base.Add(40 * time.Hour)}
 	board.Apply(next)
 	restored.Apply(next)
 	now := base.Add(41 * time.Hour)
@@ -76,7 +77,7 @@ func TestChangelogRecordRestoresExactly(t *testing.T) {
 }
 
 func TestChangelogRecordIsAPopularityCloudEvent(t *testing.T) {
-	state := hotness.ItemState{ItemID: "x", ScoreTime: time.Unix(0, 0), UpdatedAt: time.Unix(10, 0), Counts: map[event.Action]int64{event.ActionLiked: 2, event.ActionViewed: 3}}
+	state := hotness.ItemState{ItemID: "x", ScoreTime: time.Unix(0, 0), UpdatedAt: time.Unix(10, 0), Counts: map[contract.Action]int64{contract.ActionLiked: 2, contract.ActionViewed: 3}}
 	msg, err := changelogRecord(t.Context(), "pop", 0, state)
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +87,7 @@ func TestChangelogRecordIsAPopularityCloudEvent(t *testing.T) {
 		headers[string(h.Key)] = string(h.Value)
 	}
 	for name, want := range map[string]string{
-		"ce_type": event.TypePopularity, "ce_subject": "x", "ce_source": Source, "ce_id": "x/5", "content-type": "application/json",
+		"ce_type": contract.TypePopularity, "ce_subject": "x", "ce_source": Source, "ce_id": "x/5", "content-type": "application/json",
 	} {
 		if got := headers[name]; got != want {
 			t.Errorf("header %s = %q, want %q", name, got, want)
@@ -98,7 +99,7 @@ func TestDecodeChangelogRejectsOtherRecords(t *testing.T) {
 	e := cloudevents.NewEvent()
 	e.SetID("1")
 	e.SetSource("s")
-	e.SetType(event.TypeLiked)
+	e.SetType(contract.TypeLiked)
 	e.SetSubject("x")
 	_ = e.SetData(cloudevents.ApplicationJSON, event.Interaction{UserID: "u", ItemID: "x"})
 	msg, err := kafka.NewSink(nil, "pop").Record(t.Context(), &e)
@@ -121,7 +122,7 @@ func TestInteractionReadsCleanEvents(t *testing.T) {
 	e := cloudevents.NewEvent()
 	e.SetID("1")
 	e.SetSource("s")
-	e.SetType(event.TypeRated)
+	e.SetType(contract.TypeRated)
 	e.SetSubject("item-1")
 	at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
 	e.SetTime(at)
@@ -136,7 +137,7 @@ func TestInteractionReadsCleanEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := hotness.Interaction{ItemID: "item-1", Category: "books", Segment: "25-34.f", Action: event.ActionRated, Rating: 2, Time: at}
+	want := hotness.Interaction{ItemID: "item-1", Category: "books", Segment: "25-34.f", Action: contract.ActionRated, Rating: 2, Time: at}
 
 	tests := []struct {
 		name string
@@ -165,13 +166,13 @@ func TestInteractionRejectsWhatIsNotAnInteraction(t *testing.T) {
 	tests := map[string]*sarama.ConsumerMessage{
 		"not a cloudevent": {Value: []byte("hello")},
 		"popularity type": {Value: []byte(`{}`), Headers: []*sarama.RecordHeader{
-			header("ce_specversion", "1.0"), header("ce_type", event.TypePopularity), header("ce_subject", "x"),
+			header("ce_specversion", "1.0"), header("ce_type", contract.TypePopularity), header("ce_subject", "x"),
 		}},
 		"data not json": {Value: []byte(`{"item_id":`), Headers: []*sarama.RecordHeader{
-			header("ce_specversion", "1.0"), header("ce_type", event.TypeLiked), header("ce_subject", "x"),
+			header("ce_specversion", "1.0"), header("ce_type", contract.TypeLiked), header("ce_subject", "x"),
 		}},
 		"bad time": {Value: []byte(`{}`), Headers: []*sarama.RecordHeader{
-			header("ce_specversion", "1.0"), header("ce_type", event.TypeLiked), header("ce_subject", "x"), header("ce_time", "yesterday"),
+			header("ce_specversion", "1.0"), header("ce_type", contract.TypeLiked), header("ce_subject", "x"), header("ce_time", "yesterday"),
 		}},
 	}
 	for name, msg := range tests {
@@ -186,7 +187,7 @@ func TestInteractionRejectsWhatIsNotAnInteraction(t *testing.T) {
 func TestDecodeChangelogReadsBothContentModes(t *testing.T) {
 	want := hotness.ItemState{
 		ItemID: "x", Category: "books", Score: 1.5, ScoreTime: time.Unix(0, 0).UTC(), UpdatedAt: time.Unix(10, 5).UTC(),
-		Counts: map[event.Action]int64{event.ActionLiked: 2}, Segments: map[string]float64{"18-24.f": 0.5},
+		Counts: map[contract.Action]int64{contract.ActionLiked: 2}, Segments: map[string]float64{"18-24.f": 0.5},
 	}
 	msg, err := changelogRecord(t.Context(), "pop", 0, want)
 	if err != nil {
@@ -196,9 +197,9 @@ func TestDecodeChangelogReadsBothContentModes(t *testing.T) {
 	e := cloudevents.NewEvent()
 	e.SetID("x/2")
 	e.SetSource(Source)
-	e.SetType(event.TypePopularity)
+	e.SetType(contract.TypePopularity)
 	e.SetSubject("x")
-	_ = e.SetData(cloudevents.ApplicationJSON, payload(want))
+	_ = e.SetData(cloudevents.ApplicationJSON, want)
 	structured, err := e.MarshalJSON()
 	if err != nil {
 		t.Fatal(err)
@@ -216,5 +217,26 @@ func TestDecodeChangelogReadsBothContentModes(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: decoded %+v, want %+v", name, got, want)
 		}
+	}
+}
+
+// TestChangelogPayloadKeepsItsJSON pins the JSON payload of a changelog record, which restores
+// and the serving view read back, whichever version of the function wrote it.
+func TestChangelogPayloadKeepsItsJSON(t *testing.T) {
+	state := hotness.ItemState{
+		ItemID: "x", Category: "books", Score: 1.5, ScoreTime: time.Unix(0, 0).In(time.FixedZone("x", 3600)), UpdatedAt: time.Unix(10, 5),
+		Counts: map[contract.Action]int64{contract.ActionLiked: 2}, Segments: map[string]float64{"18-24.f": 0.5},
+	}
+	msg, err := changelogRecord(t.Context(), "pop", 0, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	value, err := msg.Value.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"item_id":"x","category":"books","score":1.5,"score_time":"1970-01-01T00:00:00Z","counts":{"liked":2},"segments":{"18-24.f":0.5},"updated_at":"1970-01-01T00:00:10.000000005Z"}`
+	if string(value) != want {
+		t.Errorf("payload\n%s\nwant\n%s", value, want)
 	}
 }

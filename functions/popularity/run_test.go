@@ -15,7 +15,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 	"github.com/recoflow/recoflow/functions/popularity"
@@ -126,7 +126,7 @@ func TestRunIsReadyOnceStateIsRestored(t *testing.T) {
 	if code, _, _ := get(base + "/v1/top"); code != http.StatusOK {
 		t.Errorf("GET /v1/top: %d, want 200", code)
 	}
-	if code, _, _ := get(base + "/v1/items/" + event.DefaultTopic(event.TopicPopularity)); code != http.StatusNotFound {
+	if code, _, _ := get(base + "/v1/items/" + contract.DefaultTopic(contract.TopicPopularity)); code != http.StatusNotFound {
 		t.Errorf("GET an unknown item: %d, want 404", code)
 	}
 }

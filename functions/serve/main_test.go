@@ -9,6 +9,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/serve"
 )
@@ -22,9 +23,9 @@ func TestParseSettings(t *testing.T) {
 		wantErr string
 	}{
 		{name: "default", want: 5 * time.Second},
-		{name: "environment", env: map[string]string{config.EnvIngestProduceTimeout: "2s"}, want: 2 * time.Second},
-		{name: "flag beats environment", env: map[string]string{config.EnvIngestProduceTimeout: "2s"}, args: []string{"--produce-timeout=3s"}, want: 3 * time.Second},
-		{name: "bad environment value", env: map[string]string{config.EnvIngestProduceTimeout: "soon"}, wantErr: "RECOFLOW_INGEST_PRODUCE_TIMEOUT"},
+		{name: "environment", env: map[string]string{contract.EnvIngestProduceTimeout: "2s"}, want: 2 * time.Second},
+		{name: "flag beats environment", env: map[string]string{contract.EnvIngestProduceTimeout: "2s"}, args: []string{"--produce-timeout=3s"}, want: 3 * time.Second},
+		{name: "bad environment value", env: map[string]string{contract.EnvIngestProduceTimeout: "soon"}, wantErr: "RECOFLOW_INGEST_PRODUCE_TIMEOUT"},
 		{name: "invalid setting", args: []string{"--produce-timeout=0s"}, wantErr: "produce-timeout"},
 		{name: "stray argument", args: []string{"extra"}, wantErr: "unexpected arguments"},
 	}

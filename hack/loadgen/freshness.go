@@ -12,8 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
-	"github.com/recoflow/recoflow/functions/popularity"
+	"github.com/recoflow/recoflow/functions/hotness"
 )
 
 // probeLoad measures freshness: at a fixed rate it likes an item no event named before, and
@@ -150,11 +151,11 @@ func (l *probeLoad) counted(item string) (bool, error) {
 	case status != http.StatusOK:
 		return false, fmt.Errorf("GET %s answered %d", req.URL, status)
 	}
-	var got popularity.Item
+	var got hotness.Entry
 	if err := json.Unmarshal(body, &got); err != nil {
 		return false, fmt.Errorf("GET %s: %w", req.URL, err)
 	}
-	return got.Counts[event.ActionLiked] >= 1, nil
+	return got.Counts[contract.ActionLiked] >= 1, nil
 }
 
 // do sends req within the request timeout and returns the status and body of the answer.

@@ -10,6 +10,7 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/hotness"
 	"github.com/recoflow/recoflow/functions/popularity"
@@ -25,7 +26,7 @@ type slowBoard struct {
 }
 
 func newSlowBoard(delay time.Duration) *slowBoard {
-	cfg := hotness.Config{HalfLife: time.Hour, Weights: map[event.Action]float64{event.ActionLiked: 3}}
+	cfg := hotness.Config{HalfLife: time.Hour, Weights: map[contract.Action]float64{contract.ActionLiked: 3}}
 	return &slowBoard{delay: delay, board: hotness.NewBoard(cfg)}
 }
 
@@ -50,7 +51,7 @@ func (b *slowBoard) applyLater(events []cloudevents.Event) {
 		defer b.mu.Unlock()
 		for _, e := range events {
 			in, err := event.Validate(e)
-			action, ok := event.ActionOf(e.Type())
+			action, ok := contract.ActionOf(e.Type())
 			if err != nil || !ok {
 				continue
 			}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 )
 
@@ -16,7 +17,7 @@ type Sample struct {
 	// ID is the CloudEvent id, unique within a run.
 	ID string
 	// Action is what the user did; its CloudEvent type is Action.Type().
-	Action event.Action
+	Action contract.Action
 	// Time is when the interaction happened.
 	Time time.Time
 	// Data is the payload; Data.ItemID is also the CloudEvent subject.
@@ -89,7 +90,7 @@ func (g *Generator) Next() Sample {
 			Category: g.categories[item%uint64(len(g.categories))],
 		},
 	}
-	if s.Action == event.ActionRated {
+	if s.Action == contract.ActionRated {
 		rating := g.rating()
 		s.Data.Rating = &rating
 	}
@@ -101,20 +102,20 @@ func (g *Generator) Next() Sample {
 }
 
 // action draws an action: 60% liked, 20% viewed, 6% favorited, 6% rated, 5% shared, 3% unliked.
-func (g *Generator) action() event.Action {
+func (g *Generator) action() contract.Action {
 	switch n := g.rng.IntN(100); {
 	case n < 60:
-		return event.ActionLiked
+		return contract.ActionLiked
 	case n < 80:
-		return event.ActionViewed
+		return contract.ActionViewed
 	case n < 86:
-		return event.ActionFavorited
+		return contract.ActionFavorited
 	case n < 92:
-		return event.ActionRated
+		return contract.ActionRated
 	case n < 97:
-		return event.ActionShared
+		return contract.ActionShared
 	default:
-		return event.ActionUnliked
+		return contract.ActionUnliked
 	}
 }
 

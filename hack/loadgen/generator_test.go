@@ -15,6 +15,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/binding"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 )
 
@@ -53,7 +54,7 @@ func TestGeneratorEventsAreValid(t *testing.T) {
 func TestGeneratorMix(t *testing.T) {
 	const n = 20_000
 	gen := testGenerator(0)
-	actions := map[event.Action]int{}
+	actions := map[contract.Action]int{}
 	withUser, head, items, users := 0, 0, map[string]bool{}, map[string]bool{}
 	categoryOf := map[string]string{}
 	for range n {
@@ -71,12 +72,12 @@ func TestGeneratorMix(t *testing.T) {
 		}
 		categoryOf[s.Data.ItemID] = s.Data.Category
 	}
-	for _, a := range event.Actions {
+	for _, a := range contract.Actions {
 		if actions[a] == 0 {
 			t.Errorf("no %s event in %d", a, n)
 		}
 	}
-	if share := float64(actions[event.ActionLiked]) / n; share < 0.55 || share > 0.65 {
+	if share := float64(actions[contract.ActionLiked]) / n; share < 0.55 || share > 0.65 {
 		t.Errorf("likes are %.2f of the events, want about 0.6", share)
 	}
 	if share := float64(withUser) / n; share < 0.28 || share > 0.38 {

@@ -19,7 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/recoflow/recoflow/functions/config"
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/ingest"
 )
 
@@ -135,7 +135,7 @@ func TestHTTPModes(t *testing.T) {
 					t.Errorf("event id %s stored twice", e.ID())
 				}
 				ids[e.ID()] = true
-				if tt.mode == ModeLikes && e.Type() != event.TypeLiked {
+				if tt.mode == ModeLikes && e.Type() != contract.TypeLiked {
 					t.Errorf("likes mode stored a %s event", e.Type())
 				}
 			}

@@ -45,7 +45,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 )
 
 // The load modes.
@@ -129,7 +129,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&cfg.Ingest, "ingest", "http://localhost:8080", "base URL of ingest")
 	fs.StringVar(&cfg.Popularity, "popularity", "http://localhost:8081", "base URL of popularity (freshness mode)")
 	fs.StringVar(&cfg.Kafka, "kafka", "localhost:9092", "Kafka broker host:port (raw-producer mode)")
-	fs.StringVar(&cfg.Topic, "topic", event.DefaultTopic(event.TopicRaw), "raw topic (raw-producer mode)")
+	fs.StringVar(&cfg.Topic, "topic", contract.DefaultTopic(contract.TopicRaw), "raw topic (raw-producer mode)")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "events per second; 0 sends as fast as possible")
 	fs.IntVar(&cfg.Connections, "connections", 64, "concurrent workers, each with its own kept-alive connection")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long to send")

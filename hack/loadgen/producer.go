@@ -9,14 +9,13 @@ import (
 
 	"github.com/IBM/sarama"
 
-	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/ingest"
 	"github.com/recoflow/recoflow/functions/kafka"
 )
 
 // producerLoad produces the records ingest would store straight to the raw topic, with a sarama
 // AsyncProducer set up like ingest's: kafka.NewSaramaConfig (idempotent, acks=all, one request
-// in flight per broker) and ingest's MaxMessageBytes. Records are encoded by kafka.Sink, the
+// in flight per broker) and ingest's ProducerConfig (record size, lz4). Records are encoded by kafka.Sink, the
 // encoder ingest itself uses, so they have the same key, headers and size. Its throughput is
 // the ceiling that batch ingest is measured against.
 type producerLoad struct {
@@ -45,7 +44,7 @@ type producerLoad struct {
 // acknowledgement. Connecting to Kafka must succeed within connectTimeout.
 func (l *producerLoad) run(ctx context.Context, connectTimeout time.Duration) error {
 	cfg := kafka.NewSaramaConfig(kafka.ClientID("", "loadgen-producer"))
-	ingest.ProducerConfig(cfg, config.DefaultIngest())
+	ingest.ProducerConfig(cfg)
 	if l.tuned {
 		TunedProducerConfig(cfg)
 	}

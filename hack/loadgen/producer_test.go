@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 )
 
@@ -22,7 +23,7 @@ func TestRawProducerStoresIngestRecords(t *testing.T) {
 }
 
 func testRawProducer(t *testing.T, mode string) {
-	topic := event.DefaultTopic(event.TopicRaw)
+	topic := contract.DefaultTopic(contract.TopicRaw)
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, topic))
 	if err != nil {
 		t.Fatalf("start kafka: %v", err)

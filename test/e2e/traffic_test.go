@@ -143,7 +143,7 @@ func cloudEvent(l like) map[string]any {
 		"specversion":     "1.0",
 		"id":              l.id,
 		"source":          "/e2e",
-		"type":            event.ActionLiked.Type(),
+		"type":            contract.ActionLiked.Type(),
 		"subject":         l.item,
 		"time":            time.Now().UTC().Format(time.RFC3339Nano),
 		"datacontenttype": "application/json",
@@ -176,7 +176,7 @@ func (c *ingestClient) post(mode string, likes ...like) error {
 		for _, l := range likes {
 			headers := map[string]string{
 				"Ce-Specversion": "1.0", "Ce-Id": l.id, "Ce-Source": "/e2e",
-				"Ce-Type": event.ActionLiked.Type(), "Ce-Subject": l.item,
+				"Ce-Type": contract.ActionLiked.Type(), "Ce-Subject": l.item,
 			}
 			if err := add("/", "application/json", event.Interaction{UserID: l.user, ItemID: l.item}, headers); err != nil {
 				return err
@@ -224,8 +224,8 @@ func (c *ingestClient) post(mode string, likes ...like) error {
 
 // topItem is an item of popularity's /v1/top.
 type topItem struct {
-	ID     string                 `json:"id"`
-	Counts map[event.Action]int64 `json:"counts"`
+	ID     string                    `json:"id"`
+	Counts map[contract.Action]int64 `json:"counts"`
 }
 
 // likeCounts reads popularity's top list and returns the like count of every item in it.
@@ -247,7 +247,7 @@ func likeCounts(url string, n int) (map[string]int64, error) {
 	}
 	counts := map[string]int64{}
 	for _, it := range top.Items {
-		counts[it.ID] = it.Counts[event.ActionLiked]
+		counts[it.ID] = it.Counts[contract.ActionLiked]
 	}
 	return counts, nil
 }

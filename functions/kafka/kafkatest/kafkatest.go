@@ -1,6 +1,7 @@
 // Package kafkatest starts in-process Kafka brokers for tests and reads what the functions wrote
 // to them. The broker is kfake speaking the real Kafka protocol, so the code under test uses its
-// production clients unchanged.
+// production clients unchanged. It also runs a function in a child process that kills itself at
+// a chosen point of its transactions (RunChild, StartChild), for the exactly-once crash tests.
 package kafkatest
 
 import (
@@ -16,7 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/recoflow/recoflow/functions/config"
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/kafkaauth"
 )
@@ -37,12 +38,12 @@ func NewCluster(t testing.TB, topics ...string) *kfake.Cluster {
 }
 
 // NewPipelineCluster starts a cluster like NewCluster holding the pipeline's topics under their
-// default names (event.DefaultTopic).
+// default names (contract.DefaultTopic).
 func NewPipelineCluster(t testing.TB) *kfake.Cluster {
 	t.Helper()
-	topics := make([]string, 0, len(event.TopicRoles))
-	for _, role := range event.TopicRoles {
-		topics = append(topics, event.DefaultTopic(role))
+	topics := make([]string, 0, len(contract.TopicRoles))
+	for _, role := range contract.TopicRoles {
+		topics = append(topics, contract.DefaultTopic(role))
 	}
 	return NewCluster(t, topics...)
 }

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/hotness"
 )
 
@@ -27,15 +26,6 @@ type HTTPRanking struct {
 	Client *http.Client
 }
 
-type servedItem struct {
-	ID        string                 `json:"id"`
-	Category  string                 `json:"category"`
-	Score     float64                `json:"score"`
-	Counts    map[event.Action]int64 `json:"counts"`
-	UpdatedAt time.Time              `json:"updated_at"`
-	AsOf      time.Time              `json:"as_of"`
-}
-
 // Top implements Ranking with GET /v1/top.
 func (h HTTPRanking) Top(q hotness.Query, now time.Time) []hotness.Entry {
 	params := url.Values{"n": {strconv.Itoa(q.N)}}
@@ -46,37 +36,34 @@ func (h HTTPRanking) Top(q hotness.Query, now time.Time) []hotness.Entry {
 		params.Set("segment", q.Segment)
 	}
 	var list struct {
-		Items []servedItem `json:"items"`
-		AsOf  time.Time    `json:"as_of"`
+		Items []hotness.Entry `json:"items"`
+		AsOf  time.Time       `json:"as_of"`
 	}
 	if err := h.get("/v1/top?"+params.Encode(), &list); err != nil {
 		return nil
 	}
-	out := make([]hotness.Entry, len(list.Items))
-	for i, it := range list.Items {
-		it.AsOf = list.AsOf
-		out[i] = h.entry(it, now)
+	for i := range list.Items {
+		list.Items[i].Score = h.decay(list.Items[i].Score, list.AsOf, now)
 	}
-	return out
+	return list.Items
 }
 
 // Item implements Ranking with GET /v1/items/{id}.
 func (h HTTPRanking) Item(id string, now time.Time) (hotness.Entry, bool) {
-	var it servedItem
+	var it struct {
+		hotness.Entry
+		AsOf time.Time `json:"as_of"`
+	}
 	if err := h.get("/v1/items/"+url.PathEscape(id), &it); err != nil {
 		return hotness.Entry{}, false
 	}
-	return h.entry(it, now), true
+	it.Score = h.decay(it.Score, it.AsOf, now)
+	return it.Entry, true
 }
 
-func (h HTTPRanking) entry(it servedItem, now time.Time) hotness.Entry {
-	return hotness.Entry{
-		ItemID:    it.ID,
-		Category:  it.Category,
-		Score:     it.Score * math.Exp2(-float64(now.Sub(it.AsOf))/float64(h.HalfLife)),
-		Counts:    it.Counts,
-		UpdatedAt: it.UpdatedAt,
-	}
+// decay returns score, decayed to asOf, decayed further to now.
+func (h HTTPRanking) decay(score float64, asOf, now time.Time) float64 {
+	return score * math.Exp2(-float64(now.Sub(asOf))/float64(h.HalfLife))
 }
 
 func (h HTTPRanking) get(path string, v any) error {

@@ -107,7 +107,7 @@ func (c *Cluster) NewPublisher(t testing.TB) *Publisher {
 		_ = producer.Close()
 		_ = client.Close()
 	})
-	return &Publisher{client: client, producer: producer, sink: kafka.NewSink(producer, event.DefaultTopic(event.TopicClean))}
+	return &Publisher{client: client, producer: producer, sink: kafka.NewSink(producer, contract.DefaultTopic(contract.TopicClean))}
 }
 
 // Stream publishes batches of generated events in the background until stop is called, adding
@@ -212,7 +212,7 @@ func (g *Generator) ClientEvents(n int) []cloudevents.Event {
 
 func (g *Generator) event(client bool) cloudevents.Event {
 	g.seq++
-	action := event.Actions[g.rng.IntN(len(event.Actions))]
+	action := contract.Actions[g.rng.IntN(len(contract.Actions))]
 	data := event.Interaction{
 		UserID:   "user-" + strconv.Itoa(g.rng.IntN(1000)),
 		ItemID:   "item-" + strconv.Itoa(g.rng.IntN(g.items)),
@@ -228,7 +228,7 @@ func (g *Generator) event(client bool) cloudevents.Event {
 			data.User = &event.User{Age: &age, Gender: []string{"", "f", "m", "x"}[g.rng.IntN(4)]}
 		}
 	}
-	if action == event.ActionRated {
+	if action == contract.ActionRated {
 		stars := 1 + g.rng.IntN(5)
 		data.Rating = &stars
 	}
@@ -259,7 +259,7 @@ type Model struct {
 
 type modelItem struct {
 	category string
-	counts   map[event.Action]int64
+	counts   map[contract.Action]int64
 	events   []weighted
 	segments map[string][]weighted
 }
@@ -272,7 +272,7 @@ type weighted struct {
 // NewModel returns an empty model scoring with cfg's half-life and weights.
 func NewModel(cfg config.Popularity) *Model {
 	return &Model{
-		cfg:   hotness.Config{HalfLife: cfg.HalfLife, Weights: map[event.Action]float64(cfg.Weights)},
+		cfg:   hotness.Config{HalfLife: cfg.HalfLife, Weights: map[contract.Action]float64(cfg.Weights)},
 		items: map[string]*modelItem{},
 	}
 }
@@ -286,14 +286,14 @@ func (m *Model) Add(events ...cloudevents.Event) {
 		if err := e.DataAs(&data); err != nil {
 			panic(err)
 		}
-		action, _ := event.ActionOf(e.Type())
+		action, _ := contract.ActionOf(e.Type())
 		w := m.cfg.Weights[action]
-		if action == event.ActionRated {
+		if action == contract.ActionRated {
 			w = float64(*data.Rating - 3)
 		}
 		it := m.items[e.Subject()]
 		if it == nil {
-			it = &modelItem{counts: map[event.Action]int64{}, segments: map[string][]weighted{}}
+			it = &modelItem{counts: map[contract.Action]int64{}, segments: map[string][]weighted{}}
 			m.items[e.Subject()] = it
 		}
 		if category := strings.ToLower(strings.TrimSpace(data.Category)); category != "" {
@@ -351,7 +351,7 @@ func (m *Model) Check(r Ranking, now time.Time) error {
 		if !ok {
 			return fmt.Errorf("item %s: unknown, want %d events", id, len(it.events))
 		}
-		for _, a := range event.Actions {
+		for _, a := range contract.Actions {
 			if got.Counts[a] != it.counts[a] {
 				return fmt.Errorf("item %s: %d %s, want %d", id, got.Counts[a], a, it.counts[a])
 			}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/IBM/sarama"
 
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 )
 
 // deadLetter is one record of the dead-letter topic, with the verdict and origin clean gave it.
@@ -31,15 +31,15 @@ func readDeadLetter(ctx context.Context, msg *sarama.ConsumerMessage) deadLetter
 	var topic, partition, offset string
 	for _, h := range msg.Headers {
 		switch string(h.Key) {
-		case event.HeaderDLQReason:
+		case contract.HeaderDLQReason:
 			d.Reason = string(h.Value)
-		case event.HeaderDLQMessage:
+		case contract.HeaderDLQMessage:
 			d.Message = string(h.Value)
-		case event.HeaderDLQTopic:
+		case contract.HeaderDLQTopic:
 			topic = string(h.Value)
-		case event.HeaderDLQPartition:
+		case contract.HeaderDLQPartition:
 			partition = string(h.Value)
-		case event.HeaderDLQOffset:
+		case contract.HeaderDLQOffset:
 			offset = string(h.Value)
 		}
 	}
@@ -57,7 +57,7 @@ type dlqFilter struct {
 // deadLetters returns the dead letters t holds that f selects, in partition and offset order.
 func (t *kafkaTarget) deadLetters(ctx context.Context, f dlqFilter) ([]deadLetter, error) {
 	var out []deadLetter
-	err := scan(ctx, t.brokers, t.topics[event.TopicDeadLetter], f.Since, func(msg *sarama.ConsumerMessage) error {
+	err := scan(ctx, t.brokers, t.topics[contract.TopicDeadLetter], f.Since, func(msg *sarama.ConsumerMessage) error {
 		d := readDeadLetter(ctx, msg)
 		if (f.Reason == "" || d.Reason == f.Reason) && !msg.Timestamp.Before(f.Since) {
 			out = append(out, d)
@@ -141,11 +141,11 @@ type redriveResult struct {
 
 // redrive produces the original of every dead letter f selects back to the raw topic: the same
 // key, value and headers without the dead-letter ones, so with the same CloudEvent id, plus
-// event.HeaderRedrivenFrom saying which dead letter it came from.
+// contract.HeaderRedrivenFrom saying which dead letter it came from.
 //
 // A CloudEvent is redriven at most once. Clean drops a repeated id only while its bounded
 // de-duplication window still holds it, so redrive first reads the raw topic from f.Since for
-// records that carry event.HeaderRedrivenFrom, and skips every event already redriven. With
+// records that carry contract.HeaderRedrivenFrom, and skips every event already redriven. With
 // dryRun nothing is produced.
 func (t *kafkaTarget) redrive(ctx context.Context, w io.Writer, f dlqFilter, dryRun bool) (redriveResult, error) {
 	var res redriveResult
@@ -158,9 +158,9 @@ func (t *kafkaTarget) redrive(ctx context.Context, w io.Writer, f dlqFilter, dry
 	}
 	res.Selected = len(letters)
 	done := map[[2]string]bool{}
-	err = scan(ctx, t.brokers, t.topics[event.TopicRaw], f.Since, func(msg *sarama.ConsumerMessage) error {
+	err = scan(ctx, t.brokers, t.topics[contract.TopicRaw], f.Since, func(msg *sarama.ConsumerMessage) error {
 		for _, h := range msg.Headers {
-			if string(h.Key) == event.HeaderRedrivenFrom {
+			if string(h.Key) == contract.HeaderRedrivenFrom {
 				if source, id, err := identity(ctx, msg); err == nil {
 					done[[2]string{source, id}] = true
 				}
@@ -183,7 +183,7 @@ func (t *kafkaTarget) redrive(ctx context.Context, w io.Writer, f dlqFilter, dry
 			continue
 		}
 		done[key] = true
-		out = append(out, original(d, t.topics[event.TopicRaw]))
+		out = append(out, original(d, t.topics[contract.TopicRaw]))
 		fmt.Fprintf(w, "redrive %d@%d (%s, from %s) event %s %s\n", d.msg.Partition, d.msg.Offset, d.Reason, d.Origin, d.Source, d.ID)
 	}
 	res.Redriven = len(out)
@@ -196,7 +196,7 @@ func (t *kafkaTarget) redrive(ctx context.Context, w io.Writer, f dlqFilter, dry
 	}
 	defer producer.Close()
 	if err := producer.SendMessages(out); err != nil {
-		return res, fmt.Errorf("produce to %s: %w", t.topics[event.TopicRaw], err)
+		return res, fmt.Errorf("produce to %s: %w", t.topics[contract.TopicRaw], err)
 	}
 	return res, nil
 }
@@ -206,13 +206,13 @@ func original(d deadLetter, topic string) *sarama.ProducerMessage {
 	msg := &sarama.ProducerMessage{Topic: topic}
 	for _, h := range d.msg.Headers {
 		switch string(h.Key) {
-		case event.HeaderDLQReason, event.HeaderDLQMessage, event.HeaderDLQTopic, event.HeaderDLQPartition,
-			event.HeaderDLQOffset, event.HeaderRedrivenFrom:
+		case contract.HeaderDLQReason, contract.HeaderDLQMessage, contract.HeaderDLQTopic, contract.HeaderDLQPartition,
+			contract.HeaderDLQOffset, contract.HeaderRedrivenFrom:
 			continue
 		}
 		msg.Headers = append(msg.Headers, *h)
 	}
-	msg.Headers = append(msg.Headers, sarama.RecordHeader{Key: []byte(event.HeaderRedrivenFrom),
+	msg.Headers = append(msg.Headers, sarama.RecordHeader{Key: []byte(contract.HeaderRedrivenFrom),
 		Value: []byte(d.msg.Topic + "/" + strconv.Itoa(int(d.msg.Partition)) + "@" + strconv.FormatInt(d.msg.Offset, 10))})
 	if d.msg.Key != nil {
 		msg.Key = sarama.ByteEncoder(d.msg.Key)

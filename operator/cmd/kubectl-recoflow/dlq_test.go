@@ -17,6 +17,7 @@ import (
 
 	"github.com/recoflow/recoflow/functions/clean"
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
@@ -68,7 +69,7 @@ func TestRedrive(t *testing.T) {
 		return nil
 	})
 	show := plugin("dlq", "show", "--reason", "time_in_future")
-	if !strings.Contains(show, "ahead-1") || strings.Contains(show, "old-1") || !strings.Contains(show, event.DefaultTopic(event.TopicRaw)+"/") {
+	if !strings.Contains(show, "ahead-1") || strings.Contains(show, "old-1") || !strings.Contains(show, contract.DefaultTopic(contract.TopicRaw)+"/") {
 		t.Errorf("dlq show --reason time_in_future, want the ahead like alone with its raw offset:\n%s", show)
 	}
 	kafkatest.Eventually(t, waitFor, func() error {
@@ -84,12 +85,12 @@ func TestRedrive(t *testing.T) {
 	fixed.MaxFutureSkew = time.Hour
 	popularitytest.Start(t, serve.ComponentFunc(func(ctx context.Context) error { return clean.Run(ctx, fixed, quiet(t)) }))
 
-	rawBefore := endOffsets(t, cluster, event.DefaultTopic(event.TopicRaw))
+	rawBefore := endOffsets(t, cluster, contract.DefaultTopic(contract.TopicRaw))
 	dry := plugin("dlq", "redrive", "--reason", "time_in_future", "--since", "1h", "--dry-run")
 	if !strings.Contains(dry, "ahead-1") || !strings.Contains(dry, "would redrive (dry run) 1") {
 		t.Errorf("dry run:\n%s", dry)
 	}
-	if after := endOffsets(t, cluster, event.DefaultTopic(event.TopicRaw)); after != rawBefore {
+	if after := endOffsets(t, cluster, contract.DefaultTopic(contract.TopicRaw)); after != rawBefore {
 		t.Errorf("the dry run wrote %d raw records", after-rawBefore)
 	}
 
@@ -119,7 +120,7 @@ func TestRedrive(t *testing.T) {
 	}
 	defer k.Close()
 	kafkatest.Eventually(t, waitFor, func() error {
-		for _, role := range []manifests.Role{manifests.RoleClean, manifests.RolePopularity} {
+		for _, role := range []manifests.Role{contract.FunctionClean, contract.FunctionPopularity} {
 			if lag, err := k.lag(role); err != nil || lag != 0 {
 				return fmt.Errorf("%s lag %d %v", role, lag, err)
 			}
@@ -127,7 +128,7 @@ func TestRedrive(t *testing.T) {
 		return nil
 	})
 	copies := 0
-	err = scan(context.Background(), cluster.Brokers, event.DefaultTopic(event.TopicClean), time.Time{}, func(msg *sarama.ConsumerMessage) error {
+	err = scan(context.Background(), cluster.Brokers, contract.DefaultTopic(contract.TopicClean), time.Time{}, func(msg *sarama.ConsumerMessage) error {
 		if _, id, err := identity(context.Background(), msg); err == nil && id == "ahead-1" {
 			copies++
 		}
@@ -142,7 +143,7 @@ func TestRedrive(t *testing.T) {
 	if _, err := itemCounts(popularityURL, "ulysses"); err == nil {
 		t.Error("the too_old like was redriven")
 	}
-	if after := endOffsets(t, cluster, event.DefaultTopic(event.TopicRaw)); after != rawBefore+1 {
+	if after := endOffsets(t, cluster, contract.DefaultTopic(contract.TopicRaw)); after != rawBefore+1 {
 		t.Errorf("the raw topic grew by %d records, want exactly the one redriven like", after-rawBefore)
 	}
 	ls := plugin("dlq", "ls")
@@ -228,7 +229,7 @@ func like(id, item string, at time.Time) cloudevents.Event {
 	e := cloudevents.NewEvent()
 	e.SetID(id)
 	e.SetSource("urn:recoflow:redrive-test")
-	e.SetType(event.ActionLiked.Type())
+	e.SetType(contract.ActionLiked.Type())
 	e.SetSubject(item)
 	e.SetTime(at)
 	_ = e.SetData(cloudevents.ApplicationJSON, event.Interaction{UserID: "u-" + id, ItemID: item})
@@ -248,7 +249,7 @@ func produce(t *testing.T, cluster *popularitytest.Cluster, events ...cloudevent
 		t.Fatal(err)
 	}
 	defer producer.Close()
-	if err := kafka.NewSink(producer, event.DefaultTopic(event.TopicRaw)).SendEvents(context.Background(), events...); cloudevents.IsUndelivered(err) {
+	if err := kafka.NewSink(producer, contract.DefaultTopic(contract.TopicRaw)).SendEvents(context.Background(), events...); cloudevents.IsUndelivered(err) {
 		t.Fatal(err)
 	}
 }

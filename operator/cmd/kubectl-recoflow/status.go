@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/freshness"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 	"github.com/recoflow/recoflow/operator/internal/manifests"
@@ -78,7 +79,7 @@ func (g globals) writeStatus(ctx context.Context, out io.Writer, pipelines []v1a
 	for i := range pipelines {
 		p := &pipelines[i]
 		replicas := map[manifests.Role]string{}
-		for _, role := range manifests.Roles() {
+		for _, role := range contract.Functions() {
 			replicas[role] = "-"
 			for _, f := range p.Status.Functions {
 				if f.Name == manifests.DeploymentName(p.Name, role) {
@@ -93,7 +94,7 @@ func (g globals) writeStatus(ctx context.Context, out io.Writer, pipelines []v1a
 		cleanLag, popularityLag := g.lags(ctx, p.Name)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, condition(p, v1alpha1.ConditionReady),
 			condition(p, v1alpha1.ConditionFreshnessMet), p99, objective,
-			replicas[manifests.RoleIngest], replicas[manifests.RoleClean], replicas[manifests.RolePopularity], cleanLag, popularityLag)
+			replicas[contract.FunctionIngest], replicas[contract.FunctionClean], replicas[contract.FunctionPopularity], cleanLag, popularityLag)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -134,7 +135,7 @@ func (g globals) lags(ctx context.Context, pipeline string) (string, string) {
 		}
 		return strconv.FormatInt(n, 10)
 	}
-	return lag(manifests.RoleClean), lag(manifests.RolePopularity)
+	return lag(contract.FunctionClean), lag(contract.FunctionPopularity)
 }
 
 // localStatus writes the status of the `make run` pipeline: popularity's readiness and freshness

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 	"github.com/recoflow/recoflow/operator/internal/manifests"
 )
@@ -57,7 +58,7 @@ func TestStatusReadsPipelinesFromTheCluster(t *testing.T) {
 	set(v1alpha1.ConditionReady, v1alpha1.ReasonReconciled, "The pipeline is ready.")
 	set(v1alpha1.ConditionFreshnessMet, v1alpha1.ReasonWithinObjective, "The 99th percentile of event time to served, 420ms over the last 1m0s, is within the objective of 2s.")
 	p.Status.Freshness = &v1alpha1.FreshnessStatus{P99: "420ms", Objective: "2s"}
-	for _, role := range manifests.Roles() {
+	for _, role := range contract.Functions() {
 		p.Status.Functions = append(p.Status.Functions, v1alpha1.FunctionStatus{Name: manifests.DeploymentName(p.Name, role), DesiredReplicas: 2, ReadyReplicas: 1})
 	}
 	if err := c.Status().Update(ctx, p); err != nil {

@@ -11,7 +11,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/recoflow/recoflow/functions/config"
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/kafka"
 	"github.com/recoflow/recoflow/operator/internal/manifests"
 )
@@ -20,7 +20,7 @@ import (
 type kafkaTarget struct {
 	client  sarama.Client
 	brokers []string
-	topics  map[event.TopicRole]string
+	topics  map[contract.TopicRole]string
 	groups  map[manifests.Role]string
 }
 
@@ -37,14 +37,14 @@ func connectKafka(ctx context.Context, brokers, pipeline string) (*kafkaTarget, 
 	if err != nil {
 		return nil, fmt.Errorf("connect to Kafka at %s: %w", brokers, err)
 	}
-	t := &kafkaTarget{client: client, brokers: strings.Split(brokers, ","), topics: map[event.TopicRole]string{}, groups: map[manifests.Role]string{}}
-	for _, role := range event.TopicRoles {
-		t.topics[role] = event.DefaultTopic(role)
+	t := &kafkaTarget{client: client, brokers: strings.Split(brokers, ","), topics: map[contract.TopicRole]string{}, groups: map[manifests.Role]string{}}
+	for _, role := range contract.TopicRoles {
+		t.topics[role] = contract.DefaultTopic(role)
 		if pipeline != "" {
 			t.topics[role] = manifests.TopicName(pipeline, role)
 		}
 	}
-	for _, role := range []manifests.Role{manifests.RoleClean, manifests.RolePopularity} {
+	for _, role := range []manifests.Role{contract.FunctionClean, contract.FunctionPopularity} {
 		t.groups[role] = "recoflow-" + string(role)
 		if pipeline != "" {
 			t.groups[role] = manifests.ConsumerGroup(pipeline, role)
@@ -58,9 +58,9 @@ func (t *kafkaTarget) Close() error { return t.client.Close() }
 
 // lag returns the consumer lag of role's group on its input topic: records not yet committed.
 func (t *kafkaTarget) lag(role manifests.Role) (int64, error) {
-	topic := t.topics[event.TopicRaw]
-	if role == manifests.RolePopularity {
-		topic = t.topics[event.TopicClean]
+	topic := t.topics[contract.TopicRaw]
+	if role == contract.FunctionPopularity {
+		topic = t.topics[contract.TopicClean]
 	}
 	admin, err := sarama.NewClusterAdminFromClient(t.client)
 	if err != nil {
@@ -109,7 +109,7 @@ func proxiedHTTP(cfg *rest.Config, namespace, pipeline string) (*httpTarget, err
 		return nil, err
 	}
 	c.Timeout = 10 * time.Second
-	svc := manifests.DeploymentName(pipeline, manifests.RolePopularity) + ":" + manifests.PortName
+	svc := manifests.DeploymentName(pipeline, contract.FunctionPopularity) + ":" + manifests.PortName
 	return &httpTarget{client: c, popularity: strings.TrimSuffix(cfg.Host, "/") +
 		"/api/v1/namespaces/" + namespace + "/services/" + svc + "/proxy"}, nil
 }

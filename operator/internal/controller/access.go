@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 	"github.com/recoflow/recoflow/operator/internal/manifests"
 )
@@ -36,7 +37,7 @@ func (r *PipelineReconciler) kafkaAccess(ctx context.Context, p *v1alpha1.Recomm
 		}
 	}
 	if k.Authenticates() {
-		for _, role := range manifests.Roles() {
+		for _, role := range contract.Functions() {
 			name := manifests.KafkaUserName(p.Name, role)
 			live, _ := o.live[manifests.KafkaUserGVK.Kind+" "+name].(*unstructured.Unstructured)
 			if msg, ready := kafkaUserReadiness(live); !ready {

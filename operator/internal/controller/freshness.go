@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/freshness"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 	"github.com/recoflow/recoflow/operator/internal/manifests"
@@ -138,7 +139,7 @@ func popularityRuns(p *v1alpha1.RecommendationPipeline) bool {
 	if p.Spec.Suspend {
 		return false
 	}
-	name := manifests.DeploymentName(p.Name, manifests.RolePopularity)
+	name := manifests.DeploymentName(p.Name, contract.FunctionPopularity)
 	for _, f := range p.Status.Functions {
 		if f.Name == name {
 			return f.ReadyReplicas > 0

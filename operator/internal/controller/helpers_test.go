@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 	"github.com/recoflow/recoflow/operator/internal/manifests"
 )
@@ -209,7 +210,7 @@ func markTopicReady(c *cluster, t *unstructured.Unstructured) error {
 // markDeploymentsAvailable reports p's Deployments rolled out and available, as the Deployment
 // controller does.
 // perRole is how many of each per-role child a pipeline has: Deployments, PDBs, autoscalers.
-var perRole = len(manifests.Roles())
+var perRole = len(contract.Functions())
 
 func markDeploymentsAvailable(c *cluster, p *v1alpha1.RecommendationPipeline) error {
 	var list appsv1.DeploymentList

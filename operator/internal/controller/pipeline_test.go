@@ -22,7 +22,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 	"github.com/recoflow/recoflow/operator/internal/controller"
 	"github.com/recoflow/recoflow/operator/internal/manifests"
@@ -96,8 +96,8 @@ func TestCreateMakesEveryChildAndReportsReadiness(t *testing.T) {
 			if ctr.Image != image {
 				t.Errorf("%s image = %s, want %s", name, ctr.Image, image)
 			}
-			if got := envValue(ctr.Env, config.EnvKafkaBrokers); got != "kafka-kafka-bootstrap."+p.Namespace+".svc.cluster.local:9092" {
-				t.Errorf("%s %s = %q, want the Strimzi bootstrap Service", name, config.EnvKafkaBrokers, got)
+			if got := envValue(ctr.Env, contract.EnvKafkaBrokers); got != "kafka-kafka-bootstrap."+p.Namespace+".svc.cluster.local:9092" {
+				t.Errorf("%s %s = %q, want the Strimzi bootstrap Service", name, contract.EnvKafkaBrokers, got)
 			}
 		}
 	})
@@ -182,7 +182,7 @@ func TestSteadyStateMakesNoWrites(t *testing.T) {
 	key := client.ObjectKeyFromObject(p)
 
 	// Let the reconciles that Ready itself caused finish.
-	quiet(t, c, p)
+	p = quiet(t, c, p)
 	writes, _ := c.writes.inNamespace(p.Namespace)
 	versions := resourceVersions(t, c, p)
 
@@ -200,7 +200,8 @@ func TestSteadyStateMakesNoWrites(t *testing.T) {
 			return nil
 		})
 	}
-	quiet(t, c, p)
+	p = quiet(t, c, p)
+	versions["RecommendationPipeline "+p.Name] = p.ResourceVersion
 
 	if got, by := c.writes.inNamespace(p.Namespace); got != writes {
 		t.Errorf("%d writes in steady state, want 0 (writes since the pipeline was created: %v)", got-writes, by)
@@ -221,20 +222,24 @@ func wantScaling(c *cluster, p *v1alpha1.RecommendationPipeline, reason string) 
 	return wantCondition(c, p, v1alpha1.ConditionScalingReady, metav1.ConditionTrue, reason)
 }
 
-// quiet waits until the operator has stopped reconciling p.
-func quiet(t *testing.T, c *cluster, p *v1alpha1.RecommendationPipeline) {
+// quiet waits until the operator has caught up with p: it changes p's sentinel annotation, a
+// change the operator reconciles without writing anything, and waits until a reconcile that saw
+// it has finished and none is running. It returns p as updated.
+func quiet(t *testing.T, c *cluster, p *v1alpha1.RecommendationPipeline) *v1alpha1.RecommendationPipeline {
 	t.Helper()
 	key := client.ObjectKeyFromObject(p)
-	last := -1
+	sentinel := strconv.FormatInt(time.Now().UnixNano(), 36)
+	p = updatePipeline(t, c, p, func(p *v1alpha1.RecommendationPipeline) {
+		metav1.SetMetaDataAnnotation(&p.ObjectMeta, sentinelAnnotation, sentinel)
+	})
 	eventually(t, waitFor, func() error {
 		started, finished := c.log.reconciles(key)
-		if started != finished || finished != last {
-			last = finished
-			time.Sleep(500 * time.Millisecond)
-			return fmt.Errorf("still reconciling: %d started, %d finished", started, finished)
+		if seen := c.log.sentinelSeen(key); seen != sentinel || started != finished {
+			return fmt.Errorf("still reconciling: %d started, %d finished, the last saw sentinel %q, not %q", started, finished, seen, sentinel)
 		}
 		return nil
 	})
+	return p
 }
 
 // resourceVersions returns the resourceVersion of p and of each of its children.

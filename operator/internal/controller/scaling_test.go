@@ -15,7 +15,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 	"github.com/recoflow/recoflow/operator/internal/manifests"
 )
@@ -80,15 +80,15 @@ func TestScaleToZeroAndServingSplit(t *testing.T) {
 		if err := c.admin.Get(ctx, key("idle-popularity"), &svc); err != nil {
 			t.Fatal(err)
 		}
-		if want := manifests.SelectorLabels(p.Name, manifests.RoleServing); !equality.Semantic.DeepEqual(svc.Spec.Selector, want) {
+		if want := manifests.SelectorLabels(p.Name, contract.FunctionPopularityServing); !equality.Semantic.DeepEqual(svc.Spec.Selector, want) {
 			t.Errorf("Service idle-popularity selects %v, want the serving pods %v", svc.Spec.Selector, want)
 		}
-		for name, mode := range map[string]string{"idle-popularity": config.PopularityModeScoring, "idle-popularity-serving": config.PopularityModeServing} {
+		for name, mode := range map[string]string{"idle-popularity": contract.PopularityModeScoring, "idle-popularity-serving": contract.PopularityModeServing} {
 			ctr, err := container(c, p, name)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := envValue(ctr.Env, config.EnvPopularityMode); got != mode || ctr.Image != testImages.Popularity {
+			if got := envValue(ctr.Env, contract.EnvPopularityMode); got != mode || ctr.Image != testImages.Popularity {
 				t.Errorf("%s runs %s in mode %q, want %s in mode %s", name, ctr.Image, got, testImages.Popularity, mode)
 			}
 		}

@@ -18,7 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 	"github.com/recoflow/recoflow/operator/internal/manifests"
 	"github.com/recoflow/recoflow/test/upstreamcrds"
@@ -89,7 +89,7 @@ func playUserOperator(c *cluster, p *v1alpha1.RecommendationPipeline, keys ...st
 	if err != nil {
 		return err
 	}
-	if len(users) != len(manifests.Roles()) {
+	if len(users) != len(contract.Functions()) {
 		return fmt.Errorf("%d KafkaUsers, want one per Deployment", len(users))
 	}
 	for _, u := range users {
@@ -240,12 +240,12 @@ func TestSecuredPipeline(t *testing.T) {
 			// With the topics ready, the missing Secret is what the pipeline waits for.
 			return wantCondition(c, p, v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonSecretNotFound)
 		})
-		newSecret(t, c, ns, "kafka-cluster-ca-cert", config.SecretKeyCACert)
+		newSecret(t, c, ns, "kafka-cluster-ca-cert", contract.SecretKeyCACert)
 		eventually(t, waitFor, func() error {
 			return wantConditionMessage(c, p, v1alpha1.ConditionKafkaAccessReady, metav1.ConditionFalse, v1alpha1.ReasonKafkaUserNotReady, "KafkaUser secure-ingest")
 		})
 		eventually(t, waitFor, func() error {
-			if err := playUserOperator(c, p, config.SecretKeyPassword); err != nil {
+			if err := playUserOperator(c, p, contract.SecretKeyPassword); err != nil {
 				return err
 			}
 			if err := markTopicsReady(c, p); err != nil {
@@ -310,11 +310,11 @@ func TestSecuredPipeline(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if v := envValue(ctr.Env, config.EnvKafkaBrokers); v != "kafka-kafka-bootstrap."+ns+".svc.cluster.local:9092" {
+			if v := envValue(ctr.Env, contract.EnvKafkaBrokers); v != "kafka-kafka-bootstrap."+ns+".svc.cluster.local:9092" {
 				return fmt.Errorf("brokers %q, want the plain listener", v)
 			}
 			for _, v := range ctr.Env {
-				if v.Name == config.EnvKafkaAuthentication || v.Name == config.EnvKafkaCAFile {
+				if v.Name == contract.EnvKafkaAuthentication || v.Name == contract.EnvKafkaCAFile {
 					return fmt.Errorf("clean still has %s", v.Name)
 				}
 			}

@@ -174,6 +174,7 @@ func startCluster(t testing.TB, crdDirs ...string) *cluster {
 		t.Fatal(err)
 	}
 	c.cache = mgr.GetCache()
+	c.log.reader = mgr.GetCache()
 	ctx, cancel := context.WithCancel(context.Background())
 	done, webhookDone := make(chan error, 1), make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
@@ -302,14 +303,20 @@ type roundTripperFunc func(*http.Request) (*http.Response, error)
 func (f roundTripperFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
 
 // reconcileLog counts, per pipeline, the reconciles that started and finished, and keeps the
-// errors they returned and the result of the last one.
+// errors they returned, the result of the last one and the sentinel it saw.
 type reconcileLog struct {
+	// reader is the manager's cache, which the reconciler reads too; set before the manager starts.
+	reader   client.Reader
 	mu       sync.Mutex
 	started  map[types.NamespacedName]int
 	finished map[types.NamespacedName]int
 	errors   map[types.NamespacedName][]string
 	last     map[types.NamespacedName]reconcile.Result
+	sentinel map[types.NamespacedName]string
 }
+
+// sentinelAnnotation is the annotation quiet changes to see the operator catch up with a pipeline.
+const sentinelAnnotation = "test.recoflow.dev/sentinel"
 
 func newReconcileLog() *reconcileLog {
 	return &reconcileLog{
@@ -317,25 +324,41 @@ func newReconcileLog() *reconcileLog {
 		finished: map[types.NamespacedName]int{},
 		errors:   map[types.NamespacedName][]string{},
 		last:     map[types.NamespacedName]reconcile.Result{},
+		sentinel: map[types.NamespacedName]string{},
 	}
 }
 
-// wrap returns r, recording each of its reconciles in l.
+// wrap returns r, recording each of its reconciles in l, with the sentinel annotation the
+// pipeline had in the cache when the reconcile began.
 func (l *reconcileLog) wrap(r reconcile.Reconciler) reconcile.Reconciler {
 	return reconcile.Func(func(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 		l.mu.Lock()
 		l.started[req.NamespacedName]++
 		l.mu.Unlock()
+		var seen string
+		var p v1alpha1.RecommendationPipeline
+		if l.reader.Get(ctx, req.NamespacedName, &p) == nil {
+			seen = p.Annotations[sentinelAnnotation]
+		}
 		res, err := r.Reconcile(ctx, req)
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		l.finished[req.NamespacedName]++
+		l.sentinel[req.NamespacedName] = seen
 		l.last[req.NamespacedName] = res
 		if err != nil {
 			l.errors[req.NamespacedName] = append(l.errors[req.NamespacedName], err.Error())
 		}
 		return res, err
 	})
+}
+
+// sentinelSeen returns the sentinel annotation that the last finished reconcile of the pipeline
+// key saw.
+func (l *reconcileLog) sentinelSeen(key types.NamespacedName) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sentinel[key]
 }
 
 // reconciles returns how many reconciles of the pipeline key started and finished.

@@ -15,7 +15,6 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/recoflow/recoflow/functions/config"
-	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
 
@@ -67,7 +66,7 @@ func drainDelay(r Role) time.Duration {
 func terminationGracePeriod(r Role, env []corev1.EnvVar) int64 {
 	shutdown := config.DefaultCommon().ShutdownTimeout
 	for _, v := range env {
-		if v.Name != config.EnvShutdownTimeout || v.ValueFrom != nil {
+		if v.Name != contract.EnvShutdownTimeout || v.ValueFrom != nil {
 			continue
 		}
 		if d, err := time.ParseDuration(strings.TrimSpace(v.Value)); err == nil && d > 0 {
@@ -130,8 +129,8 @@ func (p Params) imagePullSecrets() []corev1.LocalObjectReference {
 // path then leaves the count to the autoscaler, and when the operator owned it before, as after
 // a suspension, the API server resets it to its default of one for the autoscaler to take over.
 func Deployments(p Params) []*appsv1.Deployment {
-	out := make([]*appsv1.Deployment, 0, len(Roles()))
-	for _, r := range Roles() {
+	out := make([]*appsv1.Deployment, 0, len(contract.Functions()))
+	for _, r := range contract.Functions() {
 		out = append(out, deployment(p, r))
 	}
 	return out
@@ -230,10 +229,10 @@ func deployment(p Params, r Role) *appsv1.Deployment {
 
 // containerPort returns the port a function serves its API, health and metrics on.
 func containerPort(r Role) int32 {
-	if r == RolePopularity || r == RoleServing {
+	if r == contract.FunctionPopularity || r == contract.FunctionPopularityServing {
 		return PopularityPort
 	}
-	if r == RoleClean {
+	if r == contract.FunctionClean {
 		return CleanPort
 	}
 	return IngestPort
@@ -253,13 +252,13 @@ func httpGet(path string) corev1.ProbeHandler {
 func env(p Params, r Role) []corev1.EnvVar {
 	pl := p.Pipeline
 	vars := []corev1.EnvVar{
-		{Name: config.EnvKafkaBrokers, Value: p.BootstrapServers()},
-		{Name: config.EnvTopicRaw, Value: TopicName(pl.Name, event.TopicRaw)},
-		{Name: config.EnvTopicClean, Value: TopicName(pl.Name, event.TopicClean)},
-		{Name: config.EnvTopicDeadLetter, Value: TopicName(pl.Name, event.TopicDeadLetter)},
-		{Name: config.EnvTopicPopularity, Value: TopicName(pl.Name, event.TopicPopularity)},
-		{Name: config.EnvHTTPAddr, Value: ":" + strconv.Itoa(int(containerPort(r)))},
-		{Name: config.EnvInstanceID, ValueFrom: &corev1.EnvVarSource{
+		{Name: contract.EnvKafkaBrokers, Value: p.BootstrapServers()},
+		{Name: contract.EnvTopicRaw, Value: TopicName(pl.Name, contract.TopicRaw)},
+		{Name: contract.EnvTopicClean, Value: TopicName(pl.Name, contract.TopicClean)},
+		{Name: contract.EnvTopicDeadLetter, Value: TopicName(pl.Name, contract.TopicDeadLetter)},
+		{Name: contract.EnvTopicPopularity, Value: TopicName(pl.Name, contract.TopicPopularity)},
+		{Name: contract.EnvHTTPAddr, Value: ":" + strconv.Itoa(int(containerPort(r)))},
+		{Name: contract.EnvInstanceID, ValueFrom: &corev1.EnvVarSource{
 			FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.name"},
 		}},
 	}
@@ -270,47 +269,47 @@ func env(p Params, r Role) []corev1.EnvVar {
 		}
 	}
 	switch r {
-	case RoleIngest:
+	case contract.FunctionIngest:
 		s := pl.Spec.Ingest
 		if s.MaxBodyBytes != nil {
-			add(config.EnvIngestMaxBodyBytes, strconv.FormatInt(*s.MaxBodyBytes, 10))
+			add(contract.EnvIngestMaxBodyBytes, strconv.FormatInt(*s.MaxBodyBytes, 10))
 		}
 		if s.AuthSecretRef != nil {
 			vars = append(vars, corev1.EnvVar{
-				Name:      config.EnvIngestAuthToken,
+				Name:      contract.EnvIngestAuthToken,
 				ValueFrom: &corev1.EnvVarSource{SecretKeyRef: s.AuthSecretRef.DeepCopy()},
 			})
 		}
-	case RoleClean:
+	case contract.FunctionClean:
 		s := pl.Spec.Clean
-		add(config.EnvConsumerGroup, ConsumerGroup(pl.Name, r))
-		add(config.EnvCleanDedupeWindow, string(s.DedupeWindow))
-		add(config.EnvCleanMaxEventAge, string(s.MaxEventAge))
-	case RolePopularity, RoleServing:
+		add(contract.EnvConsumerGroup, ConsumerGroup(pl.Name, r))
+		add(contract.EnvCleanDedupeWindow, string(s.DedupeWindow))
+		add(contract.EnvCleanMaxEventAge, string(s.MaxEventAge))
+	case contract.FunctionPopularity, contract.FunctionPopularityServing:
 		// Both tiers decay scores with one half-life; only scoring joins the group, weighs events
 		// and flushes; only serving answers top-N queries.
 		s := pl.Spec.Popularity
-		add(config.EnvPopularityMode, popularityMode(r))
-		if r == RolePopularity {
-			add(config.EnvConsumerGroup, ConsumerGroup(pl.Name, r))
+		add(contract.EnvPopularityMode, popularityMode(r))
+		if r == contract.FunctionPopularity {
+			add(contract.EnvConsumerGroup, ConsumerGroup(pl.Name, r))
 		}
-		add(config.EnvPopularityHalfLife, string(s.HalfLife))
-		if r == RolePopularity {
-			add(config.EnvPopularityWeights, weights(s.Weights))
-			add(config.EnvPopularityFlushInterval, string(s.FlushInterval))
+		add(contract.EnvPopularityHalfLife, string(s.HalfLife))
+		if r == contract.FunctionPopularity {
+			add(contract.EnvPopularityWeights, weights(s.Weights))
+			add(contract.EnvPopularityFlushInterval, string(s.FlushInterval))
 		}
-		if s.TopN != nil && r == RoleServing {
-			add(config.EnvPopularityTopNMax, strconv.Itoa(int(*s.TopN)))
+		if s.TopN != nil && r == contract.FunctionPopularityServing {
+			add(contract.EnvPopularityTopNMax, strconv.Itoa(int(*s.TopN)))
 		}
 	}
 	return vars
 }
 
 // weights formats the pipeline's weights the way popularity reads them: action=weight pairs, in
-// event.Actions order.
+// contract.Actions order.
 func weights(w map[string]v1alpha1.Weight) string {
 	var pairs []string
-	for _, a := range event.Actions {
+	for _, a := range contract.Actions {
 		if v, ok := w[string(a)]; ok {
 			pairs = append(pairs, string(a)+"="+string(v))
 		}

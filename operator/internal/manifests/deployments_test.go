@@ -10,6 +10,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
 
@@ -24,7 +25,7 @@ func TestDeploymentReplicas(t *testing.T) {
 			name:       "no autoscaler runs min",
 			autoscaler: AutoscalerNone,
 			edit:       func(p *v1alpha1.RecommendationPipeline) { p.Spec.Ingest.Replicas.Min = ptr.To[int32](3) },
-			want:       map[Role]*int32{RoleIngest: ptr.To[int32](3), RoleClean: ptr.To[int32](1), RolePopularity: ptr.To[int32](1), RoleServing: ptr.To[int32](1)},
+			want:       map[Role]*int32{contract.FunctionIngest: ptr.To[int32](3), contract.FunctionClean: ptr.To[int32](1), contract.FunctionPopularity: ptr.To[int32](1), contract.FunctionPopularityServing: ptr.To[int32](1)},
 		},
 		{
 			name:       "consumers never above the partition count",
@@ -34,25 +35,25 @@ func TestDeploymentReplicas(t *testing.T) {
 				p.Spec.Ingest.Replicas.Min = ptr.To[int32](4)
 				p.Spec.Clean.Replicas.Min = ptr.To[int32](4)
 			},
-			want: map[Role]*int32{RoleIngest: ptr.To[int32](4), RoleClean: ptr.To[int32](2), RolePopularity: ptr.To[int32](1), RoleServing: ptr.To[int32](1)},
+			want: map[Role]*int32{contract.FunctionIngest: ptr.To[int32](4), contract.FunctionClean: ptr.To[int32](2), contract.FunctionPopularity: ptr.To[int32](1), contract.FunctionPopularityServing: ptr.To[int32](1)},
 		},
 		{
 			name:       "KEDA owns the count",
 			autoscaler: AutoscalerKEDA,
 			edit:       func(*v1alpha1.RecommendationPipeline) {},
-			want:       map[Role]*int32{RoleIngest: nil, RoleClean: nil, RolePopularity: nil, RoleServing: nil},
+			want:       map[Role]*int32{contract.FunctionIngest: nil, contract.FunctionClean: nil, contract.FunctionPopularity: nil, contract.FunctionPopularityServing: nil},
 		},
 		{
 			name:       "HPA owns the count",
 			autoscaler: AutoscalerHPA,
 			edit:       func(*v1alpha1.RecommendationPipeline) {},
-			want:       map[Role]*int32{RoleIngest: nil, RoleClean: nil, RolePopularity: nil, RoleServing: nil},
+			want:       map[Role]*int32{contract.FunctionIngest: nil, contract.FunctionClean: nil, contract.FunctionPopularity: nil, contract.FunctionPopularityServing: nil},
 		},
 		{
 			name:       "suspended with an autoscaler",
 			autoscaler: AutoscalerHPA,
 			edit:       func(p *v1alpha1.RecommendationPipeline) { p.Spec.Suspend = true },
-			want:       map[Role]*int32{RoleIngest: ptr.To[int32](0), RoleClean: ptr.To[int32](0), RolePopularity: ptr.To[int32](0), RoleServing: ptr.To[int32](0)},
+			want:       map[Role]*int32{contract.FunctionIngest: ptr.To[int32](0), contract.FunctionClean: ptr.To[int32](0), contract.FunctionPopularity: ptr.To[int32](0), contract.FunctionPopularityServing: ptr.To[int32](0)},
 		},
 		{
 			name:       "serving beyond the partitions",
@@ -61,25 +62,25 @@ func TestDeploymentReplicas(t *testing.T) {
 				p.Spec.Topics.Partitions = 2
 				p.Spec.Popularity.Serving.Replicas = v1alpha1.ReplicaRange{Min: ptr.To[int32](5), Max: 20}
 			},
-			want: map[Role]*int32{RoleIngest: ptr.To[int32](1), RoleClean: ptr.To[int32](1), RolePopularity: ptr.To[int32](1), RoleServing: ptr.To[int32](5)},
+			want: map[Role]*int32{contract.FunctionIngest: ptr.To[int32](1), contract.FunctionClean: ptr.To[int32](1), contract.FunctionPopularity: ptr.To[int32](1), contract.FunctionPopularityServing: ptr.To[int32](5)},
 		},
 		{
 			name:       "KEDA scales consumers to zero",
 			autoscaler: AutoscalerKEDA,
 			edit:       scaleToZero,
-			want:       map[Role]*int32{RoleIngest: nil, RoleClean: nil, RolePopularity: nil, RoleServing: nil},
+			want:       map[Role]*int32{contract.FunctionIngest: nil, contract.FunctionClean: nil, contract.FunctionPopularity: nil, contract.FunctionPopularityServing: nil},
 		},
 		{
 			name:       "without KEDA a consumer at min 0 runs one",
 			autoscaler: AutoscalerNone,
 			edit:       scaleToZero,
-			want:       map[Role]*int32{RoleIngest: ptr.To[int32](1), RoleClean: ptr.To[int32](1), RolePopularity: ptr.To[int32](1), RoleServing: ptr.To[int32](1)},
+			want:       map[Role]*int32{contract.FunctionIngest: ptr.To[int32](1), contract.FunctionClean: ptr.To[int32](1), contract.FunctionPopularity: ptr.To[int32](1), contract.FunctionPopularityServing: ptr.To[int32](1)},
 		},
 		{
 			name:       "suspended without one",
 			autoscaler: AutoscalerNone,
 			edit:       func(p *v1alpha1.RecommendationPipeline) { p.Spec.Suspend = true },
-			want:       map[Role]*int32{RoleIngest: ptr.To[int32](0), RoleClean: ptr.To[int32](0), RolePopularity: ptr.To[int32](0), RoleServing: ptr.To[int32](0)},
+			want:       map[Role]*int32{contract.FunctionIngest: ptr.To[int32](0), contract.FunctionClean: ptr.To[int32](0), contract.FunctionPopularity: ptr.To[int32](0), contract.FunctionPopularityServing: ptr.To[int32](0)},
 		},
 	}
 	for _, tt := range tests {
@@ -112,17 +113,17 @@ func TestDeploymentEnv(t *testing.T) {
 		p.Spec.Popularity.Weights = map[string]v1alpha1.Weight{"shared": "4", "liked": "2.5", "unliked": "-1"}
 		p.Spec.Popularity.TopN = ptr.To[int32](50)
 		p.Spec.Popularity.FlushInterval = "2s"
-		p.Spec.Popularity.Env = []corev1.EnvVar{{Name: config.EnvLogFormat, Value: "text"}}
+		p.Spec.Popularity.Env = []corev1.EnvVar{{Name: contract.EnvLogFormat, Value: "text"}}
 		p.Spec.Clean.Env = []corev1.EnvVar{
-			{Name: config.EnvLogLevel, Value: "debug"},
-			{Name: config.EnvCleanDedupeWindow, Value: "1m"},
+			{Name: contract.EnvLogLevel, Value: "debug"},
+			{Name: contract.EnvCleanDedupeWindow, Value: "1m"},
 		}
 	}
 	common := map[string]string{
-		config.EnvTopicRaw:        "shop.interactions.raw",
-		config.EnvTopicClean:      "shop.interactions.clean",
-		config.EnvTopicDeadLetter: "shop.interactions.dlq",
-		config.EnvTopicPopularity: "shop.popularity",
+		contract.EnvTopicRaw:        "shop.interactions.raw",
+		contract.EnvTopicClean:      "shop.interactions.clean",
+		contract.EnvTopicDeadLetter: "shop.interactions.dlq",
+		contract.EnvTopicPopularity: "shop.popularity",
 	}
 	tests := []struct {
 		name   string
@@ -132,51 +133,51 @@ func TestDeploymentEnv(t *testing.T) {
 		absent []string
 	}{
 		{
-			name: "ingest defaults", edit: func(*v1alpha1.RecommendationPipeline) {}, role: RoleIngest,
-			want:   map[string]string{config.EnvKafkaBrokers: "events-kafka-bootstrap.recoflow.svc.cluster.local:9092", config.EnvHTTPAddr: ":8080", config.EnvInstanceID: ""},
-			absent: []string{config.EnvIngestMaxBodyBytes, config.EnvIngestAuthToken, config.EnvConsumerGroup},
+			name: "ingest defaults", edit: func(*v1alpha1.RecommendationPipeline) {}, role: contract.FunctionIngest,
+			want:   map[string]string{contract.EnvKafkaBrokers: "events-kafka-bootstrap.recoflow.svc.cluster.local:9092", contract.EnvHTTPAddr: ":8080", contract.EnvInstanceID: ""},
+			absent: []string{contract.EnvIngestMaxBodyBytes, contract.EnvIngestAuthToken, contract.EnvConsumerGroup},
 		},
 		{
-			name: "ingest settings", edit: full, role: RoleIngest,
-			want: map[string]string{config.EnvKafkaBrokers: "k1.recoflow.svc.cluster.local:9092,k2.recoflow.svc.cluster.local:9092", config.EnvIngestMaxBodyBytes: "2048", config.EnvIngestAuthToken: ""},
+			name: "ingest settings", edit: full, role: contract.FunctionIngest,
+			want: map[string]string{contract.EnvKafkaBrokers: "k1.recoflow.svc.cluster.local:9092,k2.recoflow.svc.cluster.local:9092", contract.EnvIngestMaxBodyBytes: "2048", contract.EnvIngestAuthToken: ""},
 		},
 		{
-			name: "clean defaults", edit: func(*v1alpha1.RecommendationPipeline) {}, role: RoleClean,
-			want:   map[string]string{config.EnvConsumerGroup: "shop-clean", config.EnvHTTPAddr: ":8080"},
-			absent: []string{config.EnvCleanDedupeWindow, config.EnvCleanMaxEventAge},
+			name: "clean defaults", edit: func(*v1alpha1.RecommendationPipeline) {}, role: contract.FunctionClean,
+			want:   map[string]string{contract.EnvConsumerGroup: "shop-clean", contract.EnvHTTPAddr: ":8080"},
+			absent: []string{contract.EnvCleanDedupeWindow, contract.EnvCleanMaxEventAge},
 		},
 		{
-			name: "clean settings, user env wins", edit: full, role: RoleClean,
-			want: map[string]string{config.EnvCleanDedupeWindow: "1m", config.EnvCleanMaxEventAge: "48h", config.EnvLogLevel: "debug"},
+			name: "clean settings, user env wins", edit: full, role: contract.FunctionClean,
+			want: map[string]string{contract.EnvCleanDedupeWindow: "1m", contract.EnvCleanMaxEventAge: "48h", contract.EnvLogLevel: "debug"},
 		},
 		{
-			name: "popularity defaults", edit: func(*v1alpha1.RecommendationPipeline) {}, role: RolePopularity,
-			want:   map[string]string{config.EnvConsumerGroup: "shop-popularity", config.EnvHTTPAddr: ":8081", config.EnvPopularityMode: "scoring"},
-			absent: []string{config.EnvPopularityHalfLife, config.EnvPopularityWeights, config.EnvPopularityTopNMax, config.EnvPopularityFlushInterval},
+			name: "popularity defaults", edit: func(*v1alpha1.RecommendationPipeline) {}, role: contract.FunctionPopularity,
+			want:   map[string]string{contract.EnvConsumerGroup: "shop-popularity", contract.EnvHTTPAddr: ":8081", contract.EnvPopularityMode: "scoring"},
+			absent: []string{contract.EnvPopularityHalfLife, contract.EnvPopularityWeights, contract.EnvPopularityTopNMax, contract.EnvPopularityFlushInterval},
 		},
 		{
-			name: "serving defaults", edit: func(*v1alpha1.RecommendationPipeline) {}, role: RoleServing,
-			want:   map[string]string{config.EnvHTTPAddr: ":8081", config.EnvPopularityMode: "serving"},
-			absent: []string{config.EnvConsumerGroup, config.EnvPopularityHalfLife, config.EnvPopularityTopNMax},
+			name: "serving defaults", edit: func(*v1alpha1.RecommendationPipeline) {}, role: contract.FunctionPopularityServing,
+			want:   map[string]string{contract.EnvHTTPAddr: ":8081", contract.EnvPopularityMode: "serving"},
+			absent: []string{contract.EnvConsumerGroup, contract.EnvPopularityHalfLife, contract.EnvPopularityTopNMax},
 		},
 		{
-			name: "serving settings and popularity's env", edit: full, role: RoleServing,
+			name: "serving settings and popularity's env", edit: full, role: contract.FunctionPopularityServing,
 			want: map[string]string{
-				config.EnvPopularityHalfLife: "12h",
-				config.EnvPopularityTopNMax:  "50",
-				config.EnvLogFormat:          "text",
-				config.EnvPopularityMode:     "serving",
+				contract.EnvPopularityHalfLife: "12h",
+				contract.EnvPopularityTopNMax:  "50",
+				contract.EnvLogFormat:          "text",
+				contract.EnvPopularityMode:     "serving",
 			},
-			absent: []string{config.EnvConsumerGroup, config.EnvPopularityWeights, config.EnvPopularityFlushInterval},
+			absent: []string{contract.EnvConsumerGroup, contract.EnvPopularityWeights, contract.EnvPopularityFlushInterval},
 		},
 		{
-			name: "popularity settings", edit: full, role: RolePopularity,
+			name: "popularity settings", edit: full, role: contract.FunctionPopularity,
 			want: map[string]string{
-				config.EnvPopularityHalfLife:      "12h",
-				config.EnvPopularityWeights:       "liked=2.5,unliked=-1,shared=4",
-				config.EnvPopularityFlushInterval: "2s",
+				contract.EnvPopularityHalfLife:      "12h",
+				contract.EnvPopularityWeights:       "liked=2.5,unliked=-1,shared=4",
+				contract.EnvPopularityFlushInterval: "2s",
 			},
-			absent: []string{config.EnvPopularityTopNMax},
+			absent: []string{contract.EnvPopularityTopNMax},
 		},
 	}
 	for _, tt := range tests {
@@ -210,12 +211,12 @@ func TestDeploymentEnv(t *testing.T) {
 					t.Errorf("%s = %q, want it unset so the function's default applies", name, v.Value)
 				}
 			}
-			if id := got[config.EnvInstanceID].ValueFrom; id == nil || id.FieldRef == nil || id.FieldRef.FieldPath != "metadata.name" {
-				t.Errorf("%s is not the pod name: %+v", config.EnvInstanceID, id)
+			if id := got[contract.EnvInstanceID].ValueFrom; id == nil || id.FieldRef == nil || id.FieldRef.FieldPath != "metadata.name" {
+				t.Errorf("%s is not the pod name: %+v", contract.EnvInstanceID, id)
 			}
-			if tt.role == RoleIngest && got[config.EnvIngestAuthToken].ValueFrom != nil {
-				if ref := got[config.EnvIngestAuthToken].ValueFrom.SecretKeyRef; ref == nil || ref.Name != "auth" || ref.Key != "token" {
-					t.Errorf("%s comes from %+v, want secret auth key token", config.EnvIngestAuthToken, ref)
+			if tt.role == contract.FunctionIngest && got[contract.EnvIngestAuthToken].ValueFrom != nil {
+				if ref := got[contract.EnvIngestAuthToken].ValueFrom.SecretKeyRef; ref == nil || ref.Name != "auth" || ref.Key != "token" {
+					t.Errorf("%s comes from %+v, want secret auth key token", contract.EnvIngestAuthToken, ref)
 				}
 			}
 		})
@@ -231,24 +232,24 @@ func TestDeploymentPod(t *testing.T) {
 		port  int32
 		cpu   string
 	}{
-		{"default image", func(*v1alpha1.RecommendationPipeline) {}, RoleIngest, "ghcr.io/recoflow/recoflow-ingest:0.1.0", 8080, "100m"},
+		{"default image", func(*v1alpha1.RecommendationPipeline) {}, contract.FunctionIngest, "ghcr.io/recoflow/recoflow-ingest:0.1.0", 8080, "100m"},
 		{
 			"own image and resources",
 			func(p *v1alpha1.RecommendationPipeline) {
 				p.Spec.Popularity.Image = "example.com/pop:1"
 				p.Spec.Popularity.Resources = corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")}}
 			},
-			RolePopularity, "example.com/pop:1", 8081, "2",
+			contract.FunctionPopularity, "example.com/pop:1", 8081, "2",
 		},
-		{"clean", func(*v1alpha1.RecommendationPipeline) {}, RoleClean, "ghcr.io/recoflow/recoflow-clean:0.1.0", 8080, "100m"},
-		{"serving", func(*v1alpha1.RecommendationPipeline) {}, RoleServing, "ghcr.io/recoflow/recoflow-popularity:0.1.0", 8081, "100m"},
+		{"clean", func(*v1alpha1.RecommendationPipeline) {}, contract.FunctionClean, "ghcr.io/recoflow/recoflow-clean:0.1.0", 8080, "100m"},
+		{"serving", func(*v1alpha1.RecommendationPipeline) {}, contract.FunctionPopularityServing, "ghcr.io/recoflow/recoflow-popularity:0.1.0", 8081, "100m"},
 		{
 			"serving runs popularity's image with its own resources",
 			func(p *v1alpha1.RecommendationPipeline) {
 				p.Spec.Popularity.Image = "example.com/pop:1"
 				p.Spec.Popularity.Serving.Resources = corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m")}}
 			},
-			RoleServing, "example.com/pop:1", 8081, "500m",
+			contract.FunctionPopularityServing, "example.com/pop:1", 8081, "500m",
 		},
 	}
 	for _, tt := range tests {
@@ -327,7 +328,7 @@ func TestDeploymentCPURequest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, r := range Roles() {
+			for _, r := range contract.Functions() {
 				params := testParams(AutoscalerKEDA, func(p *v1alpha1.RecommendationPipeline) {
 					p.Spec.Ingest.Resources, p.Spec.Clean.Resources, p.Spec.Popularity.Resources = tt.resources, tt.resources, tt.resources
 					p.Spec.Popularity.Serving.Resources = tt.resources
@@ -350,24 +351,24 @@ func TestDeploymentShutdown(t *testing.T) {
 		grace    int64
 		shutdown string
 	}{
-		{name: "ingest drains, then shuts down", role: RoleIngest, preStop: 5, grace: 40},
-		{name: "popularity serving drains too", role: RoleServing, preStop: 5, grace: 40},
+		{name: "ingest drains, then shuts down", role: contract.FunctionIngest, preStop: 5, grace: 40},
+		{name: "popularity serving drains too", role: contract.FunctionPopularityServing, preStop: 5, grace: 40},
 		// (minReadySeconds, the same delay when a pod starts, is TestDeploymentMinReadySeconds.)
-		{name: "clean has no Service to drain", role: RoleClean, grace: 35},
-		{name: "nor has popularity scoring", role: RolePopularity, grace: 35},
+		{name: "clean has no Service to drain", role: contract.FunctionClean, grace: 35},
+		{name: "nor has popularity scoring", role: contract.FunctionPopularity, grace: 35},
 		{
-			name: "a longer shutdown timeout extends the grace period", role: RoleIngest,
-			env:     []corev1.EnvVar{{Name: config.EnvShutdownTimeout, Value: "60s"}},
+			name: "a longer shutdown timeout extends the grace period", role: contract.FunctionIngest,
+			env:     []corev1.EnvVar{{Name: contract.EnvShutdownTimeout, Value: "60s"}},
 			preStop: 5, grace: 75,
 		},
 		{
-			name: "a fractional one rounds up", role: RoleClean,
-			env:   []corev1.EnvVar{{Name: config.EnvShutdownTimeout, Value: "1m0.5s"}},
+			name: "a fractional one rounds up", role: contract.FunctionClean,
+			env:   []corev1.EnvVar{{Name: contract.EnvShutdownTimeout, Value: "1m0.5s"}},
 			grace: 71,
 		},
 		{
-			name: "an unreadable one leaves the default", role: RoleServing,
-			env:     []corev1.EnvVar{{Name: config.EnvShutdownTimeout, Value: "soon"}},
+			name: "an unreadable one leaves the default", role: contract.FunctionPopularityServing,
+			env:     []corev1.EnvVar{{Name: contract.EnvShutdownTimeout, Value: "soon"}},
 			preStop: 5, grace: 40,
 		},
 	}
@@ -396,13 +397,13 @@ func TestDeploymentShutdown(t *testing.T) {
 // reported Ready does not refuse connections; a consumer serves no Service and is available when ready.
 func TestDeploymentMinReadySeconds(t *testing.T) {
 	tests := []struct {
-		role Role
+		role contract.Function
 		want int32
 	}{
-		{RoleIngest, 5},
-		{RoleServing, 5},
-		{RoleClean, 0},
-		{RolePopularity, 0},
+		{contract.FunctionIngest, 5},
+		{contract.FunctionPopularityServing, 5},
+		{contract.FunctionClean, 0},
+		{contract.FunctionPopularity, 0},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.role), func(t *testing.T) {
@@ -436,7 +437,7 @@ func TestDeploymentImagePullSecrets(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			params := testParams(AutoscalerKEDA, func(p *v1alpha1.RecommendationPipeline) { p.Spec.ImagePullSecrets = tt.spec })
 			params.ImagePullSecrets = tt.operator
-			for _, r := range Roles() {
+			for _, r := range contract.Functions() {
 				if got := deploymentOf(t, params, r).Spec.Template.Spec.ImagePullSecrets; !equality.Semantic.DeepEqual(got, tt.want) {
 					t.Errorf("%s imagePullSecrets = %v, want %v", r, got, tt.want)
 				}

@@ -5,6 +5,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/recoflow/recoflow/functions/contract"
 )
 
 // TargetCPUUtilization is the average CPU use, in percent of the request, that autoscalers
@@ -19,7 +21,7 @@ func HorizontalPodAutoscalers(p Params) []*autoscalingv2.HorizontalPodAutoscaler
 		return nil
 	}
 	out := make([]*autoscalingv2.HorizontalPodAutoscaler, 0, 3)
-	for _, r := range Roles() {
+	for _, r := range contract.Functions() {
 		out = append(out, hpa(p, r))
 	}
 	return out

@@ -6,6 +6,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
 
@@ -55,7 +56,7 @@ func TestHorizontalPodAutoscalers(t *testing.T) {
 				t.Fatalf("got %d HPAs, want %d", len(got), len(tt.want))
 			}
 			for i, want := range tt.want {
-				h, r := got[i], Roles()[i]
+				h, r := got[i], contract.Functions()[i]
 				if h.Name != DeploymentName("shop", r) || h.Spec.ScaleTargetRef.Name != h.Name || h.Spec.ScaleTargetRef.Kind != "Deployment" {
 					t.Errorf("HPA %s scales %s %s", h.Name, h.Spec.ScaleTargetRef.Kind, h.Spec.ScaleTargetRef.Name)
 				}

@@ -6,7 +6,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
 
-	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
 
@@ -37,16 +37,16 @@ func CASecret(pl *v1alpha1.RecommendationPipeline) v1alpha1.SecretKeyReference {
 		}
 		return ref
 	}
-	return v1alpha1.SecretKeyReference{Name: pl.Spec.Kafka.ClusterRef.Name + "-cluster-ca-cert", Key: config.SecretKeyCACert}
+	return v1alpha1.SecretKeyReference{Name: pl.Spec.Kafka.ClusterRef.Name + "-cluster-ca-cert", Key: contract.SecretKeyCACert}
 }
 
 // userSecretKeys returns the keys of a KafkaUser's Secret a function reads, by authentication.
 func userSecretKeys(a v1alpha1.KafkaAuthentication) []string {
 	switch a {
 	case v1alpha1.KafkaAuthenticationSCRAM:
-		return []string{config.SecretKeyPassword}
+		return []string{contract.SecretKeyPassword}
 	case v1alpha1.KafkaAuthenticationTLS:
-		return []string{config.SecretKeyUserCert, config.SecretKeyUserKey}
+		return []string{contract.SecretKeyUserCert, contract.SecretKeyUserKey}
 	}
 	return nil
 }
@@ -59,19 +59,19 @@ func kafkaClientEnv(p Params, r Role) []corev1.EnvVar {
 	var vars []corev1.EnvVar
 	add := func(name, value string) { vars = append(vars, corev1.EnvVar{Name: name, Value: value}) }
 	if k.Authenticates() {
-		add(config.EnvKafkaAuthentication, string(k.Authentication))
+		add(contract.EnvKafkaAuthentication, string(k.Authentication))
 	}
 	switch k.Authentication {
 	case v1alpha1.KafkaAuthenticationSCRAM:
-		add(config.EnvKafkaUser, KafkaUserName(p.Pipeline.Name, r))
-		add(config.EnvKafkaPasswordFile, path.Join(KafkaUserMountPath, config.SecretKeyPassword))
+		add(contract.EnvKafkaUser, KafkaUserName(p.Pipeline.Name, r))
+		add(contract.EnvKafkaPasswordFile, path.Join(KafkaUserMountPath, contract.SecretKeyPassword))
 	case v1alpha1.KafkaAuthenticationTLS:
-		add(config.EnvKafkaCertFile, path.Join(KafkaUserMountPath, config.SecretKeyUserCert))
-		add(config.EnvKafkaKeyFile, path.Join(KafkaUserMountPath, config.SecretKeyUserKey))
+		add(contract.EnvKafkaCertFile, path.Join(KafkaUserMountPath, contract.SecretKeyUserCert))
+		add(contract.EnvKafkaKeyFile, path.Join(KafkaUserMountPath, contract.SecretKeyUserKey))
 	}
 	if k.TLSEnabled() {
-		add(config.EnvKafkaTLS, "true")
-		add(config.EnvKafkaCAFile, path.Join(KafkaCAMountPath, config.SecretKeyCACert))
+		add(contract.EnvKafkaTLS, "true")
+		add(contract.EnvKafkaCAFile, path.Join(KafkaCAMountPath, contract.SecretKeyCACert))
 	}
 	return vars
 }
@@ -98,7 +98,7 @@ func kafkaClientVolumes(p Params, r Role) ([]corev1.Volume, []corev1.VolumeMount
 	}
 	if pl.Spec.Kafka.TLSEnabled() {
 		ca := CASecret(pl)
-		secret(kafkaCAVolume, ca.Name, KafkaCAMountPath, []corev1.KeyToPath{{Key: ca.Key, Path: config.SecretKeyCACert}})
+		secret(kafkaCAVolume, ca.Name, KafkaCAMountPath, []corev1.KeyToPath{{Key: ca.Key, Path: contract.SecretKeyCACert}})
 	}
 	return volumes, mounts
 }

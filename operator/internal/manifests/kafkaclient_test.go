@@ -7,7 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
 
-	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
 
@@ -32,9 +32,9 @@ func TestDeploymentKafkaClient(t *testing.T) {
 			},
 			brokers: "events-kafka-bootstrap.recoflow.svc.cluster.local:9093",
 			env: map[string]string{
-				config.EnvKafkaAuthentication: "scram-sha-512", config.EnvKafkaUser: "shop-clean",
-				config.EnvKafkaPasswordFile: "/var/run/secrets/recoflow/kafka-user/password",
-				config.EnvKafkaTLS:          "true", config.EnvKafkaCAFile: "/var/run/secrets/recoflow/kafka-ca/ca.crt",
+				contract.EnvKafkaAuthentication: "scram-sha-512", contract.EnvKafkaUser: "shop-clean",
+				contract.EnvKafkaPasswordFile: "/var/run/secrets/recoflow/kafka-user/password",
+				contract.EnvKafkaTLS:          "true", contract.EnvKafkaCAFile: "/var/run/secrets/recoflow/kafka-ca/ca.crt",
 			},
 			userItems: []string{"password"},
 			ca:        &corev1.KeyToPath{Key: "ca.crt", Path: "ca.crt"}, caSecret: "events-cluster-ca-cert",
@@ -47,10 +47,10 @@ func TestDeploymentKafkaClient(t *testing.T) {
 			},
 			brokers: "events-kafka-bootstrap.recoflow.svc.cluster.local:9093",
 			env: map[string]string{
-				config.EnvKafkaAuthentication: "tls",
-				config.EnvKafkaCertFile:       "/var/run/secrets/recoflow/kafka-user/user.crt",
-				config.EnvKafkaKeyFile:        "/var/run/secrets/recoflow/kafka-user/user.key",
-				config.EnvKafkaTLS:            "true", config.EnvKafkaCAFile: "/var/run/secrets/recoflow/kafka-ca/ca.crt",
+				contract.EnvKafkaAuthentication: "tls",
+				contract.EnvKafkaCertFile:       "/var/run/secrets/recoflow/kafka-user/user.crt",
+				contract.EnvKafkaKeyFile:        "/var/run/secrets/recoflow/kafka-user/user.key",
+				contract.EnvKafkaTLS:            "true", contract.EnvKafkaCAFile: "/var/run/secrets/recoflow/kafka-ca/ca.crt",
 			},
 			userItems: []string{"user.crt", "user.key"},
 			ca:        &corev1.KeyToPath{Key: "bundle.pem", Path: "ca.crt"}, caSecret: "corp-ca",
@@ -63,8 +63,8 @@ func TestDeploymentKafkaClient(t *testing.T) {
 			},
 			brokers: "events-kafka-bootstrap.recoflow.svc.cluster.local:9092",
 			env: map[string]string{
-				config.EnvKafkaAuthentication: "scram-sha-512", config.EnvKafkaUser: "shop-clean",
-				config.EnvKafkaPasswordFile: "/var/run/secrets/recoflow/kafka-user/password",
+				contract.EnvKafkaAuthentication: "scram-sha-512", contract.EnvKafkaUser: "shop-clean",
+				contract.EnvKafkaPasswordFile: "/var/run/secrets/recoflow/kafka-user/password",
 			},
 			userItems: []string{"password"},
 		},
@@ -76,7 +76,7 @@ func TestDeploymentKafkaClient(t *testing.T) {
 			c := pod.Containers[0]
 			got := map[string]string{}
 			for _, v := range c.Env {
-				if v.Name == config.EnvKafkaBrokers {
+				if v.Name == contract.EnvKafkaBrokers {
 					if v.Value != tt.brokers {
 						t.Errorf("brokers %q, want %q", v.Value, tt.brokers)
 					}

@@ -5,7 +5,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/recoflow/recoflow/functions/config"
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/kafkaacl"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
@@ -27,10 +27,10 @@ func KafkaUsers(p Params) []*unstructured.Unstructured {
 		return nil
 	}
 	names := ACLNames(pl)
-	out := make([]*unstructured.Unstructured, 0, len(Roles()))
-	for _, r := range Roles() {
+	out := make([]*unstructured.Unstructured, 0, len(contract.Functions()))
+	for _, r := range contract.Functions() {
 		var acls []any
-		for _, rule := range kafkaacl.Rules(kafkaacl.Function(r), names) {
+		for _, rule := range kafkaacl.Rules(contract.Function(r), names) {
 			ops := make([]any, len(rule.Operations))
 			for i, op := range rule.Operations {
 				ops[i] = string(op)
@@ -62,12 +62,12 @@ func KafkaUsers(p Params) []*unstructured.Unstructured {
 func ACLNames(pl *v1alpha1.RecommendationPipeline) kafkaacl.Pipeline {
 	return kafkaacl.Pipeline{
 		Topics: config.Topics{
-			Raw:        TopicName(pl.Name, event.TopicRaw),
-			Clean:      TopicName(pl.Name, event.TopicClean),
-			DeadLetter: TopicName(pl.Name, event.TopicDeadLetter),
-			Popularity: TopicName(pl.Name, event.TopicPopularity),
+			Raw:        TopicName(pl.Name, contract.TopicRaw),
+			Clean:      TopicName(pl.Name, contract.TopicClean),
+			DeadLetter: TopicName(pl.Name, contract.TopicDeadLetter),
+			Popularity: TopicName(pl.Name, contract.TopicPopularity),
 		},
-		CleanGroup:      ConsumerGroup(pl.Name, RoleClean),
-		PopularityGroup: ConsumerGroup(pl.Name, RolePopularity),
+		CleanGroup:      ConsumerGroup(pl.Name, contract.FunctionClean),
+		PopularityGroup: ConsumerGroup(pl.Name, contract.FunctionPopularity),
 	}
 }

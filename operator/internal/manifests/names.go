@@ -6,24 +6,12 @@ import (
 
 	"github.com/recoflow/recoflow/functions/contract"
 
-	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
 
-// Role is one of a pipeline's Deployments: ingest, clean, and popularity's two tiers.
-type Role string
-
-// The roles of a pipeline, each a Deployment named <pipeline>-<role>. RolePopularity is
-// popularity's scoring tier, the consumer; RoleServing is its serving tier, the HTTP API.
-const (
-	RoleIngest     Role = "ingest"
-	RoleClean      Role = "clean"
-	RolePopularity Role = "popularity"
-	RoleServing    Role = "popularity-serving"
-)
-
-// Roles returns the roles in the order events flow through them.
-func Roles() []Role { return []Role{RoleIngest, RoleClean, RolePopularity, RoleServing} }
+// Role is one of a pipeline's Deployments, each named <pipeline>-<role>: a function of the
+// contract (ingest, clean, and popularity's scoring and serving tiers).
+type Role = contract.Function
 
 // Labels every child carries, and the values the operator gives them.
 const (
@@ -59,12 +47,12 @@ func Name(pipeline, part string) string { return pipeline + "-" + part }
 func DeploymentName(pipeline string, role Role) string { return Name(pipeline, string(role)) }
 
 // TopicResourceName returns the name of the KafkaTopic resource of a topic role.
-func TopicResourceName(pipeline string, role event.TopicRole) string {
+func TopicResourceName(pipeline string, role contract.TopicRole) string {
 	return Name(pipeline, string(role))
 }
 
 // TopicName returns the Kafka topic name of a role, such as shop.interactions.raw.
-func TopicName(pipeline string, role event.TopicRole) string {
+func TopicName(pipeline string, role contract.TopicRole) string {
 	return contract.TopicName(pipeline, role)
 }
 
@@ -144,5 +132,5 @@ func (p Params) clusterDomain() string {
 // Endpoints returns the in-cluster URLs of the pipeline's ingest and popularity Services.
 func (p Params) Endpoints() v1alpha1.Endpoints {
 	url := func(role Role) string { return "http://" + p.serviceHost(DeploymentName(p.Pipeline.Name, role)) }
-	return v1alpha1.Endpoints{Ingest: url(RoleIngest), Popularity: url(RolePopularity)}
+	return v1alpha1.Endpoints{Ingest: url(contract.FunctionIngest), Popularity: url(contract.FunctionPopularity)}
 }

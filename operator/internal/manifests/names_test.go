@@ -3,7 +3,7 @@ package manifests
 import (
 	"testing"
 
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
 
@@ -11,13 +11,13 @@ func TestNames(t *testing.T) {
 	tests := []struct {
 		name, got, want string
 	}{
-		{"raw topic", TopicName("shop", event.TopicRaw), "shop.interactions.raw"},
-		{"clean topic", TopicName("shop", event.TopicClean), "shop.interactions.clean"},
-		{"dead-letter topic", TopicName("shop", event.TopicDeadLetter), "shop.interactions.dlq"},
-		{"popularity topic", TopicName("shop", event.TopicPopularity), "shop.popularity"},
-		{"KafkaTopic resource", TopicResourceName("shop", event.TopicDeadLetter), "shop-dlq"},
-		{"Deployment", DeploymentName("shop", RolePopularity), "shop-popularity"},
-		{"consumer group", ConsumerGroup("shop", RoleClean), "shop-clean"},
+		{"raw topic", TopicName("shop", contract.TopicRaw), "shop.interactions.raw"},
+		{"clean topic", TopicName("shop", contract.TopicClean), "shop.interactions.clean"},
+		{"dead-letter topic", TopicName("shop", contract.TopicDeadLetter), "shop.interactions.dlq"},
+		{"popularity topic", TopicName("shop", contract.TopicPopularity), "shop.popularity"},
+		{"KafkaTopic resource", TopicResourceName("shop", contract.TopicDeadLetter), "shop-dlq"},
+		{"Deployment", DeploymentName("shop", contract.FunctionPopularity), "shop-popularity"},
+		{"consumer group", ConsumerGroup("shop", contract.FunctionClean), "shop-clean"},
 		{"Strimzi bootstrap", testParams(AutoscalerKEDA).BootstrapServers(), "events-kafka-bootstrap.recoflow.svc.cluster.local:9092"},
 		{"Strimzi bootstrap in another cluster domain", withDomain("corp.example").BootstrapServers(), "events-kafka-bootstrap.recoflow.svc.corp.example:9092"},
 		{"bare bootstrap host completed", bootstrap("k:9093"), "k.recoflow.svc.cluster.local:9093"},
@@ -50,7 +50,7 @@ func bootstrap(servers string) string {
 }
 
 func TestSelectorLabelsAreLabels(t *testing.T) {
-	for _, r := range Roles() {
+	for _, r := range contract.Functions() {
 		labels := Labels("shop", string(r))
 		for k, v := range SelectorLabels("shop", r) {
 			if labels[k] != v {

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
 
@@ -39,8 +40,8 @@ func NetworkPolicies(p Params) []*networkingv1.NetworkPolicy {
 	if !pl.Spec.NetworkPolicy.IsEnabled() {
 		return nil
 	}
-	out := make([]*networkingv1.NetworkPolicy, 0, len(Roles()))
-	for _, r := range Roles() {
+	out := make([]*networkingv1.NetworkPolicy, 0, len(contract.Functions()))
+	for _, r := range contract.Functions() {
 		out = append(out, &networkingv1.NetworkPolicy{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
 			ObjectMeta: p.objectMeta(r),
@@ -78,7 +79,9 @@ func httpIngress(pl *v1alpha1.RecommendationPipeline, r Role) networkingv1.Netwo
 
 // servesClients reports whether a role answers clients' HTTP requests: ingest, and popularity's
 // serving tier behind the popularity Service.
-func servesClients(r Role) bool { return r == RoleIngest || r == readsFrom(RolePopularity) }
+func servesClients(r Role) bool {
+	return r == contract.FunctionIngest || r == readsFrom(contract.FunctionPopularity)
+}
 
 // dnsEgress allows name lookups on any DNS server: clusters run DNS in different places.
 func dnsEgress() networkingv1.NetworkPolicyEgressRule {

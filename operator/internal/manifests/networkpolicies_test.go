@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
 
@@ -62,7 +63,7 @@ func TestNetworkPolicies(t *testing.T) {
 			if len(policies) != 4 {
 				t.Fatalf("built %d NetworkPolicies, want one per function", len(policies))
 			}
-			for i, r := range Roles() {
+			for i, r := range contract.Functions() {
 				np := policies[i]
 				if np.Name != DeploymentName("shop", r) || !equalLabels(np.Spec.PodSelector.MatchLabels, SelectorLabels("shop", r)) {
 					t.Errorf("policy %d is %s selecting %v, want %s's pods", i, np.Name, np.Spec.PodSelector.MatchLabels, r)
@@ -71,7 +72,7 @@ func TestNetworkPolicies(t *testing.T) {
 					t.Errorf("%s: policy types %v, want Ingress and Egress", np.Name, np.Spec.PolicyTypes)
 				}
 				wantFrom := tt.wantIngestFrom
-				if r == RoleClean || r == RolePopularity {
+				if r == contract.FunctionClean || r == contract.FunctionPopularity {
 					wantFrom = tt.wantConsumerFrom
 				}
 				checkIngress(t, np, wantFrom)

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
 
@@ -52,15 +53,15 @@ type Images struct {
 // DefaultImages returns the released images of this Version: ghcr.io/recoflow/recoflow-<role>:<version>.
 func DefaultImages() Images {
 	image := func(r Role) string { return DefaultRegistry + "/recoflow-" + string(r) + ":" + Version }
-	return Images{Ingest: image(RoleIngest), Clean: image(RoleClean), Popularity: image(RolePopularity)}
+	return Images{Ingest: image(contract.FunctionIngest), Clean: image(contract.FunctionClean), Popularity: image(contract.FunctionPopularity)}
 }
 
 // For returns the image of a function.
 func (i Images) For(r Role) string {
 	switch r {
-	case RoleIngest:
+	case contract.FunctionIngest:
 		return i.Ingest
-	case RoleClean:
+	case contract.FunctionClean:
 		return i.Clean
 	default:
 		return i.Popularity
@@ -89,11 +90,11 @@ func (p Params) objectMeta(r Role) metav1.ObjectMeta {
 func (p Params) function(r Role) v1alpha1.FunctionSpec {
 	s := p.Pipeline.Spec
 	switch r {
-	case RoleIngest:
+	case contract.FunctionIngest:
 		return s.Ingest.FunctionSpec
-	case RoleClean:
+	case contract.FunctionClean:
 		return s.Clean.FunctionSpec
-	case RoleServing:
+	case contract.FunctionPopularityServing:
 		return servingFunction(s.Popularity)
 	default:
 		return s.Popularity.FunctionSpec

@@ -5,6 +5,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+
+	"github.com/recoflow/recoflow/functions/contract"
 )
 
 // PodDisruptionBudgets returns a PodDisruptionBudget per function, in Roles order. Each lets one
@@ -12,7 +14,7 @@ import (
 // always makes progress, even at one replica; unhealthy pods may always be evicted.
 func PodDisruptionBudgets(p Params) []*policyv1.PodDisruptionBudget {
 	out := make([]*policyv1.PodDisruptionBudget, 0, 3)
-	for _, r := range Roles() {
+	for _, r := range contract.Functions() {
 		out = append(out, pdb(p, r))
 	}
 	return out

@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/utils/ptr"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
 
@@ -22,10 +23,10 @@ func TestPodDisruptionBudgets(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := PodDisruptionBudgets(testParams(AutoscalerNone, tt.edit))
-			if len(got) != len(Roles()) {
+			if len(got) != len(contract.Functions()) {
 				t.Fatalf("got %d PDBs, want one per function", len(got))
 			}
-			for i, r := range Roles() {
+			for i, r := range contract.Functions() {
 				pdb := got[i]
 				if pdb.Name != DeploymentName("shop", r) {
 					t.Errorf("PDB %d is %s, want %s", i, pdb.Name, DeploymentName("shop", r))

@@ -6,7 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/recoflow/recoflow/functions/event"
+	"github.com/recoflow/recoflow/functions/contract"
 )
 
 // ScaledObjectGVK is the KEDA ScaledObject kind.
@@ -29,7 +29,7 @@ func ScaledObjects(p Params) []*unstructured.Unstructured {
 	}
 	pl := p.Pipeline
 	lag := strconv.Itoa(int(pl.Spec.Scaling.LagThreshold))
-	kafka := func(r Role, topic event.TopicRole) map[string]any {
+	kafka := func(r Role, topic contract.TopicRole) map[string]any {
 		metadata := map[string]any{
 			"bootstrapServers": p.BootstrapServers(),
 			"consumerGroup":    ConsumerGroup(pl.Name, r),
@@ -57,10 +57,10 @@ func ScaledObjects(p Params) []*unstructured.Unstructured {
 		"metadata":   map[string]any{"value": strconv.Itoa(TargetCPUUtilization)},
 	}
 	return []*unstructured.Unstructured{
-		scaledObject(p, RoleIngest, cpu),
-		scaledObject(p, RoleClean, kafka(RoleClean, event.TopicRaw)),
-		scaledObject(p, RolePopularity, kafka(RolePopularity, event.TopicClean)),
-		scaledObject(p, RoleServing, cpu),
+		scaledObject(p, contract.FunctionIngest, cpu),
+		scaledObject(p, contract.FunctionClean, kafka(contract.FunctionClean, contract.TopicRaw)),
+		scaledObject(p, contract.FunctionPopularity, kafka(contract.FunctionPopularity, contract.TopicClean)),
+		scaledObject(p, contract.FunctionPopularityServing, cpu),
 	}
 }
 

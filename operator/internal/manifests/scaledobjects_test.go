@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
 
@@ -106,7 +107,7 @@ func TestScaledObjects(t *testing.T) {
 				t.Fatalf("got %d ScaledObjects, want %d", len(got), len(tt.want))
 			}
 			for i, w := range tt.want {
-				so, name := got[i], DeploymentName("shop", Roles()[i])
+				so, name := got[i], DeploymentName("shop", contract.Functions()[i])
 				if so.GroupVersionKind() != ScaledObjectGVK || so.GetName() != name {
 					t.Errorf("object %d is %s %s, want ScaledObject %s", i, so.GroupVersionKind().Kind, so.GetName(), name)
 				}

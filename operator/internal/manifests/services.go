@@ -4,6 +4,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/recoflow/recoflow/functions/contract"
 )
 
 // ServicePort is the port the ingest and popularity Services listen on.
@@ -14,7 +16,7 @@ const ServicePort = 80
 // reads to popularity's serving tier. Clean and popularity scoring serve only health and metrics,
 // which need no Service.
 func Services(p Params) []*corev1.Service {
-	return []*corev1.Service{service(p, RoleIngest), service(p, RolePopularity)}
+	return []*corev1.Service{service(p, contract.FunctionIngest), service(p, contract.FunctionPopularity)}
 }
 
 func service(p Params, r Role) *corev1.Service {

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+
+	"github.com/recoflow/recoflow/functions/contract"
 )
 
 func TestServices(t *testing.T) {
@@ -13,8 +15,8 @@ func TestServices(t *testing.T) {
 		name   string
 		serves Role // whose pods the Service selects
 	}{
-		{RoleIngest, "shop-ingest", RoleIngest},
-		{RolePopularity, "shop-popularity", RoleServing},
+		{contract.FunctionIngest, "shop-ingest", contract.FunctionIngest},
+		{contract.FunctionPopularity, "shop-popularity", contract.FunctionPopularityServing},
 	}
 	if len(got) != len(tests) {
 		t.Fatalf("got %d Services, want %d", len(got), len(tests))
@@ -33,7 +35,7 @@ func TestServices(t *testing.T) {
 			}
 			// The URL in the pipeline's status reaches this Service.
 			url := testParams(AutoscalerKEDA).Endpoints().Ingest
-			if tt.role == RolePopularity {
+			if tt.role == contract.FunctionPopularity {
 				url = testParams(AutoscalerKEDA).Endpoints().Popularity
 			}
 			if want := "http://" + s.Name + "." + s.Namespace + ".svc.cluster.local"; url != want {

@@ -1,20 +1,15 @@
 package manifests
 
 import (
-	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
 
-// Popularity runs as two Deployments of one image, told apart by config.EnvPopularityMode:
-// scoring (RolePopularity) consumes the clean topic, scales on its lag within the partition
-// count and may scale to zero; serving (RoleServing) follows the compacted popularity topic,
-// answers the top-N API behind the popularity Service, and scales on CPU from at least one replica
-// whatever the partition count.
-
-// Consumes reports whether the role is a Kafka consumer in a consumer group: clean and popularity
-// scoring. A consumer never runs more replicas than partitions, scales on lag and may scale to
-// zero.
-func (r Role) Consumes() bool { return r == RoleClean || r == RolePopularity }
+// Popularity runs as two Deployments of one image, told apart by contract.EnvPopularityMode:
+// scoring (contract.FunctionPopularity) consumes the clean topic, scales on its lag within the
+// partition count and may scale to zero; serving (contract.FunctionPopularityServing) follows the
+// compacted popularity topic, answers the top-N API behind the popularity Service, and scales on
+// CPU from at least one replica whatever the partition count.
 
 // servingFunction returns the serving tier as a function: popularity's image and env with the
 // serving tier's own replicas and resources.
@@ -31,10 +26,10 @@ func servingFunction(s v1alpha1.PopularitySpec) v1alpha1.FunctionSpec {
 // that are not popularity.
 func popularityMode(r Role) string {
 	switch r {
-	case RolePopularity:
-		return config.PopularityModeScoring
-	case RoleServing:
-		return config.PopularityModeServing
+	case contract.FunctionPopularity:
+		return contract.PopularityModeScoring
+	case contract.FunctionPopularityServing:
+		return contract.PopularityModeServing
 	}
 	return ""
 }
@@ -42,8 +37,8 @@ func popularityMode(r Role) string {
 // readsFrom returns the role whose pods a role's Service sends requests to: popularity's Service
 // is the read endpoint, served by the serving tier.
 func readsFrom(r Role) Role {
-	if r == RolePopularity {
-		return RoleServing
+	if r == contract.FunctionPopularity {
+		return contract.FunctionPopularityServing
 	}
 	return r
 }

@@ -9,7 +9,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
 
@@ -24,7 +23,7 @@ var KafkaGVK = schema.GroupVersionKind{Group: "kafka.strimzi.io", Version: "v1",
 // brokers.
 var KafkaNodePoolGVK = schema.GroupVersionKind{Group: "kafka.strimzi.io", Version: "v1", Kind: "KafkaNodePool"}
 
-// KafkaTopics returns the pipeline's four KafkaTopics, in event.TopicRoles order: raw and clean
+// KafkaTopics returns the pipeline's four KafkaTopics, in contract.TopicRoles order: raw and clean
 // keep events for spec.topics.retention, the dead-letter topic for deadLetterRetention, and the
 // popularity topic is compacted, keeping the latest score of every item.
 func KafkaTopics(p Params) ([]*unstructured.Unstructured, error) {
@@ -41,13 +40,13 @@ func KafkaTopics(p Params) ([]*unstructured.Unstructured, error) {
 	if minISR > replicas {
 		return nil, fmt.Errorf("spec.topics.minInSyncReplicas %d exceeds the %d replicas of each partition: no write could ever be acknowledged", minISR, replicas)
 	}
-	topics := make([]*unstructured.Unstructured, 0, len(event.TopicRoles))
-	for _, role := range event.TopicRoles {
+	topics := make([]*unstructured.Unstructured, 0, len(contract.TopicRoles))
+	for _, role := range contract.TopicRoles {
 		config := map[string]any{"cleanup.policy": contract.CleanupPolicy(role)}
 		switch role {
-		case event.TopicDeadLetter:
+		case contract.TopicDeadLetter:
 			config["retention.ms"] = dlqRetention
-		case event.TopicRaw, event.TopicClean:
+		case contract.TopicRaw, contract.TopicClean:
 			config["retention.ms"] = retention
 		}
 		config["min.insync.replicas"] = int64(minISR)
@@ -80,7 +79,7 @@ func (p Params) MinInSyncReplicas() int32 {
 	return max(1, min(2, p.TopicReplicas()-1))
 }
 
-func kafkaTopic(pl *v1alpha1.RecommendationPipeline, role event.TopicRole, replicas int32, config map[string]any) *unstructured.Unstructured {
+func kafkaTopic(pl *v1alpha1.RecommendationPipeline, role contract.TopicRole, replicas int32, config map[string]any) *unstructured.Unstructured {
 	labels := Labels(pl.Name, ComponentTopic)
 	labels[LabelStrimziCluster] = pl.Spec.Kafka.ClusterRef.Name
 	u := &unstructured.Unstructured{Object: map[string]any{

@@ -4,7 +4,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/recoflow/recoflow/functions/config"
+	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
 
@@ -15,7 +15,7 @@ var TriggerAuthenticationGVK = schema.GroupVersionKind{Group: "keda.sh", Version
 // consumers, clean and popularity scoring.
 func lagScaled() []Role {
 	var out []Role
-	for _, r := range Roles() {
+	for _, r := range contract.Functions() {
 		if r.Consumes() {
 			out = append(out, r)
 		}
@@ -44,11 +44,11 @@ func TriggerAuthentications(p Params) []*unstructured.Unstructured {
 		spec := map[string]any{}
 		switch pl.Spec.Kafka.Authentication {
 		case v1alpha1.KafkaAuthenticationSCRAM:
-			ref("password", user, config.SecretKeyPassword)
-			spec["env"] = []any{map[string]any{"parameter": "username", "name": config.EnvKafkaUser, "containerName": string(r)}}
+			ref("password", user, contract.SecretKeyPassword)
+			spec["env"] = []any{map[string]any{"parameter": "username", "name": contract.EnvKafkaUser, "containerName": string(r)}}
 		case v1alpha1.KafkaAuthenticationTLS:
-			ref("cert", user, config.SecretKeyUserCert)
-			ref("key", user, config.SecretKeyUserKey)
+			ref("cert", user, contract.SecretKeyUserCert)
+			ref("key", user, contract.SecretKeyUserKey)
 		}
 		if pl.Spec.Kafka.TLSEnabled() {
 			ca := CASecret(pl)

@@ -1,9 +1,7 @@
-// Package config defines every setting of the recoflow functions: its flag, its environment
-// variable and its default. The environment variable names are the contract with the operator,
-// which sets exactly these on the function Deployments, so they are exported constants here.
-//
-// The package has no Kafka or HTTP in it, so the operator can import it cheaply.
-package config
+package contract
+
+// The environment variables of the recoflow functions: package config reads them, the operator
+// sets them on the function Deployments.
 
 // Environment variables shared by every function.
 const (
@@ -57,3 +55,32 @@ const (
 	EnvKafkaCertFile       = "RECOFLOW_KAFKA_CERT_FILE"      // PEM client certificate for mutual TLS
 	EnvKafkaKeyFile        = "RECOFLOW_KAFKA_KEY_FILE"       // PEM private key of the client certificate
 )
+
+// Keys of the Secrets Strimzi writes, which the functions read as files of the same names: a
+// SCRAM-SHA-512 KafkaUser's password, a TLS KafkaUser's certificate and key, and the cluster CA
+// Secret's (<cluster>-cluster-ca-cert) certificate.
+const (
+	SecretKeyPassword = "password"
+	SecretKeyUserCert = "user.crt"
+	SecretKeyUserKey  = "user.key"
+	SecretKeyCACert   = "ca.crt"
+)
+
+// The modes of the popularity function. On Kubernetes popularity runs as two Deployments of one
+// image: scoring, which scales with the partitions and may scale to zero, and serving, which
+// scales with read load; on a laptop one process runs both.
+const (
+	// PopularityModeAll scores and serves in one process, as `make run` does.
+	PopularityModeAll = "all"
+	// PopularityModeScoring runs only the consumer: clean topic in, exactly-once scores out to the
+	// compacted popularity topic. It serves health and metrics but no API.
+	PopularityModeScoring = "scoring"
+	// PopularityModeServing runs only the view of the compacted popularity topic and the top-N
+	// API over it. It joins no consumer group.
+	PopularityModeServing = "serving"
+)
+
+// PopularityModes lists the popularity modes.
+func PopularityModes() []string {
+	return []string{PopularityModeAll, PopularityModeScoring, PopularityModeServing}
+}

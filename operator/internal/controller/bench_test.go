@@ -112,8 +112,8 @@ func allReady(b *testing.B, c *cluster, ns string, n int) bool {
 	return ready == n
 }
 
-// playControllers marks every KafkaTopic in ns Ready and every Deployment available, as Strimzi
-// and the Deployment controller do.
+// playControllers marks every KafkaTopic in ns Ready, every Deployment available and every
+// autoscaler ready, as Strimzi, the Deployment controller and KEDA do.
 func playControllers(b *testing.B, c *cluster, ns string, workers int) {
 	b.Helper()
 	ctx := context.Background()
@@ -131,6 +131,14 @@ func playControllers(b *testing.B, c *cluster, ns string, workers int) {
 	}
 	parallel(b, workers, deployments.Items, func(d appsv1.Deployment) error {
 		return ignoreConflict(markDeploymentAvailable(c, &d))
+	})
+	scaledObjects := &unstructured.UnstructuredList{}
+	scaledObjects.SetGroupVersionKind(manifests.ScaledObjectGVK.GroupVersion().WithKind("ScaledObjectList"))
+	if err := c.admin.List(ctx, scaledObjects, client.InNamespace(ns)); err != nil {
+		b.Fatal(err)
+	}
+	parallel(b, workers, scaledObjects.Items, func(so unstructured.Unstructured) error {
+		return ignoreConflict(markScaledObjectReady(c, &so))
 	})
 }
 

@@ -115,15 +115,7 @@ func markAutoscalersReady(c *cluster, p *v1alpha1.RecommendationPipeline) error 
 		return err
 	}
 	for _, so := range scaledObjects {
-		if ready, _ := conditionStatus(so, "Ready"); ready == "True" {
-			continue
-		}
-		now := time.Now().UTC().Format(time.RFC3339)
-		so.Object["status"] = map[string]any{"conditions": []any{
-			map[string]any{"type": "Ready", "status": "True", "reason": "ScaledObjectReady", "message": "ScaledObject is defined correctly and is ready for scaling", "lastTransitionTime": now},
-			map[string]any{"type": "Active", "status": "False", "reason": "ScalerNotActive", "message": "Scaling is not performed because triggers are not active", "lastTransitionTime": now},
-		}}
-		if err := c.admin.Status().Update(ctx, so); err != nil {
+		if err := markScaledObjectReady(c, so); err != nil {
 			return err
 		}
 	}
@@ -137,6 +129,20 @@ func markAutoscalersReady(c *cluster, p *v1alpha1.RecommendationPipeline) error 
 		}
 	}
 	return nil
+}
+
+// markScaledObjectReady reports so Ready and not active, as KEDA does for a ScaledObject it
+// accepted whose triggers have nothing to scale on.
+func markScaledObjectReady(c *cluster, so *unstructured.Unstructured) error {
+	if ready, _ := conditionStatus(so, "Ready"); ready == "True" {
+		return nil
+	}
+	now := time.Now().UTC().Format(time.RFC3339)
+	so.Object["status"] = map[string]any{"conditions": []any{
+		map[string]any{"type": "Ready", "status": "True", "reason": "ScaledObjectReady", "message": "ScaledObject is defined correctly and is ready for scaling", "lastTransitionTime": now},
+		map[string]any{"type": "Active", "status": "False", "reason": "ScalerNotActive", "message": "Scaling is not performed because triggers are not active", "lastTransitionTime": now},
+	}}
+	return c.admin.Status().Update(context.Background(), so)
 }
 
 // markHPA sets the HPA's ScalingActive condition as the HPA controller would, and AbleToScale True.

@@ -1,12 +1,14 @@
 package ingest_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -39,8 +41,9 @@ import (
 //
 // The grid runs first, each setting once, and picks the fastest (raw-grid-max is that run's
 // rate: the luckiest of some fifty, so an overestimate on a machine whose speed varies). Then
-// batch, the picked setting and ingest's settings run in turn, three rounds, and each is the mean
-// of its three runs: measured equally often, in the same moments.
+// batch, the picked setting and ingest's settings run in turn, five rounds, and each is the
+// median of its five runs: measured equally often, in the same moments, and a run that a stall
+// of the machine slowed does not decide.
 //
 // It reports each rate, the CPU time per event of each (the whole process: clients, ingest and
 // broker), and the ratios batch/raw-best, batch/raw-ingest and batch/raw-grid-max. Run it with
@@ -51,7 +54,7 @@ func BenchmarkBatchVersusRawProducer(b *testing.B) {
 		batch    = 100
 		clients  = 8
 		inFlight = batch * clients
-		rounds   = 3
+		rounds   = 5
 	)
 	c := kafkatest.NewPipelineCluster(b)
 	cfg := config.DefaultIngest()
@@ -60,13 +63,13 @@ func BenchmarkBatchVersusRawProducer(b *testing.B) {
 
 	records := benchRecords(b, events, cfg.Topics.Raw)
 	bodies := benchBatches(records, batch)
-	raw := func(tune func(*sarama.Config), inFlight int) (rate, cpu float64) {
+	rawConfig := func(tune func(*sarama.Config)) *sarama.Config {
 		sc := kafka.NewSaramaConfig("bench-raw")
 		ingest.ProducerConfig(sc)
 		if tune != nil {
 			tune(sc)
 		}
-		return measure(len(records), func() { produceRaw(b, c.ListenAddrs(), sc, records, inFlight) })
+		return sc
 	}
 	type setting struct {
 		name     string
@@ -101,21 +104,20 @@ func BenchmarkBatchVersusRawProducer(b *testing.B) {
 		var gridMax float64
 		var best setting
 		for _, g := range grid {
-			if rate, _ := raw(g.tune, g.inFlight); rate > gridMax {
+			if rate, _ := measure(len(records), func() { produceRaw(b, c.ListenAddrs(), rawConfig(g.tune), records, g.inFlight) }); rate > gridMax {
 				gridMax, best = rate, g
 			}
 		}
-		var batchRate, batchCPU, bestRate, bestCPU, ingestRate, ingestCPU float64
+		var batchRuns, bestRuns, ingestRuns []run
 		for round := range rounds {
-			rate, cpu := measure(len(records), func() { postBatches(b, url, bodies, clients) })
-			batchRate, batchCPU = batchRate+rate/rounds, batchCPU+cpu/rounds
-			rateBest, cpuBest := raw(best.tune, best.inFlight)
-			bestRate, bestCPU = bestRate+rateBest/rounds, bestCPU+cpuBest/rounds
-			rateIngest, cpuIngest := raw(nil, inFlight)
-			ingestRate, ingestCPU = ingestRate+rateIngest/rounds, ingestCPU+cpuIngest/rounds
-			b.Logf("round %d: batch ingest %.0f events/s (%.1f CPU-µs/event), best raw %.0f (%.1f), raw with ingest's settings %.0f (%.1f)",
-				round+1, rate, cpu, rateBest, cpuBest, rateIngest, cpuIngest)
+			batchRuns = append(batchRuns, measureRun(len(records), func() { postBatches(b, url, bodies, clients) }))
+			bestRuns = append(bestRuns, measureRun(len(records), func() { produceRaw(b, c.ListenAddrs(), rawConfig(best.tune), records, best.inFlight) }))
+			ingestRuns = append(ingestRuns, measureRun(len(records), func() { produceRaw(b, c.ListenAddrs(), rawConfig(nil), records, inFlight) }))
+			b.Logf("round %d: batch ingest %v, best raw %v, raw with ingest's settings %v", round+1, batchRuns[round], bestRuns[round], ingestRuns[round])
 		}
+		batchRate, batchCPU := median(batchRuns)
+		bestRate, bestCPU := median(bestRuns)
+		ingestRate, ingestCPU := median(ingestRuns)
 		b.ReportMetric(batchRate, "batch-events/s")
 		b.ReportMetric(ingestRate, "raw-ingest-events/s")
 		b.ReportMetric(bestRate, "raw-best-events/s")
@@ -126,6 +128,24 @@ func BenchmarkBatchVersusRawProducer(b *testing.B) {
 		b.Logf("batch %.0f events/s (%.1f CPU-µs/event); raw with ingest's settings %.0f (%.1f); best raw %.0f (%.1f; %s; %.0f in the grid)",
 			batchRate, batchCPU, ingestRate, ingestCPU, bestRate, bestCPU, best.name, gridMax)
 	}
+}
+
+// run is the outcome of one measured run: events per second and CPU-µs per event.
+type run struct{ rate, cpu float64 }
+
+func (r run) String() string { return fmt.Sprintf("%.0f events/s (%.1f CPU-µs/event)", r.rate, r.cpu) }
+
+// measureRun is measure as a run.
+func measureRun(events int, f func()) run {
+	rate, cpu := measure(events, f)
+	return run{rate, cpu}
+}
+
+// median returns the run of median rate among runs, an odd number of them.
+func median(runs []run) (rate, cpu float64) {
+	sorted := slices.SortedFunc(slices.Values(runs), func(a, b run) int { return cmp.Compare(a.rate, b.rate) })
+	m := sorted[len(sorted)/2]
+	return m.rate, m.cpu
 }
 
 // measure runs f, which handles events events, and returns the events per second and the

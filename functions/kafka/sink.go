@@ -104,7 +104,7 @@ func EncodeBinary(topic string, b *event.Binary) *sarama.ProducerMessage {
 	// One allocation holds the message, the usual headers, its key and its value.
 	r := &record{msg: sarama.ProducerMessage{Topic: topic}}
 	headers := r.headers[:0]
-	if n := contextHeaders + len(b.Extensions); n > len(r.headers) {
+	if n := headerCount(b); n > len(r.headers) {
 		headers = make([]sarama.RecordHeader, 0, n)
 	}
 	add := func(key, value []byte) {
@@ -141,6 +141,17 @@ func EncodeBinary(topic string, b *event.Binary) *sarama.ProducerMessage {
 
 // contextHeaders is how many headers the context attributes of an event take at most.
 const contextHeaders = 8
+
+// headerCount is how many headers the record of b has.
+func headerCount(b *event.Binary) int {
+	n := 4 + len(b.Extensions) // specversion, id, source, type
+	for _, optional := range [][]byte{b.Subject, b.Time, b.DataSchema, b.DataContentType} {
+		if optional != nil {
+			n++
+		}
+	}
+	return n
+}
 
 // record is the storage of one record that EncodeBinary makes.
 type record struct {

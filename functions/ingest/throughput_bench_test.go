@@ -39,11 +39,11 @@ import (
 //     as large). MaxMessageBytes is ingest's (1 MiB + 64 KiB), which is also as large as a batch
 //     may be: the topic takes at most 1 MiB per batch.
 //
-// The grid runs first, each setting once, and picks the fastest (raw-grid-max is that run's
-// rate: the luckiest of some fifty, so an overestimate on a machine whose speed varies). Then
-// batch, the picked setting and ingest's settings run in turn, five rounds, and each is the
-// median of its five runs: measured equally often, in the same moments, and a run that a stall
-// of the machine slowed does not decide.
+// The grid runs first, each setting once (raw-grid-max is the fastest run: the luckiest of some
+// fifty, so an overestimate on a machine whose speed varies). Then batch, the grid's three
+// fastest settings and ingest's settings run in turn, five rounds, and each is the median of its
+// five runs: measured equally often, in the same moments, and a run that a stall of the machine
+// slowed does not decide. raw-best is the fastest of those medians, ingest's settings included.
 //
 // It reports each rate, the CPU time per event of each (the whole process: clients, ingest and
 // broker), and the ratios batch/raw-best, batch/raw-ingest and batch/raw-grid-max. Run it with
@@ -55,6 +55,8 @@ func BenchmarkBatchVersusRawProducer(b *testing.B) {
 		clients  = 8
 		inFlight = batch * clients
 		rounds   = 5
+		// finalistCount is how many of the grid's fastest settings are measured again.
+		finalistCount = 3
 	)
 	c := kafkatest.NewPipelineCluster(b)
 	cfg := config.DefaultIngest()
@@ -101,23 +103,43 @@ func BenchmarkBatchVersusRawProducer(b *testing.B) {
 	}
 	postBatches(b, url, bodies, clients) // warm up: connections, buffers and the broker's logs
 	for b.Loop() {
-		var gridMax float64
-		var best setting
-		for _, g := range grid {
-			if rate, _ := measure(len(records), func() { produceRaw(b, c.ListenAddrs(), rawConfig(g.tune), records, g.inFlight) }); rate > gridMax {
-				gridMax, best = rate, g
-			}
+		// Selection: every setting once; the three fastest go on, lest one lucky run decide.
+		gridRuns := make([]run, len(grid))
+		for i, g := range grid {
+			gridRuns[i] = measureRun(len(records), func() { produceRaw(b, c.ListenAddrs(), rawConfig(g.tune), records, g.inFlight) })
 		}
-		var batchRuns, bestRuns, ingestRuns []run
+		order := make([]int, len(grid))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortFunc(order, func(i, j int) int { return cmp.Compare(gridRuns[j].rate, gridRuns[i].rate) })
+		gridMax := gridRuns[order[0]].rate
+		finalists := order[:finalistCount]
+
+		// Evaluation: batch ingest, the finalists and ingest's settings in turn, rounds times.
+		batchRuns := make([]run, 0, rounds)
+		ingestRuns := make([]run, 0, rounds)
+		finalRuns := make([][]run, len(finalists))
 		for round := range rounds {
 			batchRuns = append(batchRuns, measureRun(len(records), func() { postBatches(b, url, bodies, clients) }))
-			bestRuns = append(bestRuns, measureRun(len(records), func() { produceRaw(b, c.ListenAddrs(), rawConfig(best.tune), records, best.inFlight) }))
+			line := fmt.Sprintf("round %d: batch ingest %v", round+1, batchRuns[round])
+			for i, f := range finalists {
+				g := grid[f]
+				finalRuns[i] = append(finalRuns[i], measureRun(len(records), func() { produceRaw(b, c.ListenAddrs(), rawConfig(g.tune), records, g.inFlight) }))
+				line += fmt.Sprintf(", %s %v", g.name, finalRuns[i][round])
+			}
 			ingestRuns = append(ingestRuns, measureRun(len(records), func() { produceRaw(b, c.ListenAddrs(), rawConfig(nil), records, inFlight) }))
-			b.Logf("round %d: batch ingest %v, best raw %v, raw with ingest's settings %v", round+1, batchRuns[round], bestRuns[round], ingestRuns[round])
+			b.Logf("%s, ingest's settings %v", line, ingestRuns[round])
 		}
 		batchRate, batchCPU := median(batchRuns)
-		bestRate, bestCPU := median(bestRuns)
 		ingestRate, ingestCPU := median(ingestRuns)
+		// The best raw producer is the fastest measured: a finalist, or ingest's settings.
+		bestRate, bestCPU, bestName := ingestRate, ingestCPU, "ingest's settings"
+		for i, f := range finalists {
+			if rate, cpu := median(finalRuns[i]); rate > bestRate {
+				bestRate, bestCPU, bestName = rate, cpu, grid[f].name
+			}
+		}
 		b.ReportMetric(batchRate, "batch-events/s")
 		b.ReportMetric(ingestRate, "raw-ingest-events/s")
 		b.ReportMetric(bestRate, "raw-best-events/s")
@@ -126,7 +148,7 @@ func BenchmarkBatchVersusRawProducer(b *testing.B) {
 		b.ReportMetric(batchRate/ingestRate, "batch/raw-ingest")
 		b.ReportMetric(batchRate/gridMax, "batch/raw-grid-max")
 		b.Logf("batch %.0f events/s (%.1f CPU-µs/event); raw with ingest's settings %.0f (%.1f); best raw %.0f (%.1f; %s; %.0f in the grid)",
-			batchRate, batchCPU, ingestRate, ingestCPU, bestRate, bestCPU, best.name, gridMax)
+			batchRate, batchCPU, ingestRate, ingestCPU, bestRate, bestCPU, bestName, gridMax)
 	}
 }
 

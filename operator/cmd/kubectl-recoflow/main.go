@@ -141,7 +141,7 @@ func (g globals) dlq(ctx context.Context, out io.Writer, cmd string, args []stri
 	if f.Since, err = parseSince(since, time.Now()); err != nil {
 		return err
 	}
-	t, err := connectKafka(ctx, g.kafka, pipeline)
+	t, err := g.connectKafka(ctx, pipeline)
 	if err != nil {
 		return err
 	}

@@ -2,17 +2,21 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/IBM/sarama"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/kafka"
+	"github.com/recoflow/recoflow/operator/api/v1alpha1"
+	"github.com/recoflow/recoflow/operator/internal/clusterdial"
 	"github.com/recoflow/recoflow/operator/internal/manifests"
 )
 
@@ -20,24 +24,89 @@ import (
 type kafkaTarget struct {
 	client  sarama.Client
 	brokers []string
-	topics  map[contract.TopicRole]string
-	groups  map[manifests.Role]string
+	// readerOptions are how the log readers connect: through dialer when there is one.
+	readerOptions []kafka.ReaderOption
+	// dialer reaches the brokers through the API server's port-forward; nil when they are
+	// reached directly.
+	dialer tunnel
+	topics map[contract.TopicRole]string
+	groups map[manifests.Role]string
+}
+
+// connectKafka connects to the Kafka of the pipeline named pipeline: at --kafka (or --local's)
+// when given, where the local pipeline of `make run` (default topic and group names) is the
+// one of an empty name; otherwise at the pipeline resource's bootstrap servers in the cluster,
+// through the API server's port-forward.
+func (g globals) connectKafka(ctx context.Context, pipeline string) (*kafkaTarget, error) {
+	if g.kafka != "" {
+		return connectKafka(g.kafka, pipeline, nil)
+	}
+	cfg, ns, err := g.cluster()
+	if err != nil {
+		return nil, err
+	}
+	c, err := newClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var p v1alpha1.RecommendationPipeline
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: pipeline}, &p); err != nil {
+		return nil, fmt.Errorf("get pipeline %s/%s: %w", ns, pipeline, err)
+	}
+	return clusterKafka(cfg, &p)
+}
+
+// clusterKafka connects to the Kafka of pipeline p through port-forwards that the API server of
+// cfg opens to the bootstrap Service and to each broker the brokers advertise. The bootstrap
+// servers are the ones the operator gives the functions.
+func clusterKafka(cfg *rest.Config, p *v1alpha1.RecommendationPipeline) (*kafkaTarget, error) {
+	if k := p.Spec.Kafka; k.Authenticates() || k.TLSEnabled() {
+		names := manifests.ACLNames(p)
+		return nil, fmt.Errorf("pipeline %s/%s connects to Kafka with authentication %q and TLS %t, which kubectl-recoflow "+
+			"does not do yet: it reads only pipelines whose Kafka takes plain connections. It would need a KafkaUser "+
+			"allowed to read and describe topics %s and %s, describe group %s, and write topic %s",
+			p.Namespace, p.Name, k.Authentication, k.TLSEnabled(), names.Topics.DeadLetter, names.Topics.Raw, names.CleanGroup, names.Topics.Raw)
+	}
+	dialer, err := clusterdial.New(cfg, p.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	t, err := connectKafka(manifests.Params{Pipeline: p}.BootstrapServers(), p.Name, dialer)
+	if err != nil {
+		_ = dialer.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// tunnel opens connections to addresses that cannot be dialed directly, such as the in-cluster
+// names that brokers advertise; clusterdial.Dialer is the one through the API server.
+type tunnel interface {
+	// Dial has the shape of sarama's Net.Proxy.Dialer.
+	Dial(network, address string) (net.Conn, error)
+	// DialContext has the shape of franz-go's kgo.Dialer.
+	DialContext(ctx context.Context, network, address string) (net.Conn, error)
+	// Close ends the tunnel.
+	Close() error
 }
 
 // connectKafka connects to brokers for the pipeline named pipeline, or for the local pipeline of
-// `make run` (default topic and group names) when pipeline is empty.
-func connectKafka(ctx context.Context, brokers, pipeline string) (*kafkaTarget, error) {
-	if brokers == "" {
-		return nil, fmt.Errorf("this command reads Kafka: give --kafka host:port (or --local for `make run`); " +
-			"in a cluster run the plugin in a pod there, as the README's Operations section shows")
-	}
+// `make run` when pipeline is empty; every connection, to brokers and to those they advertise,
+// through dialer when it is not nil.
+func connectKafka(brokers, pipeline string, dialer tunnel) (*kafkaTarget, error) {
 	cfg := kafka.NewSaramaConfig("kubectl-recoflow")
 	cfg.Consumer.IsolationLevel = sarama.ReadCommitted
-	client, err := sarama.NewClient(strings.Split(brokers, ","), cfg)
-	if err != nil {
+	t := &kafkaTarget{brokers: strings.Split(brokers, ","), dialer: dialer,
+		topics: map[contract.TopicRole]string{}, groups: map[manifests.Role]string{}}
+	if dialer != nil {
+		cfg.Net.Proxy.Enable = true
+		cfg.Net.Proxy.Dialer = dialer
+		t.readerOptions = append(t.readerOptions, kafka.DialThrough(dialer.DialContext))
+	}
+	var err error
+	if t.client, err = sarama.NewClient(t.brokers, cfg); err != nil {
 		return nil, fmt.Errorf("connect to Kafka at %s: %w", brokers, err)
 	}
-	t := &kafkaTarget{client: client, brokers: strings.Split(brokers, ","), topics: map[contract.TopicRole]string{}, groups: map[manifests.Role]string{}}
 	for _, role := range contract.TopicRoles {
 		t.topics[role] = contract.DefaultTopic(role)
 		if pipeline != "" {
@@ -53,11 +122,17 @@ func connectKafka(ctx context.Context, brokers, pipeline string) (*kafkaTarget, 
 	return t, nil
 }
 
-// Close closes the Kafka client.
-func (t *kafkaTarget) Close() error { return t.client.Close() }
+// Close closes the Kafka client and the port-forwards.
+func (t *kafkaTarget) Close() error {
+	err := t.client.Close()
+	if t.dialer != nil {
+		err = errors.Join(err, t.dialer.Close())
+	}
+	return err
+}
 
 // lag returns the consumer lag of role's group on its input topic: records not yet committed.
-func (t *kafkaTarget) lag(role manifests.Role) (int64, error) {
+func (t *kafkaTarget) lag(ctx context.Context, role manifests.Role) (int64, error) {
 	topic := t.topics[contract.TopicRaw]
 	if role == contract.FunctionPopularity {
 		topic = t.topics[contract.TopicClean]
@@ -84,9 +159,9 @@ func (t *kafkaTarget) lag(role manifests.Role) (int64, error) {
 	}
 	// Count records, not offsets: clean and popularity write in transactions, whose markers take
 	// offsets that no consumer is owed.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	return kafka.Backlog(ctx, t.brokers, config.KafkaAuth{}, "kubectl-recoflow-lag", topic, from)
+	return t.countRecords(ctx, topic, from)
 }
 
 // httpTarget reaches a pipeline's popularity function over HTTP.

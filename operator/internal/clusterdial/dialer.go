@@ -21,11 +21,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/transport/spdy"
+	"k8s.io/klog/v2"
 )
 
 // setupTimeout bounds how long opening a port-forward may take.
@@ -52,7 +54,9 @@ func New(config *rest.Config, namespace string) (*Dialer, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	// client-go's port-forward logs every broken connection; the Kafka clients report what
+	// matters to them.
+	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), logr.Discard()))
 	return &Dialer{config: config, client: client, resolver: NewResolver(client, namespace),
 		ctx: ctx, cancel: cancel, forwarders: map[Target]*forwarder{}}, nil
 }
@@ -189,7 +193,7 @@ func (d *Dialer) streamDialer(target Target) (httpstream.Dialer, error) {
 		return nil, err
 	}
 	spdyDialer := spdy.NewDialer(upgrader, &http.Client{Transport: transport}, http.MethodPost, u)
-	websocketDialer, err := portforward.NewSPDYOverWebsocketDialer(u, d.config)
+	websocketDialer, err := portforward.NewSPDYOverWebsocketDialerWithLogger(klog.FromContext(d.ctx), u, d.config)
 	if err != nil {
 		return nil, err
 	}

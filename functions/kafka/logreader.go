@@ -39,12 +39,9 @@ type LogReader struct {
 // named clientID, that waits up to maxWait on the broker for new records, connecting as opts say.
 // It reads no partition until Add.
 func NewLogReader(brokers []string, auth config.KafkaAuth, clientID, topic string, maxWait time.Duration, opts ...ReaderOption) (*LogReader, error) {
-	security, err := kafkaauth.KgoOptions(auth)
+	security, err := kafkaauth.KgoOptionsDialing(auth, readerDial(opts))
 	if err != nil {
 		return nil, err
-	}
-	if security, err = readerConnection(auth, security, opts); err != nil {
-		return nil, fmt.Errorf("kafka reader of %s: %w", topic, err)
 	}
 	client, err := kgo.NewClient(append(security,
 		kgo.SeedBrokers(brokers...),

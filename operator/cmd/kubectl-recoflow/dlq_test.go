@@ -114,7 +114,7 @@ func TestRedrive(t *testing.T) {
 		t.Errorf("second redrive:\n%s", second)
 	}
 	// Whatever the raw topic holds now has been through clean and popularity: still one like.
-	k, err := connectKafka(brokers, "", nil)
+	k, err := connectKafka(brokers, "", nil, config.KafkaAuth{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/cloudevents/sdk-go/protocol/kafka_sarama/v2"
 	"github.com/cloudevents/sdk-go/v2/binding"
 
-	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/kafka"
 )
 
@@ -35,7 +34,7 @@ func (t *kafkaTarget) scan(ctx context.Context, topic string, since time.Time, f
 // appended meanwhile are not read, so a read always ends, also on a transactional topic, whose
 // last offset is a marker.
 func (t *kafkaTarget) read(ctx context.Context, topic string, starts func(*kafka.LogReader, []int32) (map[int32]int64, error), fn func(*sarama.ConsumerMessage) error) error {
-	r, err := kafka.NewLogReader(t.brokers, config.KafkaAuth{}, "kubectl-recoflow", topic, 200*time.Millisecond, t.readerOptions...)
+	r, err := kafka.NewLogReader(t.brokers, t.auth, "kubectl-recoflow", topic, 200*time.Millisecond, t.readerOptions...)
 	if err != nil {
 		return err
 	}

@@ -49,6 +49,7 @@ Flags:
 type globals struct {
 	local      bool
 	kafka      string
+	kafkaUser  string
 	popularity string
 	namespace  string
 	kubeconfig string
@@ -69,6 +70,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("kubectl-recoflow", flag.ContinueOnError)
 	fs.BoolVar(&g.local, "local", false, "work on the pipeline of `make run`: Kafka at localhost:9092, popularity at http://localhost:8081")
 	fs.StringVar(&g.kafka, "kafka", "", "Kafka bootstrap servers, host:port[,host:port], reached directly instead of through the API server's port-forward")
+	fs.StringVar(&g.kafkaUser, "kafka-user", "", "the Strimzi KafkaUser to connect as to a pipeline's Kafka that authenticates; its Secret (and the cluster CA's) is read through the API server")
 	fs.StringVar(&g.popularity, "popularity", "", "popularity's base URL, instead of the API server's service proxy")
 	fs.StringVar(&g.namespace, "namespace", "", "the pipeline's namespace; the kubeconfig's by default")
 	fs.StringVar(&g.namespace, "n", "", "shorthand for --namespace")

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/freshness"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
@@ -99,9 +100,13 @@ func (g globals) writeStatus(ctx context.Context, out io.Writer, cfg *rest.Confi
 		}
 		cleanLag, popularityLag := g.lags(ctx, func() (*kafkaTarget, error) {
 			if g.kafka != "" {
-				return connectKafka(g.kafka, p.Name, nil)
+				return connectKafka(g.kafka, p.Name, nil, config.KafkaAuth{})
 			}
-			return clusterKafka(cfg, p)
+			c, err := newClient(cfg)
+			if err != nil {
+				return nil, err
+			}
+			return g.clusterKafka(ctx, cfg, c, p)
 		})
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, condition(p, v1alpha1.ConditionReady),
 			condition(p, v1alpha1.ConditionFreshnessMet), p99, objective,
@@ -160,7 +165,7 @@ func (g globals) localStatus(ctx context.Context, out io.Writer) error {
 	if _, err := h.get(ctx, freshness.Path, nil, &report); err == nil && report.Samples > 0 {
 		p99 = report.P99().String()
 	}
-	cleanLag, popularityLag := g.lags(ctx, func() (*kafkaTarget, error) { return connectKafka(g.kafka, "", nil) })
+	cleanLag, popularityLag := g.lags(ctx, func() (*kafkaTarget, error) { return connectKafka(g.kafka, "", nil, config.KafkaAuth{}) })
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tREADY\tP99\tOBJECTIVE\tCLEAN LAG\tPOPULARITY LAG")
 	fmt.Fprintf(tw, "local\t%s\t%s\t%s\t%s\t%s\n", ready, p99, v1alpha1.DefaultFreshnessObjective, cleanLag, popularityLag)

@@ -13,8 +13,10 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/kafka"
+	"github.com/recoflow/recoflow/functions/kafkaauth"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 	"github.com/recoflow/recoflow/operator/internal/clusterdial"
 	"github.com/recoflow/recoflow/operator/internal/manifests"
@@ -24,6 +26,10 @@ import (
 type kafkaTarget struct {
 	client  sarama.Client
 	brokers []string
+	// auth is how the clients authenticate and encrypt.
+	auth config.KafkaAuth
+	// cleanup removes the files auth names; nil when there are none.
+	cleanup func()
 	// readerOptions are how the log readers connect: through dialer when there is one.
 	readerOptions []kafka.ReaderOption
 	// dialer reaches the brokers through the API server's port-forward; nil when they are
@@ -39,7 +45,10 @@ type kafkaTarget struct {
 // through the API server's port-forward.
 func (g globals) connectKafka(ctx context.Context, pipeline string) (*kafkaTarget, error) {
 	if g.kafka != "" {
-		return connectKafka(g.kafka, pipeline, nil)
+		if g.kafkaUser != "" {
+			return nil, fmt.Errorf("--kafka-user reads a KafkaUser's Secret in the cluster: use it without --kafka")
+		}
+		return connectKafka(g.kafka, pipeline, nil, config.KafkaAuth{})
 	}
 	cfg, ns, err := g.cluster()
 	if err != nil {
@@ -53,29 +62,30 @@ func (g globals) connectKafka(ctx context.Context, pipeline string) (*kafkaTarge
 	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: pipeline}, &p); err != nil {
 		return nil, fmt.Errorf("get pipeline %s/%s: %w", ns, pipeline, err)
 	}
-	return clusterKafka(cfg, &p)
+	return g.clusterKafka(ctx, cfg, c, &p)
 }
 
 // clusterKafka connects to the Kafka of pipeline p through port-forwards that the API server of
-// cfg opens to the bootstrap Service and to each broker the brokers advertise. The bootstrap
-// servers are the ones the operator gives the functions.
-func clusterKafka(cfg *rest.Config, p *v1alpha1.RecommendationPipeline) (*kafkaTarget, error) {
-	if k := p.Spec.Kafka; k.Authenticates() || k.TLSEnabled() {
-		names := manifests.ACLNames(p)
-		return nil, fmt.Errorf("pipeline %s/%s connects to Kafka with authentication %q and TLS %t, which kubectl-recoflow "+
-			"does not do yet: it reads only pipelines whose Kafka takes plain connections. It would need a KafkaUser "+
-			"allowed to read and describe topics %s and %s, describe group %s, and write topic %s",
-			p.Namespace, p.Name, k.Authentication, k.TLSEnabled(), names.Topics.DeadLetter, names.Topics.Raw, names.CleanGroup, names.Topics.Raw)
+// cfg opens to the bootstrap Service and to each broker the brokers advertise, as --kafka-user
+// when p's Kafka authenticates. The bootstrap servers are the ones the operator gives the
+// functions.
+func (g globals) clusterKafka(ctx context.Context, cfg *rest.Config, c client.Reader, p *v1alpha1.RecommendationPipeline) (*kafkaTarget, error) {
+	auth, cleanup, err := kafkaCredentials(ctx, c, p, g.kafkaUser)
+	if err != nil {
+		return nil, err
 	}
 	dialer, err := clusterdial.New(cfg, p.Namespace)
 	if err != nil {
+		cleanup()
 		return nil, err
 	}
-	t, err := connectKafka(manifests.Params{Pipeline: p}.BootstrapServers(), p.Name, dialer)
+	t, err := connectKafka(manifests.Params{Pipeline: p}.BootstrapServers(), p.Name, dialer, auth)
 	if err != nil {
 		_ = dialer.Close()
+		cleanup()
 		return nil, err
 	}
+	t.cleanup = cleanup
 	return t, nil
 }
 
@@ -91,12 +101,15 @@ type tunnel interface {
 }
 
 // connectKafka connects to brokers for the pipeline named pipeline, or for the local pipeline of
-// `make run` when pipeline is empty; every connection, to brokers and to those they advertise,
-// through dialer when it is not nil.
-func connectKafka(brokers, pipeline string, dialer tunnel) (*kafkaTarget, error) {
+// `make run` when pipeline is empty, authenticated and encrypted as auth says; every connection,
+// to brokers and to those they advertise, through dialer when it is not nil.
+func connectKafka(brokers, pipeline string, dialer tunnel, auth config.KafkaAuth) (*kafkaTarget, error) {
 	cfg := kafka.NewSaramaConfig("kubectl-recoflow")
 	cfg.Consumer.IsolationLevel = sarama.ReadCommitted
-	t := &kafkaTarget{brokers: strings.Split(brokers, ","), dialer: dialer,
+	if err := kafkaauth.Configure(cfg, auth); err != nil {
+		return nil, err
+	}
+	t := &kafkaTarget{brokers: strings.Split(brokers, ","), auth: auth, dialer: dialer,
 		topics: map[contract.TopicRole]string{}, groups: map[manifests.Role]string{}}
 	if dialer != nil {
 		cfg.Net.Proxy.Enable = true
@@ -105,6 +118,9 @@ func connectKafka(brokers, pipeline string, dialer tunnel) (*kafkaTarget, error)
 	}
 	var err error
 	if t.client, err = sarama.NewClient(t.brokers, cfg); err != nil {
+		if why := kafkaauth.Diagnose(err, cfg); why != "" {
+			return nil, fmt.Errorf("connect to Kafka at %s: %s: %w", brokers, why, err)
+		}
 		return nil, fmt.Errorf("connect to Kafka at %s: %w", brokers, err)
 	}
 	for _, role := range contract.TopicRoles {
@@ -122,11 +138,14 @@ func connectKafka(brokers, pipeline string, dialer tunnel) (*kafkaTarget, error)
 	return t, nil
 }
 
-// Close closes the Kafka client and the port-forwards.
+// Close closes the Kafka client and the port-forwards, and removes the credentials' files.
 func (t *kafkaTarget) Close() error {
 	err := t.client.Close()
 	if t.dialer != nil {
 		err = errors.Join(err, t.dialer.Close())
+	}
+	if t.cleanup != nil {
+		t.cleanup()
 	}
 	return err
 }

@@ -76,7 +76,7 @@ func TestDeadLettersThroughATunnel(t *testing.T) {
 		// kfake's brokers advertise their listeners, as Kafka's advertise in-cluster names.
 		tunnel.routes[b] = b
 	}
-	k, err := connectKafka(bootstrap, "", tunnel)
+	k, err := connectKafka(bootstrap, "", tunnel, config.KafkaAuth{})
 	if err != nil {
 		t.Fatal(err)
 	}

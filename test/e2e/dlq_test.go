@@ -4,14 +4,20 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
 
 	"github.com/recoflow/recoflow/functions/contract"
 )
@@ -169,4 +175,90 @@ func reasonCount(ls, reason string) int {
 		}
 	}
 	return 0
+}
+
+// checkSecuredDeadLettersThroughPortForward runs `kubectl recoflow dlq` on a pipeline whose Kafka
+// authenticates, as the README says: without --kafka-user the plugin says which KafkaUser it
+// needs; with the KafkaUser of manifests/samples/kafkauser-plugin.yaml applied for this pipeline
+// (and Ready, its Secret written by the User Operator) it lists a dead letter and redrives it
+// through the API server's port-forward, over TLS and SCRAM-SHA-512, allowed only that user's ACLs.
+//
+// TestSecuredPipeline should call it after its like is counted, with the scenario's namespace,
+// the pipeline's name, the Kafka cluster's name and the ingest client:
+//
+//	checkSecuredDeadLettersThroughPortForward(t, s.namespace, name, s.cluster, ingest)
+func checkSecuredDeadLettersThroughPortForward(t *testing.T, namespace, name, cluster string, ingest *ingestClient) {
+	t.Helper()
+	since := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+	out, err := run(context.Background(), nil, env.plugin, "-n", namespace, "dlq", "ls", name)
+	if err == nil || !strings.Contains(out, "give --kafka-user") || !strings.Contains(out, "kafkauser-plugin.yaml") {
+		t.Errorf("dlq ls of a secured pipeline without --kafka-user: %v, want an error naming --kafka-user and the sample KafkaUser:\n%s", err, out)
+	}
+
+	user := applyPluginKafkaUser(t, namespace, name, cluster)
+	eventually(t, 2*time.Minute, "the plugin's KafkaUser Ready", func() error { return kafkaUserReady(namespace, user) })
+
+	old := like{id: "dlq-secured-old-1", user: "dlq-secured-user-1", item: "dlq-secured-item-1"}
+	postLikesAt(t, ingest, time.Now().Add(-365*24*time.Hour), old)
+	plugin := func(args ...string) string {
+		t.Helper()
+		return must(t, nil, env.plugin, append([]string{"-n", namespace, "--kafka-user", user}, args...)...)
+	}
+	eventually(t, 2*time.Minute, "dlq ls as the plugin's KafkaUser", func() error {
+		ls, err := run(context.Background(), nil, env.plugin, "-n", namespace, "--kafka-user", user, "dlq", "ls", name, "--since", since)
+		if err != nil {
+			return err
+		}
+		if got := reasonCount(ls, "too_old"); got != 1 {
+			return fmt.Errorf("too_old %d, want 1:\n%s", got, ls)
+		}
+		return nil
+	})
+	redrive := plugin("dlq", "redrive", name, "--reason", "too_old", "--since", since)
+	if want := "1 dead letters with reason too_old: redrove 1; skipped 0 already redriven"; !strings.Contains(redrive, want) {
+		t.Errorf("redrive as the plugin's KafkaUser, want %q:\n%s", want, redrive)
+	}
+	eventually(t, 2*time.Minute, "the redriven like dead-lettered again", func() error {
+		show := plugin("dlq", "show", name, "--reason", "too_old", "--since", since, "--limit", "0")
+		if n := strings.Count(show, " "+old.id+" "); n != 2 {
+			return fmt.Errorf("%s dead-lettered %d times, want 2:\n%s", old.id, n, show)
+		}
+		return nil
+	})
+}
+
+// applyPluginKafkaUser applies manifests/samples/kafkauser-plugin.yaml made for pipeline name in
+// namespace on Kafka cluster, as its comment tells a user to (its shop, recoflow and events
+// replaced), and returns the KafkaUser's name.
+func applyPluginKafkaUser(t *testing.T, namespace, name, cluster string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(env.root, "manifests", "samples", "kafkauser-plugin.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal(raw, &u.Object); err != nil {
+		t.Fatal(err)
+	}
+	const sample = "shop"
+	u.SetName(name + strings.TrimPrefix(u.GetName(), sample))
+	u.SetNamespace(namespace)
+	labels := u.GetLabels()
+	labels["strimzi.io/cluster"] = cluster
+	labels["app.kubernetes.io/instance"] = name
+	u.SetLabels(labels)
+	acls, _, _ := unstructured.NestedSlice(u.Object, "spec", "authorization", "acls")
+	for _, a := range acls {
+		resource := a.(map[string]any)["resource"].(map[string]any)
+		resource["name"] = name + strings.TrimPrefix(resource["name"].(string), sample)
+	}
+	if err := unstructured.SetNestedSlice(u.Object, acls, "spec", "authorization", "acls"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := yaml.Marshal(u.Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, b, "kubectl", "apply", "--server-side", "--field-manager=e2e", "-f", "-")
+	return u.GetName()
 }

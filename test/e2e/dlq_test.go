@@ -179,7 +179,7 @@ func reasonCount(ls, reason string) int {
 
 // checkSecuredDeadLettersThroughPortForward runs `kubectl recoflow dlq` on a pipeline whose Kafka
 // authenticates, as the README says: without --kafka-user the plugin says which KafkaUser it
-// needs; with the KafkaUser of manifests/samples/kafkauser-plugin.yaml applied for this pipeline
+// needs; with the KafkaUser of manifests/kafka/kafkauser-plugin.yaml applied for this pipeline
 // (and Ready, its Secret written by the User Operator) it lists a dead letter and redrives it
 // through the API server's port-forward, over TLS and SCRAM-SHA-512, allowed only that user's ACLs.
 //
@@ -227,12 +227,12 @@ func checkSecuredDeadLettersThroughPortForward(t *testing.T, namespace, name, cl
 	})
 }
 
-// applyPluginKafkaUser applies manifests/samples/kafkauser-plugin.yaml made for pipeline name in
+// applyPluginKafkaUser applies manifests/kafka/kafkauser-plugin.yaml made for pipeline name in
 // namespace on Kafka cluster, as its comment tells a user to (its shop, recoflow and events
 // replaced), and returns the KafkaUser's name.
 func applyPluginKafkaUser(t *testing.T, namespace, name, cluster string) string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(env.root, "manifests", "samples", "kafkauser-plugin.yaml"))
+	raw, err := os.ReadFile(filepath.Join(env.root, "manifests", "kafka", "kafkauser-plugin.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ func kafkaCredentials(ctx context.Context, c client.Reader, p *v1alpha1.Recommen
 	}
 	if k.Authenticates() && user == "" {
 		return config.KafkaAuth{}, nil, fmt.Errorf("pipeline %s/%s authenticates to Kafka with %s: give --kafka-user, a KafkaUser "+
-			"in namespace %s allowed %s (manifests/samples/kafkauser-plugin.yaml shows one)",
+			"in namespace %s allowed %s (manifests/kafka/kafkauser-plugin.yaml shows one)",
 			p.Namespace, p.Name, k.Authentication, p.Namespace, describeRules(kafkaacl.PluginRules(manifests.ACLNames(p))))
 	}
 	dir, err := os.MkdirTemp("", "kubectl-recoflow-")

@@ -71,7 +71,7 @@ func TestKafkaCredentials(t *testing.T) {
 		{name: "no user", auth: v1alpha1.KafkaAuthenticationSCRAM, wantErr: []string{
 			"pipeline recoflow/shop authenticates to Kafka with scram-sha-512: give --kafka-user",
 			"[Read] on topic shop.interactions.dlq", "[Read Write] on topic shop.interactions.raw", "[Describe] on group shop-clean",
-			"manifests/samples/kafkauser-plugin.yaml"}},
+			"manifests/kafka/kafkauser-plugin.yaml"}},
 		{name: "no secret", auth: v1alpha1.KafkaAuthenticationSCRAM, user: "ops-missing", wantErr: []string{
 			"the credentials of KafkaUser ops-missing", "Secret recoflow/ops-missing", "not found"}},
 		{name: "no password", auth: v1alpha1.KafkaAuthenticationSCRAM, user: "ops-empty", wantErr: []string{

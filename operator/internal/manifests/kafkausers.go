@@ -37,7 +37,7 @@ func KafkaUsers(p Params) []*unstructured.Unstructured {
 // PluginKafkaUser returns a Strimzi KafkaUser named name that kubectl-recoflow can connect as to
 // the Kafka of pipeline pl (`kubectl recoflow --kafka-user NAME`), authenticating as the
 // pipeline's functions do and allowed exactly kafkaacl.PluginRules. The operator does not create
-// it: a person who operates the pipeline applies it (manifests/samples/kafkauser-plugin.yaml).
+// it: a person who operates the pipeline applies it (manifests/kafka/kafkauser-plugin.yaml).
 func PluginKafkaUser(pl *v1alpha1.RecommendationPipeline, name string) *unstructured.Unstructured {
 	return kafkaUser(pl, name, map[string]string{LabelName: AppName, LabelInstance: pl.Name}, kafkaacl.PluginRules(ACLNames(pl)))
 }

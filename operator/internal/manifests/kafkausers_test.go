@@ -79,7 +79,7 @@ func TestKafkaUsers(t *testing.T) {
 func TestPluginKafkaUserSample(t *testing.T) {
 	pl := readSample(t, "pipeline-secured.yaml")
 	want := PluginKafkaUser(pl, "shop-kubectl-recoflow")
-	raw, err := os.ReadFile(filepath.Join(samplesDir, "kafkauser-plugin.yaml"))
+	raw, err := os.ReadFile(filepath.Join(samplesDir, "..", "kafka", "kafkauser-plugin.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,6 +89,6 @@ func TestPluginKafkaUserSample(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got.Object, want.Object) {
 		b, _ := yaml.Marshal(want.Object)
-		t.Errorf("manifests/samples/kafkauser-plugin.yaml differs from PluginKafkaUser; want:\n%s", b)
+		t.Errorf("manifests/kafka/kafkauser-plugin.yaml differs from PluginKafkaUser; want:\n%s", b)
 	}
 }

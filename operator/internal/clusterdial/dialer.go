@@ -22,12 +22,12 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/transport/spdy"
 	"k8s.io/klog/v2"
+	streamhttp "k8s.io/streaming/pkg/httpstream"
 )
 
 // setupTimeout bounds how long opening a port-forward may take.
@@ -155,7 +155,7 @@ func (d *Dialer) run(f *forwarder, target Target) {
 		return
 	}
 	readyCh := make(chan struct{})
-	pf, err := portforward.NewOnAddressesWithContext(d.ctx, dialer, []string{"127.0.0.1"},
+	pf, err := portforward.NewOnAddressesForStreamingWithContext(d.ctx, dialer, []string{"127.0.0.1"},
 		[]string{"0:" + strconv.Itoa(int(target.Port))}, readyCh, io.Discard, io.Discard)
 	if err != nil {
 		fail(err)
@@ -185,19 +185,19 @@ func (d *Dialer) run(f *forwarder, target Target) {
 // streamDialer returns how to open the port-forward stream to target: over WebSocket, falling
 // back to SPDY where the API server or a proxy in between does not upgrade to WebSocket, as
 // kubectl port-forward does.
-func (d *Dialer) streamDialer(target Target) (httpstream.Dialer, error) {
+func (d *Dialer) streamDialer(target Target) (streamhttp.Dialer, error) {
 	u := d.client.CoreV1().RESTClient().Post().Resource("pods").Namespace(target.Namespace).
 		Name(target.Pod).SubResource("portforward").URL()
 	transport, upgrader, err := spdy.RoundTripperFor(d.config)
 	if err != nil {
 		return nil, err
 	}
-	spdyDialer := spdy.NewDialer(upgrader, &http.Client{Transport: transport}, http.MethodPost, u)
-	websocketDialer, err := portforward.NewSPDYOverWebsocketDialerWithLogger(klog.FromContext(d.ctx), u, d.config)
+	spdyDialer := spdy.NewDialerForStreaming(upgrader, &http.Client{Transport: transport}, http.MethodPost, u)
+	websocketDialer, err := portforward.NewSPDYOverWebsocketDialerForStreamingWithLogger(klog.FromContext(d.ctx), u, d.config)
 	if err != nil {
 		return nil, err
 	}
-	return portforward.NewFallbackDialer(websocketDialer, spdyDialer, func(err error) bool {
-		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
+	return portforward.NewFallbackDialerForStreaming(websocketDialer, spdyDialer, func(err error) bool {
+		return streamhttp.IsUpgradeFailure(err) || streamhttp.IsHTTPSProxyError(err)
 	}), nil
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,7 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
@@ -24,32 +21,11 @@ import (
 // it needs appears step by step: no Service, a Service without a ready pod, a pod the API server
 // cannot forward to.
 func TestDLQSaysWhatItCannotReach(t *testing.T) {
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		assets = "../../../bin/k8s"
-	}
-	env := &envtest.Environment{BinaryAssetsDirectory: assets, ErrorIfCRDPathMissing: true,
-		CRDDirectoryPaths: []string{filepath.Join("..", "..", "config", "crd")}}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("start envtest (make envtest builds it): %v", err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
-	c, err := newClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c, kubeconfig := startCluster(t, "shop")
 	ctx := context.Background()
-	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}); err != nil {
-		t.Fatal(err)
-	}
 	p := &v1alpha1.RecommendationPipeline{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "likes"},
 		Spec: v1alpha1.RecommendationPipelineSpec{Kafka: v1alpha1.KafkaSpec{ClusterRef: v1alpha1.ClusterReference{Name: "events"}}}}
 	if err := c.Create(ctx, p); err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	dlqLs := func(want ...string) {

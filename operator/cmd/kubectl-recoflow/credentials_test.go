@@ -8,7 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
@@ -19,24 +18,8 @@ import (
 // password or certificate and key, each in a private file removed afterwards; and says what is
 // missing otherwise.
 func TestKafkaCredentials(t *testing.T) {
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		assets = "../../../bin/k8s"
-	}
-	env := &envtest.Environment{BinaryAssetsDirectory: assets}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("start envtest (make envtest builds it): %v", err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
-	c, err := newClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c, _ := startCluster(t, "recoflow")
 	ctx := context.Background()
-	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "recoflow"}}); err != nil {
-		t.Fatal(err)
-	}
 	for name, data := range map[string]map[string]string{
 		"events-cluster-ca-cert": {"ca.crt": "CA"},
 		"ops-scram":              {"password": "s3cret"},

@@ -166,12 +166,19 @@ func (t *kafkaTarget) lag(ctx context.Context, role manifests.Role) (int64, erro
 		return 0, err
 	}
 	committed, err := admin.ListConsumerGroupOffsets(t.groups[role], map[string][]int32{topic: partitions})
-	if err != nil {
+	switch {
+	case errors.Is(err, sarama.ErrGroupIDNotFound):
+		// The group has never committed: everything is still to consume.
+		committed = nil
+	case err != nil:
 		return 0, fmt.Errorf("read the offsets of group %s: %w", t.groups[role], err)
 	}
 	from := map[int32]int64{}
 	for _, p := range partitions {
 		from[p] = 0
+		if committed == nil {
+			continue
+		}
 		if b := committed.GetBlock(topic, p); b != nil && b.Offset >= 0 {
 			from[p] = b.Offset
 		}

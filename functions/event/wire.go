@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -296,14 +295,16 @@ func fromAttributes(attrs []attribute) (cloudevents.Event, *Error) {
 		case "":
 			return e, invalid(ReasonInvalidField, "extensions", "hold an attribute with an empty name")
 		default:
-			if !cloudevents.IsExtensionNameValid(name) {
+			// CloudEvents names are lower case; the SDK also takes upper case and folds it, so
+			// that "iA" and "ia" would name one attribute twice.
+			if !isAttributeName(name) {
 				return e, invalid(ReasonInvalidField, name, "is not a valid attribute name: use only a-z and 0-9")
 			}
 			v := a.value
 			if a.isText {
 				v = s
 			}
-			err = ctx.SetExtension(strings.ToLower(name), v)
+			err = ctx.SetExtension(name, v)
 		}
 		if err != nil {
 			return e, invalid(ReasonInvalidField, name, "is invalid: %v", err)
@@ -311,4 +312,18 @@ func fromAttributes(attrs []attribute) (cloudevents.Event, *Error) {
 	}
 	e.Context = ctx
 	return e, nil
+}
+
+// isAttributeName reports whether name is a CloudEvents attribute name: lower-case ASCII
+// letters and digits.
+func isAttributeName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, c := range []byte(name) {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }

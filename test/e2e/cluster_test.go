@@ -6,11 +6,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"text/template"
 	"time"
@@ -43,6 +45,10 @@ var env struct {
 }
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if !selected("TestScaling") {
+		allowKEDA()
+	}
 	tmp, err := os.MkdirTemp("", "recoflow-e2e-")
 	if err == nil {
 		err = setup(tmp)
@@ -195,6 +201,7 @@ func restrictedNamespace(t *testing.T, name string) string {
 // next test starts clean.
 func cleanNamespace(t *testing.T, name string) {
 	t.Helper()
+	diagnose(t, name)
 	ctx := context.Background()
 	err := env.c.Get(ctx, client.ObjectKey{Name: name}, &corev1.Namespace{})
 	if apierrors.IsNotFound(err) {
@@ -307,4 +314,48 @@ func readyError(p *v1alpha1.RecommendationPipeline) error {
 		fmt.Fprintf(&b, "%s=%s (%s: %s; generation %d/%d) ", c.Type, c.Status, c.Reason, c.Message, c.ObservedGeneration, p.Generation)
 	}
 	return errors.New(b.String())
+}
+
+// diagnosed holds the namespaces whose state was logged for a failed test.
+var diagnosed sync.Map
+
+// diagnose logs, once per namespace and only when the test failed, what the namespace holds: its
+// objects, the pipelines' status, recent events, the operator's last log lines and those of every
+// container that restarted. Every cleanup that deletes something calls it first, so that the state
+// logged is the state the test failed in; with scenarios running concurrently each test's log
+// carries only its own namespace.
+func diagnose(t *testing.T, namespace string) {
+	t.Helper()
+	if !t.Failed() {
+		return
+	}
+	if _, done := diagnosed.LoadOrStore(namespace, true); done {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	show := func(args ...string) {
+		out, err := run(ctx, nil, "kubectl", append([]string{"-n", namespace}, args...)...)
+		if err != nil {
+			out = err.Error()
+		}
+		t.Logf("diagnosis of %s: kubectl %s\n%s", namespace, strings.Join(args, " "), out)
+	}
+	show("get", "deployments,replicasets,pods,services,endpointslices,hpa,networkpolicies,secrets", "-o", "wide")
+	for _, kind := range []string{"recommendationpipelines", "kafkatopics", "kafkausers", "kafkas", "scaledobjects", "triggerauthentications"} {
+		show("get", kind, "-o", "wide", "--ignore-not-found")
+	}
+	show("get", "recommendationpipelines", "-o", "jsonpath={range .items[*]}{.metadata.name}: {.status}{\"\\n\"}{end}", "--ignore-not-found")
+	show("get", "events", "--sort-by=.lastTimestamp")
+	show("logs", "-l", "app.kubernetes.io/component=operator", "--tail=60", "--all-containers", "--prefix")
+	var pods corev1.PodList
+	if err := env.c.List(ctx, &pods, client.InNamespace(namespace)); err == nil {
+		for _, p := range pods.Items {
+			for _, c := range p.Status.ContainerStatuses {
+				if c.RestartCount > 0 {
+					show("logs", p.Name, "-c", c.Name, "--previous", "--tail=40")
+				}
+			}
+		}
+	}
 }

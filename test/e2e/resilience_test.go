@@ -86,6 +86,7 @@ func (l *steadyLoad) waitRequests(t *testing.T, n int) {
 // TestIngestRollingRestart restarts ingest under steady load: no request fails, and every accepted
 // like is counted.
 func TestIngestRollingRestart(t *testing.T) {
+	t.Parallel()
 	s := newScenario(t, "e2e-rolling", 1)
 	s.applyPipeline("roll", "  scaling: {mode: None}\n  ingest:\n    replicas: {min: 2, max: 2}\n")
 	waitPipelineReady(t, s.namespace, "roll", 4*time.Minute)
@@ -109,6 +110,7 @@ func TestIngestRollingRestart(t *testing.T) {
 // TestPopularityForceDeleted force-deletes the popularity pod under load: once its replacement has
 // caught up, every accepted like is counted exactly once.
 func TestPopularityForceDeleted(t *testing.T) {
+	t.Parallel()
 	s := newScenario(t, "e2e-force-delete", 1)
 	s.applyPipeline("force", "  scaling: {mode: None}\n")
 	waitPipelineReady(t, s.namespace, "force", 4*time.Minute)
@@ -149,6 +151,7 @@ func podReady(p *corev1.Pod) bool {
 // TestHelmUpgrade upgrades the release with other images: the operator rolls every function to
 // them and the pipeline ends Ready and serving.
 func TestHelmUpgrade(t *testing.T) {
+	t.Parallel()
 	s := newScenario(t, "e2e-upgrade", 1)
 	s.applyPipeline("up", "  scaling: {mode: None}\n")
 	waitPipelineReady(t, s.namespace, "up", 4*time.Minute)

@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,47 +24,6 @@ var scaledObjectGVK = schema.GroupVersionKind{Group: "keda.sh", Version: "v1alph
 
 // functions are the roles of a pipeline's Deployments; popularity-serving runs popularity's image.
 var functions = []string{"ingest", "clean", "popularity", "popularity-serving"}
-
-// installKEDA installs KEDA from its own manifests (rendered by hack/cluster/build.sh) and waits
-// until its operator, metrics API server and admission webhooks serve. Cleanup first deletes the
-// namespace's pipelines, so that KEDA can release their ScaledObjects, then KEDA.
-func installKEDA(t *testing.T, namespace string) {
-	t.Helper()
-	manifest := filepath.Join(env.root, "bin/cluster/keda.yaml")
-	must(t, nil, "kubectl", "apply", "--server-side", "-f", manifest)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		_ = env.c.DeleteAllOf(ctx, &v1alpha1.RecommendationPipeline{}, client.InNamespace(namespace))
-		eventually(t, 2*time.Minute, "ScaledObjects released", func() error {
-			list := &unstructured.UnstructuredList{}
-			list.SetGroupVersionKind(scaledObjectGVK.GroupVersion().WithKind("ScaledObjectList"))
-			if err := env.c.List(ctx, list, client.InNamespace(namespace)); err != nil {
-				return err
-			}
-			if n := len(list.Items); n > 0 {
-				return fmt.Errorf("%d left", n)
-			}
-			return nil
-		})
-		if _, err := run(ctx, nil, "kubectl", "delete", "--ignore-not-found", "--wait", "--timeout=2m", "-f", manifest); err != nil {
-			t.Error(err)
-		}
-	})
-	for _, d := range []string{"keda-operator", "keda-metrics-apiserver", "keda-admission"} {
-		must(t, nil, "kubectl", "-n", "keda", "rollout", "status", "deployment/"+d, "--timeout=3m")
-	}
-	eventually(t, 2*time.Minute, "KEDA's external metrics API available", func() error {
-		out, err := run(context.Background(), nil, "kubectl", "get", "apiservice", "v1beta1.external.metrics.k8s.io",
-			"-o", `jsonpath={.status.conditions[?(@.type=="Available")].status}`)
-		if err != nil {
-			return err
-		}
-		if out != "True" {
-			return fmt.Errorf("Available=%q", out)
-		}
-		return nil
-	})
-}
 
 // scaledObjectReady is nil when KEDA reports the ScaledObject Ready.
 func scaledObjectReady(namespace, name string) error {
@@ -149,15 +107,15 @@ func (s *scenario) waitScaling(pipeline, mode string) {
 
 // TestScaling runs pipelines under HPAs on metrics-server and under KEDA: a pipeline that asks for
 // KEDA before KEDA is installed, KEDA installed after it, a live pipeline switched from HPA to
-// KEDA, and a backlog that KEDA scales clean out for and back in.
+// KEDA, and a backlog that KEDA scales clean out for and back in. The other scenarios that use KEDA
+// wait to install it until this one has seen the pipeline wait for KEDA.
 func TestScaling(t *testing.T) {
+	t.Parallel()
+	t.Cleanup(allowKEDA) // even when this test fails before KEDA
 	s := newScenario(t, "e2e-scaling", 1)
 	s.applyPipeline("hpa", "  scaling: {mode: HPA}\n")
 	s.applyPipeline("keda", "  scaling: {mode: KEDA, lagThreshold: 50}\n"+
 		"  clean:\n    replicas: {min: 1, max: 3}\n    resources: {requests: {cpu: 50m, memory: 64Mi}, limits: {cpu: 100m}}\n")
-
-	waitPipelineReady(t, s.namespace, "hpa", 4*time.Minute)
-	s.waitScaling("hpa", "HPA")
 
 	eventually(t, 2*time.Minute, "pipeline keda waits for KEDA", func() error {
 		p := pipeline(t, s.namespace, "keda")
@@ -168,7 +126,10 @@ func TestScaling(t *testing.T) {
 		return nil
 	})
 
-	installKEDA(t, s.namespace)
+	allowKEDA()
+	useKEDA(t, s.namespace)
+	waitPipelineReady(t, s.namespace, "hpa", 4*time.Minute)
+	s.waitScaling("hpa", "HPA")
 	waitPipelineReady(t, s.namespace, "keda", 4*time.Minute)
 	s.waitScaling("keda", "KEDA")
 

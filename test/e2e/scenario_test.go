@@ -19,7 +19,8 @@ import (
 )
 
 // scenario is a namespace with a Kafka cluster of the stand-ins and an operator installed by the
-// chart as release <namespace>.
+// chart as release <namespace>, watching that namespace only: the scenarios run concurrently, each
+// with its own operator, as several teams' installations share a cluster.
 type scenario struct {
 	t         *testing.T
 	namespace string
@@ -36,8 +37,9 @@ func newScenario(t *testing.T, namespace string, brokers int, sets ...string) *s
 	restrictedNamespace(t, namespace)
 	s.applyKafka()
 	s.startKafka(brokers)
-	installRelease(t, namespace, namespace, sets...)
+	installRelease(t, namespace, namespace, append([]string{"operator.watchNamespaces={" + namespace + "}"}, sets...)...)
 	t.Cleanup(func() {
+		diagnose(t, namespace)
 		ctx := context.Background()
 		err := env.c.DeleteAllOf(ctx, &v1alpha1.RecommendationPipeline{}, client.InNamespace(namespace))
 		if err != nil && !apierrors.IsNotFound(err) {

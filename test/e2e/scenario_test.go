@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
@@ -99,7 +100,14 @@ spec:
   deletionPolicy: Delete
 {{.Extra}}`
 
-// applyPipeline creates or updates a pipeline; extra is YAML indented under spec.
+// scenarioCPU is the CPU request of a scenario's function that sets none. The scheduler places pods
+// by their requests, and the suite's ten scenarios run at once on a 2-core node, each with its
+// operator, broker and Topic Operator: at the default (100m a function) a third of their pods
+// would stay Pending. The pipelines that measure CPU utilisation set their own requests.
+const scenarioCPU = "20m"
+
+// applyPipeline creates or updates a pipeline; extra is YAML indented under spec. Every function
+// whose resources extra does not set requests scenarioCPU.
 func (s *scenario) applyPipeline(name, extra string) {
 	s.t.Helper()
 	tmpl := template.Must(template.New("pipeline").Parse(pipelineTemplate))
@@ -108,7 +116,36 @@ func (s *scenario) applyPipeline(name, extra string) {
 	if err := tmpl.Execute(&buf, data); err != nil {
 		s.t.Fatal(err)
 	}
-	must(s.t, buf.Bytes(), "kubectl", "apply", "--server-side", "--field-manager=e2e", "-f", "-")
+	manifest, err := withScenarioCPU(buf.Bytes())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	must(s.t, manifest, "kubectl", "apply", "--server-side", "--field-manager=e2e", "-f", "-")
+}
+
+// withScenarioCPU sets the resources of every function of a pipeline manifest that has none to a
+// CPU request of scenarioCPU.
+func withScenarioCPU(manifest []byte) ([]byte, error) {
+	var p map[string]any
+	if err := yaml.Unmarshal(manifest, &p); err != nil {
+		return nil, err
+	}
+	spec, _ := p["spec"].(map[string]any)
+	for _, path := range [][]string{{"ingest"}, {"clean"}, {"popularity"}, {"popularity", "serving"}} {
+		m := spec
+		for _, k := range path {
+			next, _ := m[k].(map[string]any)
+			if next == nil {
+				next = map[string]any{}
+				m[k] = next
+			}
+			m = next
+		}
+		if _, ok := m["resources"]; !ok {
+			m["resources"] = map[string]any{"requests": map[string]any{"cpu": scenarioCPU}}
+		}
+	}
+	return yaml.Marshal(p)
 }
 
 // deployment returns a Deployment of the scenario.

@@ -112,7 +112,11 @@ func TestSecuredPipeline(t *testing.T) {
 	})
 
 	const name = "secure"
-	must(t, []byte(fmt.Sprintf(securedPipeline, name, s.namespace, s.cluster)), "kubectl", "apply", "--server-side", "--field-manager=e2e", "-f", "-")
+	manifest, err := withScenarioCPU([]byte(fmt.Sprintf(securedPipeline, name, s.namespace, s.cluster)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, manifest, "kubectl", "apply", "--server-side", "--field-manager=e2e", "-f", "-")
 	useKEDA(t, s.namespace)
 	waitPipelineReady(t, s.namespace, name, 5*time.Minute)
 

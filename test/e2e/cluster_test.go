@@ -109,8 +109,13 @@ func setup(tmp string) error {
 	if _, err := run(context.Background(), nil, "kubectl", "apply", "--server-side", "-f", strimzi); err != nil {
 		return err
 	}
-	_, err = run(context.Background(), nil, "kubectl", "wait", "--for=condition=Established", "--timeout=1m", "-f", strimzi)
-	return err
+	// kubectl wait fails at once on a CRD that has no status yet (just created): retry, for a minute.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Second) {
+		_, err = run(context.Background(), nil, "kubectl", "wait", "--for=condition=Established", "--timeout=1m", "-f", strimzi)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+	}
 }
 
 func envOr(name, fallback string) string {

@@ -20,13 +20,14 @@ bins=$state/image-bins
 mkdir -p "$images" "$bins"
 cd "$root"
 
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bins/" ./hack/cluster/pause ./test/standin/kafka ./test/standin/topicoperator &
+standins=$!
 go build -o "$bins/images" ./hack/images
 "$bins/images" recoflow -o "$bins/recoflow" -registry "$registry" -tag "$tag,$tag-e2e-upgrade" >/dev/null
 for tarball in "$bins"/recoflow/*.tar; do
   ln -f "$tarball" "$images/${tarball##*/}"
 done
-
-CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bins/" ./hack/cluster/pause ./test/standin/kafka ./test/standin/topicoperator
+wait "$standins"
 
 # image NAME REF ENTRYPOINT USER BINARY writes $images/NAME.tar unless it holds that image already.
 # Without BINARY (build.sh has not built it) there is no image, and start.sh skips that add-on.

@@ -81,8 +81,8 @@ func TestHelmInstall(t *testing.T) {
 	// API server's service proxy.
 	fresh := waitFreshnessMet(t, ingest, namespace, name, "helm-trickle", 3*time.Minute)
 	t.Logf("status.freshness: p99 %s, objective %s", fresh.P99, fresh.Objective)
+	waitPluginStatus(t, ingest, namespace, name, "helm-trickle", 2*time.Minute)
 	waitCounts(t, serviceURL(t, namespace, name+"-popularity"), ingest.accepted, 2*time.Minute)
-	checkPluginStatus(t, namespace, name)
 	checkPluginTop(t, namespace, name, ingest.accepted)
 
 	// What a user does to remove recoflow (README, "Uninstalling"): delete the pipelines and their

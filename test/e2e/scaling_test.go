@@ -4,8 +4,10 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -114,7 +116,10 @@ func TestScaling(t *testing.T) {
 	t.Cleanup(allowKEDA) // even when this test fails before KEDA
 	s := newScenario(t, "e2e-scaling", 1)
 	s.applyPipeline("hpa", "  scaling: {mode: HPA}\n")
+	// Ingest gets the CPU of the default request: under contention the kernel shares the CPU by
+	// request, and the backlog below must be produced faster than one clean consumes it.
 	s.applyPipeline("keda", "  scaling: {mode: KEDA, lagThreshold: 50}\n"+
+		"  ingest:\n    resources: {requests: {cpu: 100m, memory: 64Mi}}\n"+
 		"  clean:\n    replicas: {min: 1, max: 3}\n    resources: {requests: {cpu: 50m, memory: 64Mi}, limits: {cpu: 100m}}\n")
 
 	eventually(t, 2*time.Minute, "pipeline keda waits for KEDA", func() error {
@@ -133,23 +138,10 @@ func TestScaling(t *testing.T) {
 	waitPipelineReady(t, s.namespace, "keda", 4*time.Minute)
 	s.waitScaling("keda", "KEDA")
 
-	// HPA → KEDA on the live pipeline.
-	s.applyPipeline("hpa", "  scaling: {mode: KEDA}\n")
-	waitPipelineReady(t, s.namespace, "hpa", 4*time.Minute)
-	s.waitScaling("hpa", "KEDA")
-
-	// A backlog on the raw topic scales clean out, and back in once it is consumed.
+	// A backlog on the raw topic scales clean out, and back in once it is consumed; meanwhile, HPA →
+	// KEDA on the other, live pipeline.
 	ingest := newIngestClient(serviceURL(t, s.namespace, "keda-ingest"))
-	const batches, perBatch = 40, 500
-	for b := range batches {
-		likes := make([]like, perBatch)
-		for i := range likes {
-			likes[i] = like{id: fmt.Sprintf("backlog-%d-%d", b, i), user: fmt.Sprintf("backlog-user-%d-%d", b, i), item: fmt.Sprintf("item-%d", i%50)}
-		}
-		if err := ingest.post(modeBatch, likes...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	postBacklog(t, ingest, 40, 500)
 	replicas := func() int32 { return s.deployment("keda-clean").Status.ReadyReplicas }
 	eventually(t, 3*time.Minute, "clean scaled out for the backlog", func() error {
 		if n := replicas(); n < 2 {
@@ -157,6 +149,7 @@ func TestScaling(t *testing.T) {
 		}
 		return nil
 	})
+	s.applyPipeline("hpa", "  scaling: {mode: KEDA}\n")
 	waitCounts(t, serviceURL(t, s.namespace, "keda-popularity"), ingest.accepted, 4*time.Minute)
 	eventually(t, 4*time.Minute, "clean scaled back in", func() error {
 		if n := s.deployment("keda-clean").Spec.Replicas; n == nil || *n != 1 {
@@ -164,6 +157,39 @@ func TestScaling(t *testing.T) {
 		}
 		return nil
 	})
+	waitPipelineReady(t, s.namespace, "hpa", 4*time.Minute)
+	s.waitScaling("hpa", "KEDA")
+}
+
+// postBacklog posts batches of perBatch likes in batch mode from four clients at once, and adds
+// what was accepted to ingest's counts.
+func postBacklog(t *testing.T, ingest *ingestClient, batches, perBatch int) {
+	t.Helper()
+	const clients = 4
+	errs := make([]error, clients)
+	accepted := make([]*ingestClient, clients)
+	var wg sync.WaitGroup
+	for c := range clients {
+		accepted[c] = newIngestClient(ingest.url)
+		wg.Go(func() {
+			for b := c; b < batches && errs[c] == nil; b += clients {
+				likes := make([]like, perBatch)
+				for i := range likes {
+					likes[i] = like{id: fmt.Sprintf("backlog-%d-%d", b, i), user: fmt.Sprintf("backlog-user-%d-%d", b, i), item: fmt.Sprintf("item-%d", i%50)}
+				}
+				errs[c] = accepted[c].post(modeBatch, likes...)
+			}
+		})
+	}
+	wg.Wait()
+	for c := range clients {
+		for item, n := range accepted[c].accepted {
+			ingest.accepted[item] += n
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // describeHPA says what an HPA currently sees, for failure messages.

@@ -213,7 +213,8 @@ func cleanNamespace(t *testing.T, name string) {
 		return
 	}
 	for _, kind := range []string{"recommendationpipelines.recoflow.dev", "kafkatopics.kafka.strimzi.io", "kafkas.kafka.strimzi.io"} {
-		out, err := run(ctx, nil, "kubectl", "-n", name, "delete", kind, "--all", "--wait", "--timeout=2m")
+		// Foreground: a pipeline is gone once its pods are, which stop while Kafka still runs.
+		out, err := run(ctx, nil, "kubectl", "-n", name, "delete", kind, "--all", "--wait", "--timeout=2m", "--cascade=foreground")
 		// A test that failed before it installed recoflow's CRD has no pipeline to delete.
 		if err != nil && !strings.Contains(out, "the server doesn't have a resource type") {
 			t.Errorf("clean up %s: %v", name, err)
@@ -230,7 +231,9 @@ func cleanNamespace(t *testing.T, name string) {
 		time.Sleep(time.Second)
 	}
 	out, _ := run(ctx, nil, "kubectl", "-n", name, "get", "recommendationpipelines,kafkatopics,kafkas", "-o", "name")
-	t.Errorf("namespace %s not deleted within 2m; releasing the finalizers of: %s", name, out)
+	conditions, _ := run(ctx, nil, "kubectl", "get", "namespace", name, "-o", "jsonpath={.status.conditions}")
+	pods, _ := run(ctx, nil, "kubectl", "-n", name, "get", "pods", "-o", "wide")
+	t.Errorf("namespace %s not deleted within 2m (conditions %s; pods:\n%s); releasing the finalizers of: %s", name, conditions, pods, out)
 	for _, obj := range strings.Fields(out) {
 		_, _ = run(ctx, nil, "kubectl", "-n", name, "patch", obj, "--type=merge", "-p", `{"metadata":{"finalizers":null}}`)
 	}

@@ -15,8 +15,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
 
 // The scenarios run concurrently (t.Parallel), each in its own namespace with its own operator,
@@ -47,13 +45,18 @@ func kedaManifest() string { return filepath.Join(env.root, "bin/cluster/keda.ya
 // still uses it.
 func useKEDA(t *testing.T, namespace string) {
 	t.Helper()
+	start := time.Now()
 	select {
 	case <-keda.allowed:
 	case <-time.After(10 * time.Minute):
 		t.Fatal("TestScaling did not let the scenarios install KEDA within 10 minutes")
 	}
+	allowed := time.Since(start)
 	keda.mu.Lock()
 	defer keda.mu.Unlock()
+	defer func() {
+		t.Logf("KEDA serves after %s (%s of it waiting for TestScaling)", time.Since(start).Round(time.Second), allowed.Round(time.Second))
+	}()
 	keda.users++
 	t.Cleanup(func() { releaseKEDA(t, namespace) })
 	if keda.users == 1 {
@@ -80,7 +83,7 @@ func useKEDA(t *testing.T, namespace string) {
 func releaseKEDA(t *testing.T, namespace string) {
 	diagnose(t, namespace)
 	ctx := context.Background()
-	_ = env.c.DeleteAllOf(ctx, &v1alpha1.RecommendationPipeline{}, client.InNamespace(namespace))
+	deletePipelines(t, namespace)
 	eventually(t, 2*time.Minute, "ScaledObjects released", func() error {
 		list := &unstructured.UnstructuredList{}
 		list.SetGroupVersionKind(scaledObjectGVK.GroupVersion().WithKind("ScaledObjectList"))

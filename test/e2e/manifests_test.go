@@ -51,7 +51,7 @@ func TestPlainManifests(t *testing.T) {
 	s.applyPipeline("plain", "  scaling: {mode: None}\n")
 	t.Cleanup(func() {
 		diagnose(t, namespace)
-		_, _ = run(context.Background(), nil, "kubectl", "-n", namespace, "delete", "recommendationpipelines", "--all", "--wait", "--timeout=1m")
+		_, _ = run(context.Background(), nil, "kubectl", "-n", namespace, "delete", "recommendationpipelines", "--all", "--wait", "--timeout=1m", "--cascade=foreground")
 	})
 	waitPipelineReady(t, namespace, "plain", 4*time.Minute)
 	ingest := sendLikesInEveryMode(t, serviceURL(t, namespace, "plain-ingest"), "plain")

@@ -116,11 +116,12 @@ func TestScaling(t *testing.T) {
 	t.Cleanup(allowKEDA) // even when this test fails before KEDA
 	s := newScenario(t, "e2e-scaling", 1)
 	s.applyPipeline("hpa", "  scaling: {mode: HPA}\n")
-	// Ingest gets the CPU of the default request: under contention the kernel shares the CPU by
-	// request, and the backlog below must be produced faster than one clean consumes it.
+	// The backlog below must be produced faster than one clean consumes it, whatever else the node
+	// runs: ingest gets the default CPU request (under contention the kernel shares the CPU by
+	// request), one clean a fortieth of a core at most.
 	s.applyPipeline("keda", "  scaling: {mode: KEDA, lagThreshold: 50}\n"+
 		"  ingest:\n    resources: {requests: {cpu: 100m, memory: 64Mi}}\n"+
-		"  clean:\n    replicas: {min: 1, max: 3}\n    resources: {requests: {cpu: 50m, memory: 64Mi}, limits: {cpu: 100m}}\n")
+		"  clean:\n    replicas: {min: 1, max: 3}\n    resources: {requests: {cpu: 20m, memory: 64Mi}, limits: {cpu: 25m}}\n")
 
 	eventually(t, 2*time.Minute, "pipeline keda waits for KEDA", func() error {
 		p := pipeline(t, s.namespace, "keda")
@@ -141,7 +142,7 @@ func TestScaling(t *testing.T) {
 	// A backlog on the raw topic scales clean out, and back in once it is consumed; meanwhile, HPA →
 	// KEDA on the other, live pipeline.
 	ingest := newIngestClient(serviceURL(t, s.namespace, "keda-ingest"))
-	postBacklog(t, ingest, 40, 500)
+	postBacklog(t, ingest, 40, 1000)
 	replicas := func() int32 { return s.deployment("keda-clean").Status.ReadyReplicas }
 	eventually(t, 3*time.Minute, "clean scaled out for the backlog", func() error {
 		if n := replicas(); n < 2 {

@@ -13,6 +13,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -42,25 +43,34 @@ func newScenario(t *testing.T, namespace string, brokers int, sets ...string) *s
 	t.Cleanup(func() {
 		diagnose(t, namespace)
 		ctx := context.Background()
-		err := env.c.DeleteAllOf(ctx, &v1alpha1.RecommendationPipeline{}, client.InNamespace(namespace))
-		if err != nil && !apierrors.IsNotFound(err) {
-			t.Errorf("delete pipelines: %v", err)
-		}
-		eventually(t, time.Minute, "pipelines deleted", func() error {
-			var list v1alpha1.RecommendationPipelineList
-			if err := env.c.List(ctx, &list, client.InNamespace(namespace)); err != nil {
-				return err
-			}
-			if n := len(list.Items); n > 0 {
-				return fmt.Errorf("%d left", n)
-			}
-			return nil
-		})
+		deletePipelines(t, namespace)
 		if _, err := run(ctx, nil, helm(), "uninstall", namespace, "--namespace", namespace, "--wait"); err != nil {
 			t.Error(err)
 		}
 	})
 	return s
+}
+
+// deletePipelines deletes the namespace's pipelines in the foreground and waits until they are
+// gone, and so their Deployments and pods: the functions shut down while Kafka still runs (with
+// Kafka gone first, each would spend its whole grace period on a broker that no longer answers).
+func deletePipelines(t *testing.T, namespace string) {
+	t.Helper()
+	ctx := context.Background()
+	err := env.c.DeleteAllOf(ctx, &v1alpha1.RecommendationPipeline{}, client.InNamespace(namespace), client.PropagationPolicy(metav1.DeletePropagationForeground))
+	if err != nil && !apierrors.IsNotFound(err) {
+		t.Errorf("delete pipelines: %v", err)
+	}
+	eventually(t, 2*time.Minute, "pipelines and their pods deleted", func() error {
+		var list v1alpha1.RecommendationPipelineList
+		if err := env.c.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+			return err
+		}
+		if n := len(list.Items); n > 0 {
+			return fmt.Errorf("%d left", n)
+		}
+		return nil
+	})
 }
 
 // installRelease installs the chart as release into namespace with the local images.

@@ -1,13 +1,17 @@
 package charts
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -78,48 +82,109 @@ func ruleAlerts(t *testing.T, objs objects) []string {
 	return alerts
 }
 
-// metricName matches the recoflow metric names in PromQL.
-var metricName = regexp.MustCompile(`\brecoflow_[a-z0-9_]+`)
+// parsedQuery is what Prometheus's parser made of one query of the dashboard or the rules
+// (hack/promql).
+type parsedQuery struct {
+	Where   string   `json:"where"`
+	Error   string   `json:"error"`
+	Metrics []string `json:"metrics"`
+	Labels  []string `json:"labels"`
+}
 
-// TestMonitoringNamesMetricsTheFunctionsServe renders the dashboard and the rules, starts ingest,
-// clean and popularity in this process on an embedded Kafka, sends one like through them, and
-// checks that every recoflow_ metric the dashboard or a rule names is in some function's /metrics.
-func TestMonitoringNamesMetricsTheFunctionsServe(t *testing.T) {
-	out, err := template(t, monitoringValues...)
+// parseQueries collects every PromQL expression of the rendered rules and dashboard and parses
+// each with Prometheus's own parser, run from its module in hack/promql.
+func parseQueries(t *testing.T, objs objects) []parsedQuery {
+	t.Helper()
+	type query struct {
+		Where string `json:"where"`
+		Expr  string `json:"expr"`
+	}
+	var queries []query
+	for _, g := range field(t, objs.must(t, "PrometheusRule", release+"-functions"), "spec", "groups").([]any) {
+		for _, r := range g.(map[string]any)["rules"].([]any) {
+			rule := r.(map[string]any)
+			queries = append(queries, query{Where: "alert " + rule["alert"].(string), Expr: rule["expr"].(string)})
+		}
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	cm := objs.must(t, "ConfigMap", release+"-dashboard-pipelines")
+	if err := json.Unmarshal([]byte(field(t, cm, "data", "recoflow-pipelines.json").(string)), &dash); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range dash.Panels {
+		for _, target := range p.Targets {
+			queries = append(queries, query{Where: "dashboard panel " + strconv.Quote(p.Title), Expr: target.Expr})
+		}
+	}
+	in, err := json.Marshal(queries)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var named []string
-	for _, o := range decode(t, out) {
-		switch o.GetKind() {
-		case "PrometheusRule", "ConfigMap":
-			data, err := json.Marshal(o.Object["spec"])
-			if o.GetKind() == "ConfigMap" {
-				data, err = json.Marshal(o.Object["data"])
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			named = append(named, metricName.FindAllString(string(data), -1)...)
-		}
+	cmd := exec.Command("go", "run", ".")
+	cmd.Dir = filepath.Join("..", "hack", "promql")
+	cmd.Stdin = bytes.NewReader(in)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go run ./hack/promql: %v: %s", err, stderr.String())
 	}
-	slices.Sort(named)
-	named = slices.Compact(named)
-	if len(named) < 15 {
-		t.Fatalf("the dashboard and rules name only %v", named)
+	var parsed []parsedQuery
+	if err := json.Unmarshal(out, &parsed); err != nil {
+		t.Fatalf("hack/promql answered %q: %v", out, err)
 	}
+	if len(parsed) != len(queries) || len(parsed) < 20 {
+		t.Fatalf("parsed %d of %d queries", len(parsed), len(queries))
+	}
+	return parsed
+}
 
-	served := servedMetrics(t)
-	for _, name := range named {
-		if !served[name] {
-			t.Errorf("%s is named by the dashboard or a rule but served by no function", name)
+// scrapeLabels are the labels Prometheus adds to every series it scrapes through the chart's
+// PodMonitor: its own target labels and the PodMonitor's relabelings.
+var scrapeLabels = []string{"namespace", "pod", "container", "endpoint", "job", "instance", "service", "pipeline", "function"}
+
+// TestMonitoringQueriesAskForWhatTheFunctionsServe renders the dashboard and the rules, parses
+// every query with Prometheus's parser, starts ingest, clean and popularity in this process on
+// an embedded Kafka, sends a like and a dead letter through them, and checks that every query
+// parses and that every metric and label it names is in some function's /metrics or added by
+// the scrape.
+func TestMonitoringQueriesAskForWhatTheFunctionsServe(t *testing.T) {
+	parsed := parseQueries(t, render(t, monitoringValues...))
+	served, labels := servedMetrics(t)
+	for _, l := range scrapeLabels {
+		labels[l] = true
+	}
+	for _, q := range parsed {
+		if q.Error != "" {
+			t.Errorf("%s: PromQL does not parse: %s", q.Where, q.Error)
+			continue
+		}
+		if len(q.Metrics) == 0 {
+			t.Errorf("%s selects no metric", q.Where)
+		}
+		for _, m := range q.Metrics {
+			if !served[m] {
+				t.Errorf("%s: %s is served by no function", q.Where, m)
+			}
+		}
+		for _, l := range q.Labels {
+			if !labels[l] {
+				t.Errorf("%s: no series has the label %s", q.Where, l)
+			}
 		}
 	}
 }
 
-// servedMetrics runs the three functions on an embedded broker, sends a like through them and
-// returns the metric names their /metrics serve.
-func servedMetrics(t *testing.T) map[string]bool {
+// servedMetrics runs the three functions on an embedded broker, sends a like and a dead letter
+// through them and returns the metric names and the label names their /metrics serve.
+func servedMetrics(t *testing.T) (metrics, labels map[string]bool) {
 	t.Helper()
 	cluster := popularitytest.NewCluster(t, 2)
 	p := localtest.StartPipeline(t, cluster.Brokers)
@@ -144,18 +209,24 @@ func servedMetrics(t *testing.T) map[string]bool {
 		return nil
 	})
 
-	served := map[string]bool{}
+	metrics, labels = map[string]bool{}, map[string]bool{}
 	for _, u := range []string{ingestURL, cleanURL, popURL} {
 		_, body := httpGet(u + "/metrics")
 		for _, line := range strings.Split(body, "\n") {
 			if line == "" || strings.HasPrefix(line, "#") {
 				continue
 			}
-			served[strings.FieldsFunc(line, func(r rune) bool { return r == '{' || r == ' ' })[0]] = true
+			metrics[strings.FieldsFunc(line, func(r rune) bool { return r == '{' || r == ' ' })[0]] = true
+			for _, m := range labelName.FindAllStringSubmatch(line, -1) {
+				labels[m[1]] = true
+			}
 		}
 	}
-	return served
+	return metrics, labels
 }
+
+// labelName matches the label names of an exposition line: `name="` inside its braces.
+var labelName = regexp.MustCompile(`[{,]([a-zA-Z_][a-zA-Z0-9_]*)="`)
 
 // deadLetter writes a record that clean dead-letters to the raw topic: a like from a year ago.
 func deadLetter(t *testing.T, brokers []string, topic string) {

@@ -196,6 +196,7 @@ func runClean(t *testing.T, cfg config.Clean, hook func(context.Context, kafka.S
 // retries keep arriving. In the end the clean topic holds every event exactly once: nothing lost,
 // nothing re-emitted by a restart, every retry dropped.
 func TestCleanExactlyOnceAcrossCrashes(t *testing.T) {
+	t.Parallel() // it spends most of its time waiting on its child processes
 	cluster := popularitytest.NewCluster(t, 3)
 	stream := newRawStream(t, cluster)
 	stop := stream.stream(t)

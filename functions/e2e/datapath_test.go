@@ -382,6 +382,7 @@ func TestReadinessFollowsAFrozenBroker(t *testing.T) {
 // TestASlowBodyDoesNotHoldTheServer sends a body a few bytes at a time: ingest gives up on it
 // within its body timeout and closes the connection.
 func TestASlowBodyDoesNotHoldTheServer(t *testing.T) {
+	t.Parallel() // it spends its time waiting for ingest's body timeout
 	p := startPipeline(t, nil)
 	conn, err := net.Dial("tcp", strings.TrimPrefix(p.ingestURL, "http://"))
 	if err != nil {

@@ -44,6 +44,7 @@ func TestPopularityChildProcess(t *testing.T) {
 // one. In the end every count and score is exactly what the events say: nothing lost, nothing
 // counted twice.
 func TestPopularityExactlyOnceAcrossCrashes(t *testing.T) {
+	t.Parallel() // it spends most of its time waiting on its child processes
 	scene := newPopScene(t, 4, "crashy-0", 11, 120)
 	cluster, cfg := scene.cluster, scene.cfg
 	stop := scene.stream(t)

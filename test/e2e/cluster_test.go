@@ -213,13 +213,27 @@ func cleanNamespace(t *testing.T, name string) {
 		return
 	}
 	for _, kind := range []string{"recommendationpipelines.recoflow.dev", "kafkatopics.kafka.strimzi.io", "kafkas.kafka.strimzi.io"} {
-		// Foreground: a pipeline is gone once its pods are, which stop while Kafka still runs.
+		// Foreground: a pipeline is gone once its pods are, which stop while Kafka still runs; a
+		// Kafka once its brokers and entity operator are.
 		out, err := run(ctx, nil, "kubectl", "-n", name, "delete", kind, "--all", "--wait", "--timeout=2m", "--cascade=foreground")
 		// A test that failed before it installed recoflow's CRD has no pipeline to delete.
 		if err != nil && !strings.Contains(out, "the server doesn't have a resource type") {
 			t.Errorf("clean up %s: %v", name, err)
 		}
 	}
+	// The namespace is deleted once its pods are gone (the operator's, say, after helm uninstall):
+	// the namespace controller retries a namespace whose pods still terminate only after a backoff
+	// that grows to a minute, which would hide whether a finalizer is left.
+	eventually(t, 2*time.Minute, "pods of "+name+" gone", func() error {
+		var pods corev1.PodList
+		if err := env.c.List(ctx, &pods, client.InNamespace(name)); err != nil {
+			return err
+		}
+		if n := len(pods.Items); n > 0 {
+			return fmt.Errorf("%d left, such as %s", n, pods.Items[0].Name)
+		}
+		return nil
+	})
 	if err := env.c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}); err != nil && !apierrors.IsNotFound(err) {
 		t.Errorf("delete namespace %s: %v", name, err)
 	}

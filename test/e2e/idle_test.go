@@ -143,7 +143,7 @@ func TestIdleConsumersScaleToZeroAndWake(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t, "e2e-idle", 1)
 	const name = "idle"
-	s.applyPipeline(name, "  scaling: {mode: KEDA, pollingInterval: 5s, cooldownPeriod: 15s}\n"+
+	s.applyPipeline(name, "  scaling: {mode: KEDA, pollingInterval: 5s, cooldownPeriod: 30s}\n"+
 		"  clean:\n    replicas: {min: 0, max: 3}\n  popularity:\n    replicas: {min: 0, max: 3}\n")
 	useKEDA(t, s.namespace)
 	waitPipelineReady(t, s.namespace, name, 4*time.Minute)

@@ -141,8 +141,10 @@ func TestScaling(t *testing.T) {
 
 	// A backlog on the raw topic scales clean out, and back in once it is consumed; meanwhile, HPA →
 	// KEDA on the other, live pipeline.
+	// Clean scales out while the backlog is being produced: on a busy node that can take longer than
+	// KEDA takes to see the lag.
 	ingest := newIngestClient(serviceURL(t, s.namespace, "keda-ingest"))
-	postBacklog(t, ingest, 40, 1000)
+	posted := postBacklog(ingest, 40, 500)
 	replicas := func() int32 { return s.deployment("keda-clean").Status.ReadyReplicas }
 	eventually(t, 3*time.Minute, "clean scaled out for the backlog", func() error {
 		if n := replicas(); n < 2 {
@@ -150,6 +152,9 @@ func TestScaling(t *testing.T) {
 		}
 		return nil
 	})
+	if err := posted(); err != nil {
+		t.Fatal(err)
+	}
 	s.applyPipeline("hpa", "  scaling: {mode: KEDA}\n")
 	waitCounts(t, serviceURL(t, s.namespace, "keda-popularity"), ingest.accepted, 4*time.Minute)
 	eventually(t, 4*time.Minute, "clean scaled back in", func() error {
@@ -162,10 +167,10 @@ func TestScaling(t *testing.T) {
 	s.waitScaling("hpa", "KEDA")
 }
 
-// postBacklog posts batches of perBatch likes in batch mode from four clients at once, and adds
-// what was accepted to ingest's counts.
-func postBacklog(t *testing.T, ingest *ingestClient, batches, perBatch int) {
-	t.Helper()
+// postBacklog starts posting batches of perBatch likes in batch mode from four clients at once, and
+// returns a function that waits until they are done, adds what was accepted to ingest's counts and
+// returns the errors.
+func postBacklog(ingest *ingestClient, batches, perBatch int) (wait func() error) {
 	const clients = 4
 	errs := make([]error, clients)
 	accepted := make([]*ingestClient, clients)
@@ -182,14 +187,14 @@ func postBacklog(t *testing.T, ingest *ingestClient, batches, perBatch int) {
 			}
 		})
 	}
-	wg.Wait()
-	for c := range clients {
-		for item, n := range accepted[c].accepted {
-			ingest.accepted[item] += n
+	return func() error {
+		wg.Wait()
+		for c := range clients {
+			for item, n := range accepted[c].accepted {
+				ingest.accepted[item] += n
+			}
 		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
+		return errors.Join(errs...)
 	}
 }
 

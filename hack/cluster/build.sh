@@ -69,13 +69,15 @@ fi
 
 # The add-ons' own manifests, rendered with the local images and with CPU requests of 20m in place
 # of their 100m: the suite's scenarios run at once on a 2-core node, whose scheduler places pods by
-# their requests (their limits stay). Cached apart from the binaries, so that changing how they
-# are rendered does not rebuild those.
+# their requests (their limits stay). KEDA's operator and webhooks are probed for readiness from 2 s
+# on instead of 20 s (their liveness probes stay): the suite waits for KEDA. Cached apart from the
+# binaries, so that changing how they are rendered does not rebuild those.
 fit_cpu="s#^\( *\)cpu: 100m\$#\1cpu: 20m#"
 keda_render=(-e "s#ghcr.io/kedacore/keda:main#localhost/keda:$keda_version#"
   -e "s#ghcr.io/kedacore/keda-metrics-apiserver:main#localhost/keda-metrics-apiserver:$keda_version#"
   -e "s#ghcr.io/kedacore/keda-admission-webhooks:main#localhost/keda-admission-webhooks:$keda_version#"
-  -e "s#imagePullPolicy: Always#imagePullPolicy: IfNotPresent#" -e "$fit_cpu")
+  -e "s#imagePullPolicy: Always#imagePullPolicy: IfNotPresent#" -e "$fit_cpu"
+  -e "/^        readinessProbe:\$/,/initialDelaySeconds/s#initialDelaySeconds: 20\$#initialDelaySeconds: 2#")
 key=$(bincache_key "$here/keda/go.mod" "$here/keda/go.sum" -- "${keda_render[@]}")
 if ! fresh keda-manifest "$key" keda.yaml; then
   keda_config="$(cd "$here/keda" && go list -m -f '{{.Dir}}' github.com/kedacore/keda/v2)/config/default"

@@ -291,16 +291,23 @@ var kafkaGVK = schema.GroupVersionKind{Group: "kafka.strimzi.io", Version: "v1",
 // Kafka removes them, and with them whatever would still release the KafkaTopics' finalizers.
 func deployKafkaStandin(t *testing.T, k kafkaStandin) {
 	t.Helper()
+	k.KafkaUID = kafkaUID(t, k.Namespace, k.Cluster)
+	applyTemplate(t, "standin.yaml", k)
+}
+
+// kafkaUID returns the uid of the Kafka namespace/name, empty while there is none.
+func kafkaUID(t *testing.T, namespace, name string) string {
+	t.Helper()
 	kafka := &unstructured.Unstructured{}
 	kafka.SetGroupVersionKind(kafkaGVK)
-	err := env.c.Get(context.Background(), client.ObjectKey{Namespace: k.Namespace, Name: k.Cluster}, kafka)
+	err := env.c.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: name}, kafka)
 	switch {
 	case err == nil:
-		k.KafkaUID = string(kafka.GetUID())
+		return string(kafka.GetUID())
 	case !apierrors.IsNotFound(err):
-		t.Fatalf("get Kafka %s/%s: %v", k.Namespace, k.Cluster, err)
+		t.Fatalf("get Kafka %s/%s: %v", namespace, name, err)
 	}
-	applyTemplate(t, "standin.yaml", k)
+	return ""
 }
 
 // pipeline returns the pipeline namespace/name.

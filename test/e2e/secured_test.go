@@ -56,7 +56,8 @@ spec:
 // (testdata/secured-standin.yaml, applied over the plain stand-ins of newScenario).
 func (s *scenario) startSecuredKafka() {
 	s.t.Helper()
-	applyTemplate(s.t, "secured-standin.yaml", kafkaStandin{Namespace: s.namespace, Cluster: s.cluster, BrokerReplicas: 1})
+	applyTemplate(s.t, "secured-standin.yaml", kafkaStandin{Namespace: s.namespace, Cluster: s.cluster, BrokerReplicas: 1,
+		KafkaUID: kafkaUID(s.t, s.namespace, s.cluster)})
 	for _, d := range []string{s.cluster + "-kafka", s.cluster + "-entity-operator"} {
 		must(s.t, nil, "kubectl", "-n", s.namespace, "rollout", "status", "deployment/"+d, "--timeout=3m")
 	}

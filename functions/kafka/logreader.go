@@ -36,10 +36,10 @@ type LogReader struct {
 }
 
 // NewLogReader returns a reader of topic on brokers, authenticated and encrypted as auth says,
-// named clientID, that waits up to maxWait on the broker for new records. It reads no partition
-// until Add.
-func NewLogReader(brokers []string, auth config.KafkaAuth, clientID, topic string, maxWait time.Duration) (*LogReader, error) {
-	security, err := kafkaauth.KgoOptions(auth)
+// named clientID, that waits up to maxWait on the broker for new records, connecting as opts say.
+// It reads no partition until Add.
+func NewLogReader(brokers []string, auth config.KafkaAuth, clientID, topic string, maxWait time.Duration, opts ...ReaderOption) (*LogReader, error) {
+	security, err := kafkaauth.KgoOptionsDialing(auth, readerDial(opts))
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,11 @@
 //   - popularity (its scoring tier) reads the clean topic in its consumer group, reads and writes
 //     the popularity changelog, and uses transactional ids that start with its group's name and a
 //     dot;
-//   - popularity's serving tier only reads the popularity changelog, in no consumer group.
+//   - popularity's serving tier only reads the popularity changelog, in no consumer group;
+//   - a person operating the pipeline with kubectl-recoflow (PluginRules) reads the dead-letter
+//     topic, reads and writes the raw topic (redrive reads it for what was redriven before, then
+//     writes the originals back), reads the clean topic and describes both consumer groups (the
+//     lag of status), in no consumer group and without transactions.
 //
 // The package has no Kafka client or Kubernetes in it, so both sides import it cheaply.
 package kafkaacl
@@ -112,4 +116,20 @@ func Rules(fn contract.Function, p Pipeline) []Rule {
 		return []Rule{topic(t.Popularity, Read)}
 	}
 	return nil
+}
+
+// PluginRules returns the rules of the user kubectl-recoflow connects as to pipeline p: what its
+// dlq commands and the lag of its status need, and nothing else.
+func PluginRules(p Pipeline) []Rule {
+	t := p.Topics
+	group := func(name string) Rule {
+		return Rule{Type: Group, Name: name, Pattern: Literal, Operations: []Operation{Describe}}
+	}
+	return []Rule{
+		{Type: Topic, Name: t.DeadLetter, Pattern: Literal, Operations: []Operation{Read}},
+		{Type: Topic, Name: t.Raw, Pattern: Literal, Operations: []Operation{Read, Write}},
+		{Type: Topic, Name: t.Clean, Pattern: Literal, Operations: []Operation{Read}},
+		group(p.CleanGroup),
+		group(p.PopularityGroup),
+	}
 }

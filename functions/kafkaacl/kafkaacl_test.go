@@ -49,6 +49,13 @@ func TestRules(t *testing.T) {
 			}
 		})
 	}
+	plugin := []string{
+		"topic literal dlq Read", "topic literal raw Read,Write", "topic literal clean Read",
+		"group literal g-clean Describe", "group literal g-pop Describe",
+	}
+	if got := format(kafkaacl.PluginRules(p)); !slices.Equal(got, plugin) {
+		t.Errorf("PluginRules:\n got %q\nwant %q", got, plugin)
+	}
 	// The transactional-id prefix of one group never matches another pipeline's ids, even when
 	// one group's name starts with the other's.
 	if strings.HasPrefix("shop-clean-clean.pod-1", kafkaacl.TransactionalIDPrefix("shop-clean")) {

@@ -14,6 +14,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -60,16 +61,32 @@ func Configure(c *sarama.Config, a config.KafkaAuth) error {
 
 // KgoOptions returns the franz-go client options that authenticate and encrypt as a says, for the
 // clients recoflow opens with kgo rather than sarama.
-func KgoOptions(a config.KafkaAuth) ([]kgo.Opt, error) {
+func KgoOptions(a config.KafkaAuth) ([]kgo.Opt, error) { return KgoOptionsDialing(a, nil) }
+
+// Dial opens a connection to a broker's address, as net.Dialer.DialContext does.
+type Dial func(ctx context.Context, network, address string) (net.Conn, error)
+
+// KgoOptionsDialing is KgoOptions for a client that opens its connections with dial instead of
+// the network (the network when dial is nil), such as through a tunnel. TLS, when a asks for it,
+// runs over the connections dial opens and verifies the broker by the address dialed.
+func KgoOptionsDialing(a config.KafkaAuth, dial Dial) ([]kgo.Opt, error) {
 	if err := a.Validate(); err != nil {
 		return nil, err
 	}
 	var opts []kgo.Opt
+	var tc *tls.Config
 	if a.UsesTLS() {
-		tc, err := TLSConfig(a)
-		if err != nil {
+		var err error
+		if tc, err = TLSConfig(a); err != nil {
 			return nil, err
 		}
+	}
+	switch {
+	case dial != nil && tc != nil:
+		opts = append(opts, kgo.Dialer(dialTLS(dial, tc)))
+	case dial != nil:
+		opts = append(opts, kgo.Dialer(dial))
+	case tc != nil:
 		opts = append(opts, kgo.DialTLSConfig(tc))
 	}
 	if a.Authentication == config.KafkaAuthSCRAM {
@@ -80,6 +97,31 @@ func KgoOptions(a config.KafkaAuth) ([]kgo.Opt, error) {
 		opts = append(opts, kgo.SASL(scram.Auth{User: a.User, Pass: password}.AsSha512Mechanism()))
 	}
 	return opts, nil
+}
+
+// dialTLS returns a dial that runs TLS as tc says over the connections dial opens, verifying
+// the broker by the host dialed unless tc names another.
+func dialTLS(dial Dial, tc *tls.Config) Dial {
+	return func(ctx context.Context, network, address string) (net.Conn, error) {
+		c := tc.Clone()
+		if c.ServerName == "" {
+			host, _, err := net.SplitHostPort(address)
+			if err != nil {
+				return nil, err
+			}
+			c.ServerName = host
+		}
+		conn, err := dial(ctx, network, address)
+		if err != nil {
+			return nil, err
+		}
+		tlsConn := tls.Client(conn, c)
+		if err := tlsConn.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("tls handshake with %s: %w", address, err)
+		}
+		return tlsConn, nil
+	}
 }
 
 // ReadPassword reads a SCRAM password from path, without surrounding white space.

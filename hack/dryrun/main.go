@@ -155,6 +155,8 @@ func checks(cfg config, tmp string) ([]check, []string, error) {
 				"monitoring.rules.enabled=true", "monitoring.dashboard.enabled=true")},
 		{name: "manifests/install.yaml", namespace: namespace, render: readFile("manifests/install.yaml")},
 		{name: "manifests/kafka/kafka.yaml", namespace: samplesNamespace, render: readFile("manifests/kafka/kafka.yaml")},
+		// The KafkaUser of kubectl-recoflow names its namespace, the secured sample pipeline's.
+		{name: "manifests/kafka/kafkauser-plugin.yaml", render: readFile("manifests/kafka/kafkauser-plugin.yaml")},
 	}
 
 	samples, err := filepath.Glob("manifests/samples/*.yaml")

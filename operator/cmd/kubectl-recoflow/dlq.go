@@ -57,7 +57,7 @@ type dlqFilter struct {
 // deadLetters returns the dead letters t holds that f selects, in partition and offset order.
 func (t *kafkaTarget) deadLetters(ctx context.Context, f dlqFilter) ([]deadLetter, error) {
 	var out []deadLetter
-	err := scan(ctx, t.brokers, t.topics[contract.TopicDeadLetter], f.Since, func(msg *sarama.ConsumerMessage) error {
+	err := t.scan(ctx, t.topics[contract.TopicDeadLetter], f.Since, func(msg *sarama.ConsumerMessage) error {
 		d := readDeadLetter(ctx, msg)
 		if (f.Reason == "" || d.Reason == f.Reason) && !msg.Timestamp.Before(f.Since) {
 			out = append(out, d)
@@ -158,7 +158,7 @@ func (t *kafkaTarget) redrive(ctx context.Context, w io.Writer, f dlqFilter, dry
 	}
 	res.Selected = len(letters)
 	done := map[[2]string]bool{}
-	err = scan(ctx, t.brokers, t.topics[contract.TopicRaw], f.Since, func(msg *sarama.ConsumerMessage) error {
+	err = t.scan(ctx, t.topics[contract.TopicRaw], f.Since, func(msg *sarama.ConsumerMessage) error {
 		for _, h := range msg.Headers {
 			if string(h.Key) == contract.HeaderRedrivenFrom {
 				if source, id, err := identity(ctx, msg); err == nil {

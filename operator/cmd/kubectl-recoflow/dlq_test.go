@@ -114,21 +114,21 @@ func TestRedrive(t *testing.T) {
 		t.Errorf("second redrive:\n%s", second)
 	}
 	// Whatever the raw topic holds now has been through clean and popularity: still one like.
-	k, err := connectKafka(context.Background(), brokers, "")
+	k, err := connectKafka(brokers, "", nil, config.KafkaAuth{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer k.Close()
 	kafkatest.Eventually(t, waitFor, func() error {
 		for _, role := range []manifests.Role{contract.FunctionClean, contract.FunctionPopularity} {
-			if lag, err := k.lag(role); err != nil || lag != 0 {
+			if lag, err := k.lag(context.Background(), role); err != nil || lag != 0 {
 				return fmt.Errorf("%s lag %d %v", role, lag, err)
 			}
 		}
 		return nil
 	})
 	copies := 0
-	err = scan(context.Background(), cluster.Brokers, contract.DefaultTopic(contract.TopicClean), time.Time{}, func(msg *sarama.ConsumerMessage) error {
+	err = k.scan(context.Background(), contract.DefaultTopic(contract.TopicClean), time.Time{}, func(msg *sarama.ConsumerMessage) error {
 		if _, id, err := identity(context.Background(), msg); err == nil && id == "ahead-1" {
 			copies++
 		}

@@ -10,18 +10,17 @@ import (
 	"github.com/cloudevents/sdk-go/protocol/kafka_sarama/v2"
 	"github.com/cloudevents/sdk-go/v2/binding"
 
-	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/kafka"
 )
 
 // scan reads every committed record of topic from the first one with a timestamp at or after
 // since (the start when since is zero) and calls fn for each.
-func scan(ctx context.Context, brokers []string, topic string, since time.Time, fn func(*sarama.ConsumerMessage) error) error {
+func (t *kafkaTarget) scan(ctx context.Context, topic string, since time.Time, fn func(*sarama.ConsumerMessage) error) error {
 	from := kafka.OffsetStart
 	if !since.IsZero() {
 		from = since.UnixMilli()
 	}
-	return read(ctx, brokers, topic, func(r *kafka.LogReader, partitions []int32) (map[int32]int64, error) {
+	return t.read(ctx, topic, func(r *kafka.LogReader, partitions []int32) (map[int32]int64, error) {
 		starts, err := r.Offsets(ctx, partitions, from, true)
 		if err != nil {
 			return nil, fmt.Errorf("find where to start in %s: %w", topic, err)
@@ -34,8 +33,8 @@ func scan(ctx context.Context, brokers []string, topic string, since time.Time, 
 // stable offset of each partition as it was when read started, and calls fn for each. Records
 // appended meanwhile are not read, so a read always ends, also on a transactional topic, whose
 // last offset is a marker.
-func read(ctx context.Context, brokers []string, topic string, starts func(*kafka.LogReader, []int32) (map[int32]int64, error), fn func(*sarama.ConsumerMessage) error) error {
-	r, err := kafka.NewLogReader(brokers, config.KafkaAuth{}, "kubectl-recoflow", topic, 200*time.Millisecond)
+func (t *kafkaTarget) read(ctx context.Context, topic string, starts func(*kafka.LogReader, []int32) (map[int32]int64, error), fn func(*sarama.ConsumerMessage) error) error {
+	r, err := kafka.NewLogReader(t.brokers, t.auth, "kubectl-recoflow", topic, 200*time.Millisecond, t.readerOptions...)
 	if err != nil {
 		return err
 	}
@@ -73,9 +72,9 @@ func read(ctx context.Context, brokers []string, topic string, starts func(*kafk
 
 // countRecords returns the number of committed records in the partitions of topic from the
 // offsets in from up to their current ends.
-func countRecords(ctx context.Context, brokers []string, topic string, from map[int32]int64) (int64, error) {
+func (t *kafkaTarget) countRecords(ctx context.Context, topic string, from map[int32]int64) (int64, error) {
 	var n int64
-	err := read(ctx, brokers, topic, func(r *kafka.LogReader, partitions []int32) (map[int32]int64, error) {
+	err := t.read(ctx, topic, func(r *kafka.LogReader, partitions []int32) (map[int32]int64, error) {
 		starts := map[int32]int64{}
 		for _, p := range partitions {
 			if at, ok := from[p]; ok {

@@ -6,9 +6,12 @@
 // its Services, topics and consumer groups all come from operator/internal/manifests, so the
 // plugin and the operator can never disagree on a name.
 //
-// Against a cluster it reads pipelines with the kubeconfig's credentials and reaches popularity
-// through the API server's service proxy; Kafka it reaches at --kafka. Against `make run`,
-// --local points it at localhost:9092 and localhost:8081 with the local topic names.
+// Against a cluster it needs only the kubeconfig: it reads pipelines with the kubeconfig's
+// credentials, reaches popularity through the API server's service proxy, and reaches the
+// pipeline's Kafka through the API server's port-forward, mapping the bootstrap Service and every
+// broker's advertised in-cluster name to a pod (operator/internal/clusterdial). --kafka connects
+// to a Kafka directly instead. Against `make run`, --local points it at localhost:9092 and
+// localhost:8081 with the local topic names.
 package main
 
 import (
@@ -33,7 +36,10 @@ Usage:
   kubectl recoflow [flags] dlq show PIPELINE [--reason R] [--since T] [--limit N]
   kubectl recoflow [flags] dlq redrive PIPELINE --reason R [--since T] [--dry-run]
 
-With --local, PIPELINE is left out: the commands work on the pipeline of ` + "`make run`" + `.
+Against a cluster the kubeconfig is all it needs: popularity is reached through the API server's
+service proxy, Kafka through its port-forward (to the pipeline's bootstrap Service and each broker).
+With --kafka it connects to that Kafka directly. With --local, PIPELINE is left out: the commands
+work on the pipeline of ` + "`make run`" + `.
 T is an RFC 3339 time or a duration back from now, such as 2h.
 
 Flags:
@@ -43,6 +49,7 @@ Flags:
 type globals struct {
 	local      bool
 	kafka      string
+	kafkaUser  string
 	popularity string
 	namespace  string
 	kubeconfig string
@@ -62,7 +69,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	var g globals
 	fs := flag.NewFlagSet("kubectl-recoflow", flag.ContinueOnError)
 	fs.BoolVar(&g.local, "local", false, "work on the pipeline of `make run`: Kafka at localhost:9092, popularity at http://localhost:8081")
-	fs.StringVar(&g.kafka, "kafka", "", "Kafka bootstrap servers, host:port[,host:port]")
+	fs.StringVar(&g.kafka, "kafka", "", "Kafka bootstrap servers, host:port[,host:port], reached directly instead of through the API server's port-forward")
+	fs.StringVar(&g.kafkaUser, "kafka-user", "", "the Strimzi KafkaUser to connect as to a pipeline's Kafka that authenticates; its Secret (and the cluster CA's) is read through the API server")
 	fs.StringVar(&g.popularity, "popularity", "", "popularity's base URL, instead of the API server's service proxy")
 	fs.StringVar(&g.namespace, "namespace", "", "the pipeline's namespace; the kubeconfig's by default")
 	fs.StringVar(&g.namespace, "n", "", "shorthand for --namespace")
@@ -141,7 +149,7 @@ func (g globals) dlq(ctx context.Context, out io.Writer, cmd string, args []stri
 	if f.Since, err = parseSince(since, time.Now()); err != nil {
 		return err
 	}
-	t, err := connectKafka(ctx, g.kafka, pipeline)
+	t, err := g.connectKafka(ctx, pipeline)
 	if err != nil {
 		return err
 	}

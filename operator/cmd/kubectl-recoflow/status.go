@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/freshness"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
@@ -51,11 +52,7 @@ func (g globals) status(ctx context.Context, out io.Writer, args []string) error
 	if err != nil {
 		return err
 	}
-	scheme := runtime.NewScheme()
-	if err := errors.Join(clientgoscheme.AddToScheme(scheme), v1alpha1.AddToScheme(scheme)); err != nil {
-		return err
-	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	c, err := newClient(cfg)
 	if err != nil {
 		return err
 	}
@@ -69,11 +66,21 @@ func (g globals) status(ctx context.Context, out io.Writer, args []string) error
 	} else if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
 		return err
 	}
-	return g.writeStatus(ctx, out, list.Items)
+	return g.writeStatus(ctx, out, cfg, list.Items)
 }
 
-// writeStatus writes one line per pipeline and then each one's conditions.
-func (g globals) writeStatus(ctx context.Context, out io.Writer, pipelines []v1alpha1.RecommendationPipeline) error {
+// newClient returns a client of the cluster of cfg that knows pipelines.
+func newClient(cfg *rest.Config) (client.Client, error) {
+	scheme := runtime.NewScheme()
+	if err := errors.Join(clientgoscheme.AddToScheme(scheme), v1alpha1.AddToScheme(scheme)); err != nil {
+		return nil, err
+	}
+	return client.New(cfg, client.Options{Scheme: scheme})
+}
+
+// writeStatus writes one line per pipeline and then each one's conditions; the pipelines are in
+// the cluster of cfg.
+func (g globals) writeStatus(ctx context.Context, out io.Writer, cfg *rest.Config, pipelines []v1alpha1.RecommendationPipeline) error {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tREADY\tFRESH\tP99\tOBJECTIVE\tINGEST\tCLEAN\tPOPULARITY\tCLEAN LAG\tPOPULARITY LAG")
 	for i := range pipelines {
@@ -91,7 +98,16 @@ func (g globals) writeStatus(ctx context.Context, out io.Writer, pipelines []v1a
 		if fs := p.Status.Freshness; fs != nil {
 			p99 = fs.P99
 		}
-		cleanLag, popularityLag := g.lags(ctx, p.Name)
+		cleanLag, popularityLag := g.lags(ctx, func() (*kafkaTarget, error) {
+			if g.kafka != "" {
+				return connectKafka(g.kafka, p.Name, nil, config.KafkaAuth{})
+			}
+			c, err := newClient(cfg)
+			if err != nil {
+				return nil, err
+			}
+			return g.clusterKafka(ctx, cfg, c, p)
+		})
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, condition(p, v1alpha1.ConditionReady),
 			condition(p, v1alpha1.ConditionFreshnessMet), p99, objective,
 			replicas[contract.FunctionIngest], replicas[contract.FunctionClean], replicas[contract.FunctionPopularity], cleanLag, popularityLag)
@@ -118,18 +134,16 @@ func condition(p *v1alpha1.RecommendationPipeline, typ string) string {
 	return "-"
 }
 
-// lags returns the consumer lag of clean and popularity, or "-" when Kafka is not reachable.
-func (g globals) lags(ctx context.Context, pipeline string) (string, string) {
-	if g.kafka == "" {
-		return "-", "-"
-	}
-	t, err := connectKafka(ctx, g.kafka, pipeline)
+// lags returns the consumer lag of clean and popularity in the Kafka connect connects to, or "?"
+// when it cannot tell.
+func (g globals) lags(ctx context.Context, connect func() (*kafkaTarget, error)) (string, string) {
+	t, err := connect()
 	if err != nil {
 		return "?", "?"
 	}
 	defer t.Close()
 	lag := func(role manifests.Role) string {
-		n, err := t.lag(role)
+		n, err := t.lag(ctx, role)
 		if err != nil {
 			return "?"
 		}
@@ -151,7 +165,7 @@ func (g globals) localStatus(ctx context.Context, out io.Writer) error {
 	if _, err := h.get(ctx, freshness.Path, nil, &report); err == nil && report.Samples > 0 {
 		p99 = report.P99().String()
 	}
-	cleanLag, popularityLag := g.lags(ctx, "")
+	cleanLag, popularityLag := g.lags(ctx, func() (*kafkaTarget, error) { return connectKafka(g.kafka, "", nil, config.KafkaAuth{}) })
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tREADY\tP99\tOBJECTIVE\tCLEAN LAG\tPOPULARITY LAG")
 	fmt.Fprintf(tw, "local\t%s\t%s\t%s\t%s\t%s\n", ready, p99, v1alpha1.DefaultFreshnessObjective, cleanLag, popularityLag)

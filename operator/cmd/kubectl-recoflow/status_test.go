@@ -3,18 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
@@ -25,28 +18,8 @@ import (
 // against a real kube-apiserver holding a pipeline whose status the operator would have written:
 // it shows readiness, freshness against the objective, replicas and every condition.
 func TestStatusReadsPipelinesFromTheCluster(t *testing.T) {
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		assets = "../../../bin/k8s"
-	}
-	env := &envtest.Environment{BinaryAssetsDirectory: assets, ErrorIfCRDPathMissing: true,
-		CRDDirectoryPaths: []string{filepath.Join("..", "..", "config", "crd")}}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("start envtest (make envtest builds it): %v", err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = v1alpha1.AddToScheme(scheme)
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c, kubeconfig := startCluster(t, "shop")
 	ctx := context.Background()
-	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}); err != nil {
-		t.Fatal(err)
-	}
 	p := &v1alpha1.RecommendationPipeline{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "likes"},
 		Spec: v1alpha1.RecommendationPipelineSpec{Kafka: v1alpha1.KafkaSpec{ClusterRef: v1alpha1.ClusterReference{Name: "events"}}}}
 	if err := c.Create(ctx, p); err != nil {
@@ -62,10 +35,6 @@ func TestStatusReadsPipelinesFromTheCluster(t *testing.T) {
 		p.Status.Functions = append(p.Status.Functions, v1alpha1.FunctionStatus{Name: manifests.DeploymentName(p.Name, role), DesiredReplicas: 2, ReadyReplicas: 1})
 	}
 	if err := c.Status().Update(ctx, p); err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
 		t.Fatal(err)
 	}
 

@@ -29,33 +29,46 @@ func KafkaUsers(p Params) []*unstructured.Unstructured {
 	names := ACLNames(pl)
 	out := make([]*unstructured.Unstructured, 0, len(contract.Functions()))
 	for _, r := range contract.Functions() {
-		var acls []any
-		for _, rule := range kafkaacl.Rules(contract.Function(r), names) {
-			ops := make([]any, len(rule.Operations))
-			for i, op := range rule.Operations {
-				ops[i] = string(op)
-			}
-			acls = append(acls, map[string]any{
-				"type":       "allow",
-				"resource":   map[string]any{"type": string(rule.Type), "name": rule.Name, "patternType": string(rule.Pattern)},
-				"operations": ops,
-			})
-		}
-		u := &unstructured.Unstructured{Object: map[string]any{
-			"spec": map[string]any{
-				"authentication": map[string]any{"type": string(pl.Spec.Kafka.Authentication)},
-				"authorization":  map[string]any{"type": "simple", "acls": acls},
-			},
-		}}
-		u.SetGroupVersionKind(KafkaUserGVK)
-		u.SetName(KafkaUserName(pl.Name, r))
-		u.SetNamespace(pl.Namespace)
-		labels := Labels(pl.Name, string(r))
-		labels[LabelStrimziCluster] = pl.Spec.Kafka.ClusterRef.Name
-		u.SetLabels(labels)
-		out = append(out, u)
+		out = append(out, kafkaUser(pl, KafkaUserName(pl.Name, r), Labels(pl.Name, string(r)), kafkaacl.Rules(contract.Function(r), names)))
 	}
 	return out
+}
+
+// PluginKafkaUser returns a Strimzi KafkaUser named name that kubectl-recoflow can connect as to
+// the Kafka of pipeline pl (`kubectl recoflow --kafka-user NAME`), authenticating as the
+// pipeline's functions do and allowed exactly kafkaacl.PluginRules. The operator does not create
+// it: a person who operates the pipeline applies it (manifests/kafka/kafkauser-plugin.yaml).
+func PluginKafkaUser(pl *v1alpha1.RecommendationPipeline, name string) *unstructured.Unstructured {
+	return kafkaUser(pl, name, map[string]string{LabelName: AppName, LabelInstance: pl.Name}, kafkaacl.PluginRules(ACLNames(pl)))
+}
+
+// kafkaUser returns a KafkaUser of pl's Kafka cluster named name, with labels, authenticating as
+// the pipeline says and allowed rules by simple-authorization ACLs.
+func kafkaUser(pl *v1alpha1.RecommendationPipeline, name string, labels map[string]string, rules []kafkaacl.Rule) *unstructured.Unstructured {
+	var acls []any
+	for _, rule := range rules {
+		ops := make([]any, len(rule.Operations))
+		for i, op := range rule.Operations {
+			ops[i] = string(op)
+		}
+		acls = append(acls, map[string]any{
+			"type":       "allow",
+			"resource":   map[string]any{"type": string(rule.Type), "name": rule.Name, "patternType": string(rule.Pattern)},
+			"operations": ops,
+		})
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"spec": map[string]any{
+			"authentication": map[string]any{"type": string(pl.Spec.Kafka.Authentication)},
+			"authorization":  map[string]any{"type": "simple", "acls": acls},
+		},
+	}}
+	u.SetGroupVersionKind(KafkaUserGVK)
+	u.SetName(name)
+	u.SetNamespace(pl.Namespace)
+	labels[LabelStrimziCluster] = pl.Spec.Kafka.ClusterRef.Name
+	u.SetLabels(labels)
+	return u
 }
 
 // ACLNames returns the names of the pipeline's Kafka resources that its functions' ACLs refer to.

@@ -1,10 +1,13 @@
 package manifests
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
 
 	"github.com/recoflow/recoflow/operator/api/v1alpha1"
 )
@@ -68,5 +71,24 @@ func TestKafkaUsers(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPluginKafkaUserSample checks that the KafkaUser the README tells an operator to apply for
+// kubectl-recoflow on the secured sample pipeline is exactly what PluginKafkaUser builds.
+func TestPluginKafkaUserSample(t *testing.T) {
+	pl := readSample(t, "pipeline-secured.yaml")
+	want := PluginKafkaUser(pl, "shop-kubectl-recoflow")
+	raw, err := os.ReadFile(filepath.Join(samplesDir, "..", "kafka", "kafkauser-plugin.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got unstructured.Unstructured
+	if err := yaml.Unmarshal(raw, &got.Object); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Object, want.Object) {
+		b, _ := yaml.Marshal(want.Object)
+		t.Errorf("manifests/kafka/kafkauser-plugin.yaml differs from PluginKafkaUser; want:\n%s", b)
 	}
 }

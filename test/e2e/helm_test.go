@@ -84,6 +84,7 @@ func TestHelmInstall(t *testing.T) {
 	waitPluginStatus(t, ingest, namespace, name, "helm-trickle", 2*time.Minute)
 	waitCounts(t, serviceURL(t, namespace, name+"-popularity"), ingest.accepted, 2*time.Minute)
 	checkPluginTop(t, namespace, name, ingest.accepted)
+	checkDeadLettersThroughPortForward(t, namespace, name, ingest, serviceURL(t, namespace, name+"-popularity"))
 
 	// What a user does to remove recoflow (README, "Uninstalling"): delete the pipelines and their
 	// topics while Kafka still runs (Strimzi's Topic Operator holds the topics' finalizer), then

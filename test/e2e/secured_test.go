@@ -169,6 +169,7 @@ func TestSecuredPipeline(t *testing.T) {
 	}
 	waitCounts(t, serviceURL(t, s.namespace, name+"-popularity"), ingest.accepted, 3*time.Minute)
 	t.Logf("woken by KEDA: %s; %s", describeHPA(s.namespace, "keda-hpa-"+name+"-clean"), describeHPA(s.namespace, "keda-hpa-"+name+"-popularity"))
+	checkSecuredDeadLettersThroughPortForward(t, s.namespace, name, s.cluster, ingest)
 
 	for _, f := range functions {
 		for _, pod := range s.pods(name, f) {

@@ -57,7 +57,8 @@ FUZZ_TARGETS := \
 	./functions/ingest:FuzzDecodeBatch ./functions/ingest:FuzzDecodeLikes \
 	./functions/ingest:FuzzDecodeLegacyLikes ./functions/clean:FuzzRecord \
 	./functions/dedupe:FuzzKeyIsUnambiguous \
-	./functions/event:FuzzFastEventMatchesSlow ./functions/event:FuzzFastInteractionMatchesSlow
+	./functions/event:FuzzFastEventMatchesSlow ./functions/event:FuzzFastInteractionMatchesSlow \
+	./functions/event:FuzzValidBinaryBatchMatches
 
 .PHONY: fuzz
 fuzz: ## Fuzz every decoder for FUZZTIME each (default 20s): no panic, a 4xx naming the field or an event clean accepts.

@@ -325,58 +325,82 @@ func fastEvent(object []byte) (cloudevents.Event, bool) {
 	return e, true
 }
 
-// event reads one event object; it gives up on any member that is not a plain attribute or data.
-func (s *scanner) event() (cloudevents.Event, bool) {
+// members are the members of one event object in the plain subset: each attribute's name and
+// where its value lies in the input, and the data.
+type members struct {
+	attrs   [maxFastAttributes]span
+	n       int
+	data    []byte
+	hasData bool
+}
+
+// span is one attribute of members: its name and where its text starts and ends in the input.
+type span struct {
+	name       string
+	start, end int
+}
+
+// members reads one event object; it gives up on any member that is not a plain attribute or
+// data, and on an attribute given twice.
+func (s *scanner) members(m *members) bool {
 	if !s.consume('{') || s.next() == '}' {
-		return cloudevents.Event{}, false
+		return false
 	}
-	var attrs [maxFastAttributes]attribute
-	n := 0
-	var data []byte
-	hasData := false
 	for {
 		nameStart, nameEnd, ok := s.plainSpan()
 		if !ok || !s.consume(':') {
-			return cloudevents.Event{}, false
+			return false
 		}
 		name := s.b[nameStart:nameEnd]
 		if string(name) == memberData {
-			if hasData {
-				return cloudevents.Event{}, false
+			if m.hasData {
+				return false
 			}
-			if data, ok = s.value(0); !ok {
-				return cloudevents.Event{}, false
+			if m.data, ok = s.value(0); !ok {
+				return false
 			}
-			hasData = true
+			m.hasData = true
 		} else {
-			value, ok := s.plainText()
-			if !ok || n == len(attrs) || len(name) == 0 || string(name) == memberDataBase64 {
-				return cloudevents.Event{}, false
+			start, end, ok := s.plainSpan()
+			if !ok || m.n == len(m.attrs) || len(name) == 0 || string(name) == memberDataBase64 {
+				return false
 			}
-			for _, a := range attrs[:n] {
+			for _, a := range m.attrs[:m.n] {
 				if a.name == string(name) {
-					return cloudevents.Event{}, false
+					return false
 				}
 			}
-			attrs[n] = textAttribute(s.attributeName(nameStart, nameEnd), value)
-			n++
+			m.attrs[m.n] = span{name: s.attributeName(nameStart, nameEnd), start: start, end: end}
+			m.n++
 		}
 		if s.consume('}') {
-			break
+			return true
 		}
 		if !s.consume(',') {
-			return cloudevents.Event{}, false
+			return false
 		}
 	}
-	e, err := fromAttributes(attrs[:n])
+}
+
+// event reads one event object (see members).
+func (s *scanner) event() (cloudevents.Event, bool) {
+	var m members
+	if !s.members(&m) {
+		return cloudevents.Event{}, false
+	}
+	var attrs [maxFastAttributes]attribute
+	for i, a := range m.attrs[:m.n] {
+		attrs[i] = textAttribute(a.name, s.substring(a.start, a.end))
+	}
+	e, err := fromAttributes(attrs[:m.n])
 	if err != nil {
 		return e, false
 	}
-	if hasData && string(data) != "null" {
+	if m.hasData && string(m.data) != "null" {
 		if ct := e.DataContentType(); ct != "" && !IsJSONMediaType(ct) {
 			return e, false
 		}
-		e.DataEncoded = data
+		e.DataEncoded = m.data
 	}
 	return e, true
 }

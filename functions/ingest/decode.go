@@ -29,6 +29,40 @@ const (
 // binary content mode.
 const headerPrefix = "ce-"
 
+// decodeBinary reads the CloudEvents of a POST / request, as decodeCloudEvents does, in their
+// binary form, ready to store. A batch of plain, valid events, the common case, is read straight
+// from the body into that form (event.ValidBinaryBatch).
+func decodeBinary(header http.Header, body []byte, maxBatch int) ([]event.Binary, *Error) {
+	if mediaType(header.Get("Content-Type")) == mediaBatch {
+		if events, ok := event.ValidBinaryBatch(body); ok && len(events) <= maxBatch {
+			return events, nil
+		}
+	}
+	events, rej := decodeCloudEvents(header, body, maxBatch)
+	if rej != nil {
+		return nil, rej
+	}
+	return toBinary(events)
+}
+
+// toBinary returns the binary form of checked events.
+func toBinary(events []cloudevents.Event) ([]event.Binary, *Error) {
+	out := make([]event.Binary, len(events))
+	for i := range events {
+		var err error
+		if out[i], err = event.ToBinary(&events[i]); err != nil {
+			index := -1
+			if len(events) > 1 {
+				index = i
+			}
+			r := invalidEvent(err, index, nil)
+			r.Events = len(events)
+			return nil, r
+		}
+	}
+	return out, nil
+}
+
 // decodeCloudEvents reads the CloudEvents of a POST / request, whose body is already read:
 // one event in binary or structured content mode, or a batch. It checks every event against the
 // contract and sets a missing subject to the item id, so each event is ready to store.

@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -28,14 +27,12 @@ func BenchmarkDecodeBatch(b *testing.B) {
 	header := http.Header{"Content-Type": {mediaBatch}}
 	b.ReportAllocs()
 	for b.Loop() {
-		events, rej := decodeCloudEvents(header, body, 1000)
+		events, rej := decodeBinary(header, body, 1000)
 		if rej != nil {
 			b.Fatal(rej)
 		}
 		for i := range events {
-			if _, err := kafka.EncodeEvent(context.Background(), "raw", &events[i]); err != nil {
-				b.Fatal(err)
-			}
+			kafka.EncodeBinary("raw", &events[i])
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/event")

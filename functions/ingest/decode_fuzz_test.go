@@ -126,11 +126,16 @@ func checkLike(t *testing.T, in event.Interaction, rename func(string) string) *
 	return nil
 }
 
-// checkDecoded decodes one POST / request and checks the invariant.
+// checkDecoded decodes one POST / request and checks the invariant, and that the records ingest
+// stores are those of the events the slow way reads, whichever way decodeBinary took.
 func checkDecoded(t *testing.T, header http.Header, body []byte) {
 	t.Helper()
 	const maxBatch = 8
 	events, rej := decodeCloudEvents(header, body, maxBatch)
+	stored, storedRej := decodeBinary(header, body, maxBatch)
+	if (rej == nil) != (storedRej == nil) {
+		t.Fatalf("decodeCloudEvents answers %+v, decodeBinary %+v", rej, storedRej)
+	}
 	if rej != nil {
 		checkRefusal(t, rej)
 		return
@@ -138,8 +143,18 @@ func checkDecoded(t *testing.T, header http.Header, body []byte) {
 	if len(events) > maxBatch {
 		t.Fatalf("accepted %d events, over the batch limit %d", len(events), maxBatch)
 	}
-	for _, e := range events {
+	if len(stored) != len(events) {
+		t.Fatalf("decodeBinary read %d events, decodeCloudEvents %d", len(stored), len(events))
+	}
+	for i, e := range events {
 		checkAccepted(t, e)
+		want, err := kafka.EncodeEvent(context.Background(), "raw", &e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := kafka.EncodeBinary("raw", &stored[i]); recordText(got) != recordText(want) {
+			t.Fatalf("ingest stores event %d of %q as\n%s\nnot as\n%s", i, body, recordText(got), recordText(want))
+		}
 	}
 }
 

@@ -45,10 +45,10 @@ const retryAfter = "1"
 // are read; a slower request gets 408 and its connection is closed.
 const BodyTimeout = 10 * time.Second
 
-// Sink stores events on the raw topic. Ingest reports success only for a result that is an ACK
-// (cloudevents.IsACK).
+// Sink stores events, in their binary form, on the raw topic. Ingest reports success only for a
+// result that is an ACK (cloudevents.IsACK).
 type Sink interface {
-	SendEvents(ctx context.Context, events ...cloudevents.Event) protocol.Result
+	SendBinary(ctx context.Context, events []event.Binary) protocol.Result
 }
 
 // Handler serves the ingest API. It is an http.Handler for the three routes; serve.Function adds
@@ -85,11 +85,11 @@ func NewHandler(cfg config.Ingest, sink Sink, reg prometheus.Registerer, log *sl
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
 // decoder reads the events of one route's request, whose body is already read.
-type decoder func(r *http.Request, body []byte) ([]cloudevents.Event, *Error)
+type decoder func(r *http.Request, body []byte) ([]event.Binary, *Error)
 
 // endpoint returns the handler of one route: the checks every route shares (method, token, body
 // size), the route's decoding, the write to Kafka and the route's way of answering.
-func (h *Handler) endpoint(route string, decode decoder, fail func(http.ResponseWriter, *http.Request, *Error), accept func(http.ResponseWriter, []cloudevents.Event)) http.Handler {
+func (h *Handler) endpoint(route string, decode decoder, fail func(http.ResponseWriter, *http.Request, *Error), accept func(http.ResponseWriter, []event.Binary)) http.Handler {
 	requests := h.metrics.requests.MustCurryWith(prometheus.Labels{"route": route})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
@@ -107,7 +107,7 @@ func (h *Handler) endpoint(route string, decode decoder, fail func(http.Response
 		}
 		body, rej := h.readBody(w, r)
 		if rej == nil {
-			var events []cloudevents.Event
+			var events []event.Binary
 			if events, rej = decode(r, body); rej == nil {
 				rej = h.store(r.Context(), events)
 			}
@@ -165,14 +165,14 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Err
 }
 
 // store writes events to Kafka and waits, at most the produce timeout, for the acknowledgement.
-func (h *Handler) store(ctx context.Context, events []cloudevents.Event) *Error {
+func (h *Handler) store(ctx context.Context, events []event.Binary) *Error {
 	if len(events) == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.ProduceTimeout)
 	defer cancel()
 	start := time.Now()
-	result := h.sink.SendEvents(ctx, events...)
+	result := h.sink.SendBinary(ctx, events)
 	h.metrics.produce.Observe(time.Since(start).Seconds())
 	if cloudevents.IsACK(result) {
 		return nil
@@ -189,12 +189,12 @@ func (h *Handler) store(ctx context.Context, events []cloudevents.Event) *Error 
 }
 
 // decodeEvents reads CloudEvents in binary, structured or batch content mode.
-func (h *Handler) decodeEvents(r *http.Request, body []byte) ([]cloudevents.Event, *Error) {
-	return decodeCloudEvents(r.Header, body, h.cfg.MaxBatchEvents)
+func (h *Handler) decodeEvents(r *http.Request, body []byte) ([]event.Binary, *Error) {
+	return decodeBinary(r.Header, body, h.cfg.MaxBatchEvents)
 }
 
 // decodeLike reads a plain JSON like and makes its liked event.
-func (h *Handler) decodeLike(r *http.Request, body []byte) ([]cloudevents.Event, *Error) {
+func (h *Handler) decodeLike(r *http.Request, body []byte) ([]event.Binary, *Error) {
 	if ct := r.Header.Get("Content-Type"); mediaType(ct) != mediaJSON {
 		return nil, refuse(CodeUnsupportedMedia, "content type %q is not %s", ct, mediaJSON)
 	}
@@ -208,7 +208,7 @@ func (h *Handler) decodeLike(r *http.Request, body []byte) ([]cloudevents.Event,
 
 // decodeLegacyLike reads the Flask service's like body and makes its liked event. Like that
 // service it takes any content type that holds JSON.
-func (h *Handler) decodeLegacyLike(_ *http.Request, body []byte) ([]cloudevents.Event, *Error) {
+func (h *Handler) decodeLegacyLike(_ *http.Request, body []byte) ([]event.Binary, *Error) {
 	in, rej := decodeLegacyLike(body)
 	if rej != nil {
 		return nil, rej
@@ -217,12 +217,12 @@ func (h *Handler) decodeLegacyLike(_ *http.Request, body []byte) ([]cloudevents.
 }
 
 // like makes the liked event of a plain like; rename names fields the way the route's body does.
-func (h *Handler) like(in event.Interaction, rename func(string) string) ([]cloudevents.Event, *Error) {
+func (h *Handler) like(in event.Interaction, rename func(string) string) ([]event.Binary, *Error) {
 	e, rej := likeEvent(h.newID(), h.cfg.Source, h.now(), in, rename)
 	if rej != nil {
 		return nil, rej
 	}
-	return []cloudevents.Event{e}, nil
+	return toBinary([]cloudevents.Event{e})
 }
 
 // Accepted is the answer to an accepted request on PathEvents and PathLikes.
@@ -247,15 +247,15 @@ const (
 	LegacyUnavailable = 2 // the like could not be stored in time; retry later
 )
 
-func acceptedEvents(w http.ResponseWriter, events []cloudevents.Event) {
+func acceptedEvents(w http.ResponseWriter, events []event.Binary) {
 	writeJSON(w, http.StatusAccepted, Accepted{Accepted: len(events)})
 }
 
-func acceptedLike(w http.ResponseWriter, events []cloudevents.Event) {
-	writeJSON(w, http.StatusAccepted, Accepted{Accepted: 1, ID: events[0].ID()})
+func acceptedLike(w http.ResponseWriter, events []event.Binary) {
+	writeJSON(w, http.StatusAccepted, Accepted{Accepted: 1, ID: string(events[0].ID)})
 }
 
-func acceptedLegacy(w http.ResponseWriter, _ []cloudevents.Event) {
+func acceptedLegacy(w http.ResponseWriter, _ []event.Binary) {
 	writeJSON(w, http.StatusOK, LegacyResponse{Code: LegacyOK, Msg: "success"})
 }
 

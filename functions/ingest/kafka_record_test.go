@@ -1,6 +1,12 @@
 package ingest
 
-import "github.com/IBM/sarama"
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/IBM/sarama"
+)
 
 // consumed returns the record a consumer reads for msg.
 func consumed(msg *sarama.ProducerMessage) *sarama.ConsumerMessage {
@@ -22,4 +28,15 @@ func consumed(msg *sarama.ProducerMessage) *sarama.ConsumerMessage {
 func recordBytes(msg *sarama.ProducerMessage) int {
 	const batchHeader = 61
 	return batchHeader + msg.ByteSize(2)
+}
+
+// recordText describes a record's key, value and headers, headers sorted.
+func recordText(msg *sarama.ProducerMessage) string {
+	m := consumed(msg)
+	headers := make([]string, len(m.Headers))
+	for i, h := range m.Headers {
+		headers[i] = fmt.Sprintf("%s=%q", h.Key, h.Value)
+	}
+	slices.Sort(headers)
+	return fmt.Sprintf("key=%q value=%q %s", m.Key, m.Value, strings.Join(headers, " "))
 }

@@ -10,8 +10,9 @@
 //
 // Producer hands records to one sarama AsyncProducer and reports when each caller's records are
 // acknowledged; concurrent callers share produce requests. Sink puts CloudEvents on a topic in
-// binary content mode through the sdk's kafka_sarama encoder (EncodeEvent), keyed by subject
-// (the item id), and returns sdk results (cloudevents.IsACK, IsNACK, IsUndelivered).
+// binary content mode, keyed by subject (the item id), exactly as the sdk's kafka_sarama encoder
+// writes them (EncodeEvent; EncodeBinary for an event already in its binary form, event.Binary),
+// and returns sdk results (cloudevents.IsACK, IsNACK, IsUndelivered).
 // DecodeRecord reads a record back as a CloudEvent.
 //
 // Transactor runs a Task (what to make of each input record, and the state kept per input

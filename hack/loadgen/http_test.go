@@ -14,17 +14,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/protocol"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/recoflow/recoflow/functions/config"
 	"github.com/recoflow/recoflow/functions/contract"
+	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/ingest"
+	"github.com/recoflow/recoflow/functions/kafka"
 )
 
 // memorySink stands in for Kafka behind the real ingest handler: it keeps the events it is
-// given, and refuses every call for which refuse returns true, which ingest answers with 503.
+// given, read back from the records ingest would store, and refuses every call for which refuse
+// returns true, which ingest answers with 503.
 type memorySink struct {
 	mu     sync.Mutex
 	calls  int
@@ -34,7 +38,26 @@ type memorySink struct {
 	onStore func([]cloudevents.Event)
 }
 
-func (s *memorySink) SendEvents(_ context.Context, events ...cloudevents.Event) protocol.Result {
+func (s *memorySink) SendBinary(ctx context.Context, stored []event.Binary) protocol.Result {
+	events := make([]cloudevents.Event, len(stored))
+	for i := range stored {
+		record := kafka.EncodeBinary("raw", &stored[i])
+		msg := &sarama.ConsumerMessage{Topic: record.Topic}
+		if record.Key != nil {
+			msg.Key, _ = record.Key.Encode()
+		}
+		if record.Value != nil {
+			msg.Value, _ = record.Value.Encode()
+		}
+		for j := range record.Headers {
+			msg.Headers = append(msg.Headers, &record.Headers[j])
+		}
+		e, err := kafka.DecodeRecord(ctx, msg)
+		if err != nil {
+			return err
+		}
+		events[i] = *e
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls++

@@ -5,7 +5,8 @@
 #                kube-scheduler, kube-proxy                         (hack/k8s; hack/cluster/build-k8s.sh)
 #   bin/cluster  KEDA v2.20.2 operator, metrics API server and admission webhooks (hack/cluster/keda),
 #                metrics-server v0.8.0 (hack/cluster/metrics-server), CoreDNS v1.15.0 (hack/cluster/coredns),
-#                keda.yaml (KEDA's own config/default rendered with the local image names)
+#                keda.yaml and metrics-server.yaml (their own manifests rendered with the local image
+#                names and CPU requests that fit the suite on a 2-core node)
 # Everything that goes into an image is static (CGO_ENABLED=0); the node binaries run on the host and are
 # built exactly like envtest's so that both builds share the Go build cache. One build at a time: the
 # machine has two cores. A fresh clone takes every part from the binary cache (hack/bincache.sh) when this
@@ -55,7 +56,7 @@ timed "$here/build-k8s.sh"
 keda_version=$(sed -n 's/^require github.com\/kedacore\/keda\/v2 v//p' "$here/keda/go.mod")
 # version.Version is what KEDA reports as its version (and in its metrics).
 ld="-s -w -X github.com/kedacore/keda/v2/version.Version=$keda_version"
-keda_files=(keda keda-adapter keda-admission-webhooks keda.yaml)
+keda_files=(keda keda-adapter keda-admission-webhooks)
 key=$(bincache_key "$here/keda/go.mod" "$here/keda/go.sum" -- "$ld" localhost/keda)
 if ! fresh keda "$key" "${keda_files[@]}"; then
   echo "build: KEDA v$keda_version operator, metrics API server and admission webhooks (about 10 minutes the first time)" >&2
@@ -63,25 +64,41 @@ if ! fresh keda "$key" "${keda_files[@]}"; then
     (cd "$here/keda" && export CGO_ENABLED=0 && timed go build -trimpath -ldflags "$ld" -o "$out/${cmd#*:}" \
       "github.com/kedacore/keda/v2/cmd/${cmd%%:*}")
   done
-  keda_config="$(cd "$here/keda" && go list -m -f '{{.Dir}}' github.com/kedacore/keda/v2)/config/default"
-  kubectl kustomize "$keda_config" |
-    sed -e "s#ghcr.io/kedacore/keda:main#localhost/keda:$keda_version#" \
-      -e "s#ghcr.io/kedacore/keda-metrics-apiserver:main#localhost/keda-metrics-apiserver:$keda_version#" \
-      -e "s#ghcr.io/kedacore/keda-admission-webhooks:main#localhost/keda-admission-webhooks:$keda_version#" \
-      -e "s#imagePullPolicy: Always#imagePullPolicy: IfNotPresent#" >"$out/keda.yaml"
   built keda "$key" "${keda_files[@]}"
 fi
 
+# The add-ons' own manifests, rendered with the local images and with CPU requests of 20m in place
+# of their 100m: the suite's scenarios run at once on a 2-core node, whose scheduler places pods by
+# their requests (their limits stay). KEDA's operator and webhooks are probed for readiness from 2 s
+# on instead of 20 s (their liveness probes stay): the suite waits for KEDA. Cached apart from the
+# binaries, so that changing how they are rendered does not rebuild those.
+fit_cpu="s#^\( *\)cpu: 100m\$#\1cpu: 20m#"
+keda_render=(-e "s#ghcr.io/kedacore/keda:main#localhost/keda:$keda_version#"
+  -e "s#ghcr.io/kedacore/keda-metrics-apiserver:main#localhost/keda-metrics-apiserver:$keda_version#"
+  -e "s#ghcr.io/kedacore/keda-admission-webhooks:main#localhost/keda-admission-webhooks:$keda_version#"
+  -e "s#imagePullPolicy: Always#imagePullPolicy: IfNotPresent#" -e "$fit_cpu"
+  -e "/^        readinessProbe:\$/,/initialDelaySeconds/s#initialDelaySeconds: 20\$#initialDelaySeconds: 2#")
+key=$(bincache_key "$here/keda/go.mod" "$here/keda/go.sum" -- "${keda_render[@]}")
+if ! fresh keda-manifest "$key" keda.yaml; then
+  keda_config="$(cd "$here/keda" && go list -m -f '{{.Dir}}' github.com/kedacore/keda/v2)/config/default"
+  kubectl kustomize "$keda_config" | sed "${keda_render[@]}" >"$out/keda.yaml"
+  built keda-manifest "$key" keda.yaml
+fi
+
 key=$(bincache_key "$here/metrics-server/go.mod" "$here/metrics-server/go.sum" -- localhost/metrics-server:e2e --kubelet-insecure-tls)
-if ! fresh metrics-server "$key" metrics-server metrics-server.yaml; then
+if ! fresh metrics-server "$key" metrics-server; then
   timed gobuild "$here/metrics-server" "$out/metrics-server" sigs.k8s.io/metrics-server/cmd/metrics-server
-  # metrics-server's own manifests; the kubelet's serving certificate is self-signed.
+  built metrics-server "$key" metrics-server
+fi
+# metrics-server's own manifests; the kubelet's serving certificate is self-signed.
+ms_render=(-e "s#image: gcr.io/k8s-staging-metrics-server/metrics-server:master#image: localhost/metrics-server:e2e#"
+  -e "s#- --kubelet-use-node-status-port#- --kubelet-use-node-status-port\\n        - --kubelet-insecure-tls#"
+  -e "s#imagePullPolicy: IfNotPresent#imagePullPolicy: Never#" -e "$fit_cpu")
+key=$(bincache_key "$here/metrics-server/go.mod" "$here/metrics-server/go.sum" -- "${ms_render[@]}")
+if ! fresh metrics-server-manifest "$key" metrics-server.yaml; then
   ms_config="$(cd "$here/metrics-server" && go list -m -f '{{.Dir}}' sigs.k8s.io/metrics-server)/manifests/base"
-  kubectl kustomize "$ms_config" |
-    sed -e "s#image: gcr.io/k8s-staging-metrics-server/metrics-server:master#image: localhost/metrics-server:e2e#" \
-      -e "s#- --kubelet-use-node-status-port#- --kubelet-use-node-status-port\\n        - --kubelet-insecure-tls#" \
-      -e "s#imagePullPolicy: IfNotPresent#imagePullPolicy: Never#" >"$out/metrics-server.yaml"
-  built metrics-server "$key" metrics-server metrics-server.yaml
+  kubectl kustomize "$ms_config" | sed "${ms_render[@]}" >"$out/metrics-server.yaml"
+  built metrics-server-manifest "$key" metrics-server.yaml
 fi
 
 key=$(bincache_key "$here/coredns/go.mod" "$here/coredns/go.sum" "$here/coredns/main.go")

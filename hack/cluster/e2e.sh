@@ -38,7 +38,9 @@ phase "running the suite"
 ) &
 sampler=$!
 status=0
-go test -tags e2e -count=1 -timeout 40m -v ./test/e2e/ "$@" || status=$?
+# The scenarios run concurrently (test/e2e/keda_test.go says how they share the cluster): they
+# mostly wait on the cluster, KEDA's polls and pods starting, not on the CPU.
+go test -tags e2e -count=1 -timeout 40m -parallel 16 -v ./test/e2e/ "$@" || status=$?
 kill "$sampler" 2>/dev/null || true
 sort -n "$state/memory.samples" | tail -1 | awk '{printf "e2e: peak memory of the cluster (RSS of its processes and containers) %.0f MiB\n", $1 / 1024}' >&2
 phase "suite done (exit $status)"

@@ -4,7 +4,9 @@
 # Dockerfile) tagged <registry>/recoflow-<name>:<chart appVersion> and :<appVersion>-e2e-upgrade (for
 # the helm upgrade scenario), the pause image, CoreDNS,
 # metrics-server, KEDA's three, and the test-only Kafka and Topic Operator stand-ins (test/standin).
-# An image is re-assembled only when its binary changed.
+# An image is re-assembled only when what it is made of changed (the images tool keeps a content key
+# beside each tarball), so a warm run, a fresh clone's included, writes nothing; a binary is relinked
+# only when its package changed (go build keeps an up-to-date output).
 #
 #   hack/cluster/images.sh [REGISTRY]     # default localhost:5001, as `make images`
 set -euo pipefail
@@ -18,17 +20,16 @@ bins=$state/image-bins
 mkdir -p "$images" "$bins"
 cd "$root"
 
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bins/" ./hack/cluster/pause ./test/standin/kafka ./test/standin/topicoperator &
+standins=$!
 go build -o "$bins/images" ./hack/images
 "$bins/images" recoflow -o "$bins/recoflow" -registry "$registry" -tag "$tag,$tag-e2e-upgrade" >/dev/null
 for tarball in "$bins"/recoflow/*.tar; do
-  cmp -s "$tarball" "$images/${tarball##*/}" || cp "$tarball" "$images/"
+  ln -f "$tarball" "$images/${tarball##*/}"
 done
+wait "$standins"
 
-for pkg in ./hack/cluster/pause ./test/standin/kafka ./test/standin/topicoperator; do
-  CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bins/${pkg##*/}" "$pkg"
-done
-
-# image NAME REF ENTRYPOINT USER BINARY writes $images/NAME.tar unless it is newer than BINARY.
+# image NAME REF ENTRYPOINT USER BINARY writes $images/NAME.tar unless it holds that image already.
 # Without BINARY (build.sh has not built it) there is no image, and start.sh skips that add-on.
 image() {
   local name=$1 ref=$2 entrypoint=$3 user=$4 binary=$5
@@ -37,7 +38,6 @@ image() {
     rm -f "$images/$name.tar"
     return
   fi
-  [[ "$images/$name.tar" -nt "$binary" ]] && return
   "$bins/images" file -o "$images/$name.tar" -t "$ref" -entrypoint "$entrypoint" -user "$user" "$entrypoint=$binary"
 }
 image pause localhost/pause:e2e /pause 65535:65535 "$bins/pause"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Starts a one-node Kubernetes for the e2e suite on this machine, without Docker, kind or a registry:
 # containerd + runc + CNI bridge from Debian, etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubelet and kube-proxy from bin/k8s, then imports the images images.sh assembled
-# and runs CoreDNS and metrics-server in the cluster. Needs root. Every process it starts is recorded in
+# kube-scheduler, kubelet and kube-proxy from bin/k8s, imports the images images.sh assembled
+# meanwhile, and runs CoreDNS and metrics-server in the cluster. Needs root. Every process it starts is recorded in
 # $state/pids; hack/cluster/stop.sh stops them and undoes the machine changes (run it even when this
 # fails). The admin kubeconfig is $state/kubeconfig/admin.
 set -euo pipefail
@@ -146,11 +146,12 @@ JSON
 say "starting containerd"
 start containerd containerd --config "$cfg/containerd.toml"
 wait_for containerd 60 ctr --address "$containerd_sock" version
-for image in "$state"/images/*.tar; do
-  [[ -e "$image" ]] || die "no images in $state/images: run hack/cluster/images.sh"
-  ctr --address "$containerd_sock" -n k8s.io images import --all-platforms "$image" >/dev/null
-done
-say "images imported"
+# The images are imported, several at a time, while the control plane starts; the node's pods
+# need them only once it is Ready.
+compgen -G "$state/images/*.tar" >/dev/null || die "no images in $state/images: run hack/cluster/images.sh"
+printf '%s\0' "$state"/images/*.tar |
+  xargs -0 -n 1 -P 4 ctr --address "$containerd_sock" -n k8s.io images import --all-platforms >"$logs/images.log" 2>&1 &
+importing=$!
 
 say "starting etcd and kube-apiserver"
 start etcd etcd --name recoflow-e2e --data-dir "$state/etcd" \
@@ -246,14 +247,17 @@ node_ready() { [[ $(api "/api/v1/nodes/$node") == *'"type":"Ready","status":"Tru
 wait_for "node $node Ready" 180 node_ready
 wait_for "the default ServiceAccount" 60 api /api/v1/namespaces/default/serviceaccounts/default
 say "node $node Ready"
+wait "$importing" || die "importing the images failed: $(cat "$logs/images.log")"
+say "images imported"
 
 # Cluster add-ons: CoreDNS (cluster DNS) and metrics-server (resource metrics for HPAs).
 sed -e "s/@DNS_IP@/$dns_ip/g" -e "s/@CLUSTER_DOMAIN@/$cluster_domain/g" "$root/hack/cluster/coredns.yaml" | kubectl apply -f - >/dev/null
+# Only CoreDNS is waited for: metrics-server turns ready once it has scraped the kubelet twice
+# (about half a minute), which whoever needs resource metrics waits for (an HPA's ScalingActive).
 if [[ -f "$state/images/metrics-server.tar" ]]; then
   kubectl apply -f "$cluster_bin/metrics-server.yaml" >/dev/null
-  kubectl -n kube-system rollout status deployment/metrics-server --timeout=120s >/dev/null || die "metrics-server did not become ready"
 else
   say "WARNING: no metrics-server image (hack/cluster/build.sh builds it): HPAs get no CPU metrics"
 fi
 kubectl -n kube-system rollout status deployment/coredns --timeout=120s >/dev/null || die "CoreDNS did not become ready"
-say "cluster up: export KUBECONFIG=$KUBECONFIG"
+say "cluster up (metrics-server still starting): export KUBECONFIG=$KUBECONFIG"

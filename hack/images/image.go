@@ -3,6 +3,8 @@ package main
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -50,8 +52,61 @@ var baseFiles = map[string]string{
 // baseDirs are the base's directories that must exist, with their modes.
 var baseDirs = map[string]int64{"/tmp": 0o1777, "/home/nonroot": 0o700}
 
-// Write writes the image as a docker-archive tarball (what `ctr images import` and `docker load` read).
+// Write writes the image as a docker-archive tarball (what `ctr images import` and `docker load` read),
+// unless out already holds it: OUT.key records the content key of the image written there (Key), so
+// an unchanged image is not compressed and written again.
 func (img Image) Write(out string) error {
+	key, err := img.Key()
+	if err != nil {
+		return err
+	}
+	if old, err := os.ReadFile(out + ".key"); err == nil && string(old) == key {
+		if _, err := os.Stat(out); err == nil {
+			return nil
+		}
+	}
+	if err := img.write(out); err != nil {
+		return err
+	}
+	return os.WriteFile(out+".key", []byte(key), 0o644)
+}
+
+// Key is a hash of everything the image's tarball is made from: its names, entrypoint and user,
+// the contents of its files and of the host's CA bundle, and this program itself (which decides
+// how they are laid out).
+func (img Image) Key() (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "refs %q\nentrypoint %q\nuser %q\n", img.Refs, img.Entrypoint, img.User)
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	hashFile := func(label, file string) error {
+		f, err := os.Open(file)
+		if err != nil {
+			return fmt.Errorf("%s of %s: %w", label, img.Refs[0], err)
+		}
+		defer f.Close()
+		fmt.Fprintf(h, "%s\n", label)
+		_, err = io.Copy(h, f)
+		return err
+	}
+	if err := hashFile("program", self); err != nil {
+		return "", err
+	}
+	if err := hashFile(caCertificates, caCertificates); err != nil {
+		return "", err
+	}
+	for _, dst := range sortedKeys(img.Files) {
+		if err := hashFile(dst, img.Files[dst]); err != nil {
+			return "", err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// write assembles the image and writes its tarball to out.
+func (img Image) write(out string) error {
 	layerBytes, err := img.layer()
 	if err != nil {
 		return err

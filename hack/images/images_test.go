@@ -180,3 +180,52 @@ func TestImageRunsTheBinaryAsNonroot(t *testing.T) {
 		t.Errorf("/tmp is missing or not world-writable and sticky: %+v", hdr)
 	}
 }
+
+// TestWriteRewritesOnlyWhatChanged writes an image, then the same image again, then images that
+// differ in one input each: only those are written again.
+func TestWriteRewritesOnlyWhatChanged(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "app")
+	other := filepath.Join(dir, "other")
+	for file, content := range map[string]string{bin: "binary 1", other: "binary 2"} {
+		if err := os.WriteFile(file, []byte(content), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := Image{Refs: []string{"localhost/a:1"}, Entrypoint: []string{"/app"}, User: nonrootUser, Files: map[string]string{"/app": bin}}
+	tests := []struct {
+		name    string
+		change  func(img *Image)
+		rewrite bool
+	}{
+		{"the same image", func(*Image) {}, false},
+		{"another name", func(img *Image) { img.Refs = []string{"localhost/a:2"} }, true},
+		{"another entrypoint", func(img *Image) { img.Entrypoint = []string{"/app", "-v"} }, true},
+		{"another user", func(img *Image) { img.User = "0:0" }, true},
+		{"another binary", func(img *Image) { img.Files = map[string]string{"/app": other} }, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "-")+".tar")
+			if err := base.Write(out); err != nil {
+				t.Fatal(err)
+			}
+			// A marker in place of the tarball shows whether the second Write wrote it again.
+			if err := os.WriteFile(out, []byte("marker"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			img := base
+			tt.change(&img)
+			if err := img.Write(out); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rewritten := string(b) != "marker"; rewritten != tt.rewrite {
+				t.Errorf("written again: %v, want %v", rewritten, tt.rewrite)
+			}
+		})
+	}
+}

@@ -10,12 +10,14 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 func main() {
@@ -53,11 +55,19 @@ func runRecoflow(args []string) error {
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
+	// The four builds run at once: when nothing changed, each only loads its packages and finds its
+	// binary up to date.
+	errs := make([]error, len(recoflowImages))
+	var wg sync.WaitGroup
+	for i, ri := range recoflowImages {
+		wg.Go(func() { errs[i] = goBuild(ri.Package, filepath.Join(*out, ri.Name)) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
 	for _, ri := range recoflowImages {
 		bin := filepath.Join(*out, ri.Name)
-		if err := goBuild(ri.Package, bin); err != nil {
-			return err
-		}
 		img := ri.image(*registry, strings.Split(*tags, ","), bin)
 		if err := img.Write(filepath.Join(*out, ri.Name+".tar")); err != nil {
 			return err

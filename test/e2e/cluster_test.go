@@ -6,11 +6,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"text/template"
 	"time"
@@ -43,6 +45,10 @@ var env struct {
 }
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if !selected("TestScaling") {
+		allowKEDA()
+	}
 	tmp, err := os.MkdirTemp("", "recoflow-e2e-")
 	if err == nil {
 		err = setup(tmp)
@@ -103,8 +109,13 @@ func setup(tmp string) error {
 	if _, err := run(context.Background(), nil, "kubectl", "apply", "--server-side", "-f", strimzi); err != nil {
 		return err
 	}
-	_, err = run(context.Background(), nil, "kubectl", "wait", "--for=condition=Established", "--timeout=1m", "-f", strimzi)
-	return err
+	// kubectl wait fails at once on a CRD that has no status yet (just created): retry, for a minute.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Second) {
+		_, err = run(context.Background(), nil, "kubectl", "wait", "--for=condition=Established", "--timeout=1m", "-f", strimzi)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+	}
 }
 
 func envOr(name, fallback string) string {
@@ -195,18 +206,34 @@ func restrictedNamespace(t *testing.T, name string) string {
 // next test starts clean.
 func cleanNamespace(t *testing.T, name string) {
 	t.Helper()
+	diagnose(t, name)
 	ctx := context.Background()
 	err := env.c.Get(ctx, client.ObjectKey{Name: name}, &corev1.Namespace{})
 	if apierrors.IsNotFound(err) {
 		return
 	}
 	for _, kind := range []string{"recommendationpipelines.recoflow.dev", "kafkatopics.kafka.strimzi.io", "kafkas.kafka.strimzi.io"} {
-		out, err := run(ctx, nil, "kubectl", "-n", name, "delete", kind, "--all", "--wait", "--timeout=2m")
+		// Foreground: a pipeline is gone once its pods are, which stop while Kafka still runs; a
+		// Kafka once its brokers and entity operator are.
+		out, err := run(ctx, nil, "kubectl", "-n", name, "delete", kind, "--all", "--wait", "--timeout=2m", "--cascade=foreground")
 		// A test that failed before it installed recoflow's CRD has no pipeline to delete.
 		if err != nil && !strings.Contains(out, "the server doesn't have a resource type") {
 			t.Errorf("clean up %s: %v", name, err)
 		}
 	}
+	// The namespace is deleted once its pods are gone (the operator's, say, after helm uninstall):
+	// the namespace controller retries a namespace whose pods still terminate only after a backoff
+	// that grows to a minute, which would hide whether a finalizer is left.
+	eventually(t, 2*time.Minute, "pods of "+name+" gone", func() error {
+		var pods corev1.PodList
+		if err := env.c.List(ctx, &pods, client.InNamespace(name)); err != nil {
+			return err
+		}
+		if n := len(pods.Items); n > 0 {
+			return fmt.Errorf("%d left, such as %s", n, pods.Items[0].Name)
+		}
+		return nil
+	})
 	if err := env.c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}); err != nil && !apierrors.IsNotFound(err) {
 		t.Errorf("delete namespace %s: %v", name, err)
 	}
@@ -218,7 +245,9 @@ func cleanNamespace(t *testing.T, name string) {
 		time.Sleep(time.Second)
 	}
 	out, _ := run(ctx, nil, "kubectl", "-n", name, "get", "recommendationpipelines,kafkatopics,kafkas", "-o", "name")
-	t.Errorf("namespace %s not deleted within 2m; releasing the finalizers of: %s", name, out)
+	conditions, _ := run(ctx, nil, "kubectl", "get", "namespace", name, "-o", "jsonpath={.status.conditions}")
+	pods, _ := run(ctx, nil, "kubectl", "-n", name, "get", "pods", "-o", "wide")
+	t.Errorf("namespace %s not deleted within 2m (conditions %s; pods:\n%s); releasing the finalizers of: %s", name, conditions, pods, out)
 	for _, obj := range strings.Fields(out) {
 		_, _ = run(ctx, nil, "kubectl", "-n", name, "patch", obj, "--type=merge", "-p", `{"metadata":{"finalizers":null}}`)
 	}
@@ -262,16 +291,23 @@ var kafkaGVK = schema.GroupVersionKind{Group: "kafka.strimzi.io", Version: "v1",
 // Kafka removes them, and with them whatever would still release the KafkaTopics' finalizers.
 func deployKafkaStandin(t *testing.T, k kafkaStandin) {
 	t.Helper()
+	k.KafkaUID = kafkaUID(t, k.Namespace, k.Cluster)
+	applyTemplate(t, "standin.yaml", k)
+}
+
+// kafkaUID returns the uid of the Kafka namespace/name, empty while there is none.
+func kafkaUID(t *testing.T, namespace, name string) string {
+	t.Helper()
 	kafka := &unstructured.Unstructured{}
 	kafka.SetGroupVersionKind(kafkaGVK)
-	err := env.c.Get(context.Background(), client.ObjectKey{Namespace: k.Namespace, Name: k.Cluster}, kafka)
+	err := env.c.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: name}, kafka)
 	switch {
 	case err == nil:
-		k.KafkaUID = string(kafka.GetUID())
+		return string(kafka.GetUID())
 	case !apierrors.IsNotFound(err):
-		t.Fatalf("get Kafka %s/%s: %v", k.Namespace, k.Cluster, err)
+		t.Fatalf("get Kafka %s/%s: %v", namespace, name, err)
 	}
-	applyTemplate(t, "standin.yaml", k)
+	return ""
 }
 
 // pipeline returns the pipeline namespace/name.
@@ -307,4 +343,48 @@ func readyError(p *v1alpha1.RecommendationPipeline) error {
 		fmt.Fprintf(&b, "%s=%s (%s: %s; generation %d/%d) ", c.Type, c.Status, c.Reason, c.Message, c.ObservedGeneration, p.Generation)
 	}
 	return errors.New(b.String())
+}
+
+// diagnosed holds the namespaces whose state was logged for a failed test.
+var diagnosed sync.Map
+
+// diagnose logs, once per namespace and only when the test failed, what the namespace holds: its
+// objects, the pipelines' status, recent events, the operator's last log lines and those of every
+// container that restarted. Every cleanup that deletes something calls it first, so that the state
+// logged is the state the test failed in; with scenarios running concurrently each test's log
+// carries only its own namespace.
+func diagnose(t *testing.T, namespace string) {
+	t.Helper()
+	if !t.Failed() {
+		return
+	}
+	if _, done := diagnosed.LoadOrStore(namespace, true); done {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	show := func(args ...string) {
+		out, err := run(ctx, nil, "kubectl", append([]string{"-n", namespace}, args...)...)
+		if err != nil {
+			out = err.Error()
+		}
+		t.Logf("diagnosis of %s: kubectl %s\n%s", namespace, strings.Join(args, " "), out)
+	}
+	show("get", "deployments,replicasets,pods,services,endpointslices,hpa,networkpolicies,secrets", "-o", "wide")
+	for _, kind := range []string{"recommendationpipelines", "kafkatopics", "kafkausers", "kafkas", "scaledobjects", "triggerauthentications"} {
+		show("get", kind, "-o", "wide", "--ignore-not-found")
+	}
+	show("get", "recommendationpipelines", "-o", "jsonpath={range .items[*]}{.metadata.name}: {.status}{\"\\n\"}{end}", "--ignore-not-found")
+	show("get", "events", "--sort-by=.lastTimestamp")
+	show("logs", "-l", "app.kubernetes.io/component=operator", "--tail=60", "--all-containers", "--prefix")
+	var pods corev1.PodList
+	if err := env.c.List(ctx, &pods, client.InNamespace(namespace)); err == nil {
+		for _, p := range pods.Items {
+			for _, c := range p.Status.ContainerStatuses {
+				if c.RestartCount > 0 {
+					show("logs", p.Name, "-c", c.Name, "--previous", "--tail=40")
+				}
+			}
+		}
+	}
 }

@@ -140,11 +140,12 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 // posted to ingest wakes them and shows in the top list. It logs the wake-up latency (202 to
 // visible) after idle and the steady-state freshness once awake, the figures of docs/benchmarks.md.
 func TestIdleConsumersScaleToZeroAndWake(t *testing.T) {
+	t.Parallel()
 	s := newScenario(t, "e2e-idle", 1)
-	installKEDA(t, s.namespace)
 	const name = "idle"
 	s.applyPipeline(name, "  scaling: {mode: KEDA, pollingInterval: 5s, cooldownPeriod: 30s}\n"+
 		"  clean:\n    replicas: {min: 0, max: 3}\n  popularity:\n    replicas: {min: 0, max: 3}\n")
+	useKEDA(t, s.namespace)
 	waitPipelineReady(t, s.namespace, name, 4*time.Minute)
 
 	ingest := newIngestClient(serviceURL(t, s.namespace, name+"-ingest"))
@@ -197,13 +198,14 @@ func TestIdleConsumersScaleToZeroAndWake(t *testing.T) {
 // TestReadLoadScalesServingPastPartitions puts read load on the popularity Service: serving scales
 // on CPU above the partition count while scoring, bounded by the partitions, stays at its size.
 func TestReadLoadScalesServingPastPartitions(t *testing.T) {
+	t.Parallel()
 	s := newScenario(t, "e2e-serving", 1)
-	installKEDA(t, s.namespace)
 	const name, partitions = "reads", 3 // scenario pipelines have 3 partitions
 	s.applyPipeline(name, "  scaling: {mode: KEDA}\n"+
 		"  popularity:\n    replicas: {min: 1, max: 3}\n"+
 		// A small CPU request, so that the test's read load is well above the 70% target.
 		"    serving:\n      replicas: {min: 1, max: 5}\n      resources: {requests: {cpu: 20m, memory: 64Mi}}\n")
+	useKEDA(t, s.namespace)
 	waitPipelineReady(t, s.namespace, name, 4*time.Minute)
 	s.waitScaling(name, "KEDA")
 

@@ -11,6 +11,7 @@ import (
 // TestPipelineBeforeKafka creates a pipeline while its Kafka cluster is declared but its broker does
 // not run yet, then starts the broker: the pipeline becomes Ready and no function pod restarted.
 func TestPipelineBeforeKafka(t *testing.T) {
+	t.Parallel()
 	s := newScenario(t, "e2e-late-kafka", 0)
 	s.applyPipeline("late", "  scaling: {mode: None}\n")
 	// Every function runs without Kafka for longer than its probes tolerate (about half a minute),

@@ -12,7 +12,10 @@ import (
 )
 
 // TestPlainManifests installs the operator from manifests/install.yaml (with the local images in
-// place of ghcr.io/recoflow, as a kustomize images: entry would) and runs a pipeline on it.
+// place of ghcr.io/recoflow, as a kustomize images: entry would) and runs a pipeline on it. It runs
+// alone, before the other scenarios (it is the one test that is not parallel): a plain-YAML install
+// owns the cluster-wide CRD, which it deletes again, with every pipeline, as
+// `kubectl delete -f install.yaml` does, and its operator watches every namespace.
 func TestPlainManifests(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(env.root, "manifests/install.yaml"))
 	if err != nil {
@@ -47,7 +50,8 @@ func TestPlainManifests(t *testing.T) {
 	s.startKafka(1)
 	s.applyPipeline("plain", "  scaling: {mode: None}\n")
 	t.Cleanup(func() {
-		_, _ = run(context.Background(), nil, "kubectl", "-n", namespace, "delete", "recommendationpipelines", "--all", "--wait", "--timeout=1m")
+		diagnose(t, namespace)
+		_, _ = run(context.Background(), nil, "kubectl", "-n", namespace, "delete", "recommendationpipelines", "--all", "--wait", "--timeout=1m", "--cascade=foreground")
 	})
 	waitPipelineReady(t, namespace, "plain", 4*time.Minute)
 	ingest := sendLikesInEveryMode(t, serviceURL(t, namespace, "plain-ingest"), "plain")

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -47,24 +48,44 @@ func waitFreshnessMet(t *testing.T, ingest *ingestClient, namespace, name, item 
 	return fresh
 }
 
-// checkPluginStatus runs `kubectl recoflow status PIPELINE` against the cluster and checks its line
-// for the pipeline: Ready and FreshnessMet True, with a p99.
-func checkPluginStatus(t *testing.T, namespace, name string) {
+// waitPluginStatus keeps the trickle of likes of waitFreshnessMet flowing until `kubectl recoflow
+// status PIPELINE` shows the pipeline Ready and FreshnessMet True, with a p99: under the
+// concurrent scenarios the measured p99 crosses the objective now and then, and the plugin must
+// show it met, within the same objective, once it is.
+func waitPluginStatus(t *testing.T, ingest *ingestClient, namespace, name, item string, timeout time.Duration) {
 	t.Helper()
-	out := must(t, nil, env.plugin, "-n", namespace, "status", name)
+	n := 0
+	var out string
+	eventually(t, timeout, "kubectl recoflow status shows "+name+" Ready and fresh", func() error {
+		n++
+		id := fmt.Sprintf("%s-status-%d", item, n)
+		if err := ingest.post(modeLikes, like{id: id, user: id, item: item}); err != nil {
+			return err
+		}
+		var err error
+		if out, err = run(context.Background(), nil, env.plugin, "-n", namespace, "status", name); err != nil {
+			return err
+		}
+		return pluginStatusError(out, name)
+	})
 	t.Logf("kubectl recoflow status %s:\n%s", name, out)
+}
+
+// pluginStatusError is nil when the status table's line for the pipeline says READY True and FRESH
+// True, with a P99 that is a duration.
+func pluginStatusError(out, name string) error {
 	lines := strings.Split(out, "\n")
 	if len(lines) < 2 || !strings.HasPrefix(lines[0], "NAME") {
-		t.Fatalf("status printed no table:\n%s", out)
+		return fmt.Errorf("status printed no table:\n%s", out)
 	}
 	f := strings.Fields(lines[1])
 	if len(f) < 4 || f[0] != name || f[1] != "True" || f[2] != "True" {
-		t.Errorf("status line %q: want %s with READY True and FRESH True", lines[1], name)
-		return
+		return fmt.Errorf("status line %q: want %s with READY True and FRESH True", lines[1], name)
 	}
 	if _, err := time.ParseDuration(f[3]); err != nil {
-		t.Errorf("status line %q: P99 %q is not a duration", lines[1], f[3])
+		return fmt.Errorf("status line %q: P99 %q is not a duration", lines[1], f[3])
 	}
+	return nil
 }
 
 // checkPluginTop runs `kubectl recoflow top PIPELINE`, which reads popularity through the API

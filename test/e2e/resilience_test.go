@@ -14,8 +14,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// steadyLoad posts binary-mode likes to ingest from a few clients until stop is closed (and at most
-// limit likes), recording every failure: a refused or reset connection, a timeout, any status but 202.
+// steadyLoad posts binary-mode likes to ingest from a few clients, each at a steady pace, until stop
+// is closed, recording every failure: a refused or reset connection, a timeout, any status but 202.
+// Paced, the load lasts however long the restart under test takes (the scenarios run beside
+// others on a busy node) and leaves them the CPU.
 type steadyLoad struct {
 	client *ingestClient
 	mu     sync.Mutex
@@ -24,19 +26,20 @@ type steadyLoad struct {
 	done   sync.WaitGroup
 }
 
-func startSteadyLoad(url, prefix string, workers, limit int) *steadyLoad {
+func startSteadyLoad(url, prefix string, workers int, perWorker time.Duration) *steadyLoad {
 	l := &steadyLoad{client: newIngestClient(url), stop: make(chan struct{})}
-	perWorker := limit / workers
 	for w := range workers {
 		l.done.Add(1)
 		go func() {
 			defer l.done.Done()
 			c := newIngestClient(url)
-			for i := range perWorker {
+			pace := time.NewTicker(perWorker)
+			defer pace.Stop()
+			for i := 0; ; i++ {
 				select {
 				case <-l.stop:
 					return
-				default:
+				case <-pace.C:
 				}
 				lk := like{id: fmt.Sprintf("%s-%d-%d", prefix, w, i), user: fmt.Sprintf("%s-user-%d-%d", prefix, w, i), item: fmt.Sprintf("%s-item-%d", prefix, i%7)}
 				err := c.post(modeBinary, lk)
@@ -86,11 +89,12 @@ func (l *steadyLoad) waitRequests(t *testing.T, n int) {
 // TestIngestRollingRestart restarts ingest under steady load: no request fails, and every accepted
 // like is counted.
 func TestIngestRollingRestart(t *testing.T) {
+	t.Parallel()
 	s := newScenario(t, "e2e-rolling", 1)
 	s.applyPipeline("roll", "  scaling: {mode: None}\n  ingest:\n    replicas: {min: 2, max: 2}\n")
 	waitPipelineReady(t, s.namespace, "roll", 4*time.Minute)
 
-	load := startSteadyLoad(serviceURL(t, s.namespace, "roll-ingest"), "roll", 4, 20000)
+	load := startSteadyLoad(serviceURL(t, s.namespace, "roll-ingest"), "roll", 4, 20*time.Millisecond)
 	load.waitRequests(t, 100)
 	must(t, nil, "kubectl", "-n", s.namespace, "rollout", "restart", "deployment/roll-ingest")
 	must(t, nil, "kubectl", "-n", s.namespace, "rollout", "status", "deployment/roll-ingest", "--timeout=3m")
@@ -109,11 +113,12 @@ func TestIngestRollingRestart(t *testing.T) {
 // TestPopularityForceDeleted force-deletes the popularity pod under load: once its replacement has
 // caught up, every accepted like is counted exactly once.
 func TestPopularityForceDeleted(t *testing.T) {
+	t.Parallel()
 	s := newScenario(t, "e2e-force-delete", 1)
 	s.applyPipeline("force", "  scaling: {mode: None}\n")
 	waitPipelineReady(t, s.namespace, "force", 4*time.Minute)
 
-	load := startSteadyLoad(serviceURL(t, s.namespace, "force-ingest"), "force", 2, 20000)
+	load := startSteadyLoad(serviceURL(t, s.namespace, "force-ingest"), "force", 2, 20*time.Millisecond)
 	load.waitRequests(t, 200)
 	for _, p := range s.pods("force", "popularity") {
 		zero := int64(0)
@@ -149,6 +154,7 @@ func podReady(p *corev1.Pod) bool {
 // TestHelmUpgrade upgrades the release with other images: the operator rolls every function to
 // them and the pipeline ends Ready and serving.
 func TestHelmUpgrade(t *testing.T) {
+	t.Parallel()
 	s := newScenario(t, "e2e-upgrade", 1)
 	s.applyPipeline("up", "  scaling: {mode: None}\n")
 	waitPipelineReady(t, s.namespace, "up", 4*time.Minute)

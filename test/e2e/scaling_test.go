@@ -4,9 +4,10 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,47 +26,6 @@ var scaledObjectGVK = schema.GroupVersionKind{Group: "keda.sh", Version: "v1alph
 
 // functions are the roles of a pipeline's Deployments; popularity-serving runs popularity's image.
 var functions = []string{"ingest", "clean", "popularity", "popularity-serving"}
-
-// installKEDA installs KEDA from its own manifests (rendered by hack/cluster/build.sh) and waits
-// until its operator, metrics API server and admission webhooks serve. Cleanup first deletes the
-// namespace's pipelines, so that KEDA can release their ScaledObjects, then KEDA.
-func installKEDA(t *testing.T, namespace string) {
-	t.Helper()
-	manifest := filepath.Join(env.root, "bin/cluster/keda.yaml")
-	must(t, nil, "kubectl", "apply", "--server-side", "-f", manifest)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		_ = env.c.DeleteAllOf(ctx, &v1alpha1.RecommendationPipeline{}, client.InNamespace(namespace))
-		eventually(t, 2*time.Minute, "ScaledObjects released", func() error {
-			list := &unstructured.UnstructuredList{}
-			list.SetGroupVersionKind(scaledObjectGVK.GroupVersion().WithKind("ScaledObjectList"))
-			if err := env.c.List(ctx, list, client.InNamespace(namespace)); err != nil {
-				return err
-			}
-			if n := len(list.Items); n > 0 {
-				return fmt.Errorf("%d left", n)
-			}
-			return nil
-		})
-		if _, err := run(ctx, nil, "kubectl", "delete", "--ignore-not-found", "--wait", "--timeout=2m", "-f", manifest); err != nil {
-			t.Error(err)
-		}
-	})
-	for _, d := range []string{"keda-operator", "keda-metrics-apiserver", "keda-admission"} {
-		must(t, nil, "kubectl", "-n", "keda", "rollout", "status", "deployment/"+d, "--timeout=3m")
-	}
-	eventually(t, 2*time.Minute, "KEDA's external metrics API available", func() error {
-		out, err := run(context.Background(), nil, "kubectl", "get", "apiservice", "v1beta1.external.metrics.k8s.io",
-			"-o", `jsonpath={.status.conditions[?(@.type=="Available")].status}`)
-		if err != nil {
-			return err
-		}
-		if out != "True" {
-			return fmt.Errorf("Available=%q", out)
-		}
-		return nil
-	})
-}
 
 // scaledObjectReady is nil when KEDA reports the ScaledObject Ready.
 func scaledObjectReady(namespace, name string) error {
@@ -149,15 +109,19 @@ func (s *scenario) waitScaling(pipeline, mode string) {
 
 // TestScaling runs pipelines under HPAs on metrics-server and under KEDA: a pipeline that asks for
 // KEDA before KEDA is installed, KEDA installed after it, a live pipeline switched from HPA to
-// KEDA, and a backlog that KEDA scales clean out for and back in.
+// KEDA, and a backlog that KEDA scales clean out for and back in. The other scenarios that use KEDA
+// wait to install it until this one has seen the pipeline wait for KEDA.
 func TestScaling(t *testing.T) {
+	t.Parallel()
+	t.Cleanup(allowKEDA) // even when this test fails before KEDA
 	s := newScenario(t, "e2e-scaling", 1)
 	s.applyPipeline("hpa", "  scaling: {mode: HPA}\n")
+	// The backlog below must be produced faster than one clean consumes it, whatever else the node
+	// runs: ingest gets the default CPU request (under contention the kernel shares the CPU by
+	// request), one clean a fortieth of a core at most.
 	s.applyPipeline("keda", "  scaling: {mode: KEDA, lagThreshold: 50}\n"+
-		"  clean:\n    replicas: {min: 1, max: 3}\n    resources: {requests: {cpu: 50m, memory: 64Mi}, limits: {cpu: 100m}}\n")
-
-	waitPipelineReady(t, s.namespace, "hpa", 4*time.Minute)
-	s.waitScaling("hpa", "HPA")
+		"  ingest:\n    resources: {requests: {cpu: 100m, memory: 64Mi}}\n"+
+		"  clean:\n    replicas: {min: 1, max: 3}\n    resources: {requests: {cpu: 20m, memory: 64Mi}, limits: {cpu: 25m}}\n")
 
 	eventually(t, 2*time.Minute, "pipeline keda waits for KEDA", func() error {
 		p := pipeline(t, s.namespace, "keda")
@@ -168,27 +132,19 @@ func TestScaling(t *testing.T) {
 		return nil
 	})
 
-	installKEDA(t, s.namespace)
+	allowKEDA()
+	useKEDA(t, s.namespace)
+	waitPipelineReady(t, s.namespace, "hpa", 4*time.Minute)
+	s.waitScaling("hpa", "HPA")
 	waitPipelineReady(t, s.namespace, "keda", 4*time.Minute)
 	s.waitScaling("keda", "KEDA")
 
-	// HPA → KEDA on the live pipeline.
-	s.applyPipeline("hpa", "  scaling: {mode: KEDA}\n")
-	waitPipelineReady(t, s.namespace, "hpa", 4*time.Minute)
-	s.waitScaling("hpa", "KEDA")
-
-	// A backlog on the raw topic scales clean out, and back in once it is consumed.
+	// A backlog on the raw topic scales clean out, and back in once it is consumed; meanwhile, HPA →
+	// KEDA on the other, live pipeline.
+	// Clean scales out while the backlog is being produced: on a busy node that can take longer than
+	// KEDA takes to see the lag.
 	ingest := newIngestClient(serviceURL(t, s.namespace, "keda-ingest"))
-	const batches, perBatch = 40, 500
-	for b := range batches {
-		likes := make([]like, perBatch)
-		for i := range likes {
-			likes[i] = like{id: fmt.Sprintf("backlog-%d-%d", b, i), user: fmt.Sprintf("backlog-user-%d-%d", b, i), item: fmt.Sprintf("item-%d", i%50)}
-		}
-		if err := ingest.post(modeBatch, likes...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	posted := postBacklog(ingest, 40, 500)
 	replicas := func() int32 { return s.deployment("keda-clean").Status.ReadyReplicas }
 	eventually(t, 3*time.Minute, "clean scaled out for the backlog", func() error {
 		if n := replicas(); n < 2 {
@@ -196,6 +152,10 @@ func TestScaling(t *testing.T) {
 		}
 		return nil
 	})
+	if err := posted(); err != nil {
+		t.Fatal(err)
+	}
+	s.applyPipeline("hpa", "  scaling: {mode: KEDA}\n")
 	waitCounts(t, serviceURL(t, s.namespace, "keda-popularity"), ingest.accepted, 4*time.Minute)
 	eventually(t, 4*time.Minute, "clean scaled back in", func() error {
 		if n := s.deployment("keda-clean").Spec.Replicas; n == nil || *n != 1 {
@@ -203,6 +163,39 @@ func TestScaling(t *testing.T) {
 		}
 		return nil
 	})
+	waitPipelineReady(t, s.namespace, "hpa", 4*time.Minute)
+	s.waitScaling("hpa", "KEDA")
+}
+
+// postBacklog starts posting batches of perBatch likes in batch mode from four clients at once, and
+// returns a function that waits until they are done, adds what was accepted to ingest's counts and
+// returns the errors.
+func postBacklog(ingest *ingestClient, batches, perBatch int) (wait func() error) {
+	const clients = 4
+	errs := make([]error, clients)
+	accepted := make([]*ingestClient, clients)
+	var wg sync.WaitGroup
+	for c := range clients {
+		accepted[c] = newIngestClient(ingest.url)
+		wg.Go(func() {
+			for b := c; b < batches && errs[c] == nil; b += clients {
+				likes := make([]like, perBatch)
+				for i := range likes {
+					likes[i] = like{id: fmt.Sprintf("backlog-%d-%d", b, i), user: fmt.Sprintf("backlog-user-%d-%d", b, i), item: fmt.Sprintf("item-%d", i%50)}
+				}
+				errs[c] = accepted[c].post(modeBatch, likes...)
+			}
+		})
+	}
+	return func() error {
+		wg.Wait()
+		for c := range clients {
+			for item, n := range accepted[c].accepted {
+				ingest.accepted[item] += n
+			}
+		}
+		return errors.Join(errs...)
+	}
 }
 
 // describeHPA says what an HPA currently sees, for failure messages.

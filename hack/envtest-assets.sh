@@ -10,16 +10,20 @@ source "$root/hack/bincache.sh"
 out="$root/bin/k8s"
 stamp="$out/.built-from"
 want=$(cat "$root/hack/k8s/go.mod" "$root/hack/k8s/go.sum" | sha256sum | cut -d' ' -f1)
-if [[ -x "$out/kube-apiserver" && -x "$out/etcd" && "$(cat "$stamp" 2>/dev/null)" == "$want" ]]; then
-  exit 0
-fi
+fresh() { [[ -x "$out/kube-apiserver" && -x "$out/etcd" && "$(cat "$stamp" 2>/dev/null)" == "$want" ]]; }
+fresh && exit 0
+# One build at a time (CI starts the e2e cluster's builds, which begin with this one, in the
+# background): whoever waits finds the binaries built.
+mkdir -p "$out"
+exec 9>"$out/.envtest.lock"
+flock 9
+fresh && exit 0
 key=$(bincache_key "$root/hack/k8s/go.mod" "$root/hack/k8s/go.sum" -- envtest)
 if bincache_restore envtest "$key" "$out" etcd kube-apiserver; then
   echo "$want" >"$stamp"
   exit 0
 fi
 echo "envtest: building kube-apiserver and etcd into $out (a few minutes the first time)" >&2
-mkdir -p "$out"
 k8s_version=$(sed -n 's/^\tk8s.io\/kubernetes v//p' "$root/hack/k8s/go.mod")
 version_pkg=k8s.io/component-base/version
 (cd "$root/hack/k8s" && go build -trimpath -o "$out/" \

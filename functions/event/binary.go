@@ -135,11 +135,11 @@ func (s *scanner) binary(m *members, sources *plainSources) (Binary, bool) {
 		case "specversion":
 			version = value
 		case "id":
-			b.ID = value
+			b.ID = bytes.TrimSpace(value) // as the slow path and the SDK's reader trim it
 		case "source":
 			b.Source = value
 		case "type":
-			b.Type = value
+			b.Type = bytes.TrimSpace(value)
 		case "subject":
 			subject = bytes.TrimSpace(value)
 		case "time":
@@ -164,7 +164,7 @@ func (s *scanner) binary(m *members, sources *plainSources) (Binary, bool) {
 		}
 	}
 	if string(version) != SpecVersion || extensions > MaxExtensions ||
-		len(bytes.TrimSpace(b.ID)) == 0 || len(b.ID) > MaxIDBytes ||
+		len(b.ID) == 0 || len(b.ID) > MaxIDBytes ||
 		len(b.Type) == 0 || len(b.Type) > MaxAttributeBytes ||
 		len(b.Source) > MaxAttributeBytes || !sources.plain(b.Source) {
 		return b, false

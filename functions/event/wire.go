@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -274,11 +275,12 @@ func fromAttributes(attrs []attribute) (cloudevents.Event, *Error) {
 		switch name {
 		case "specversion":
 		case "id":
-			ctx.ID = s
+			// Trimmed as the SDK's setters trim when they read the event back from Kafka.
+			ctx.ID = strings.TrimSpace(s)
 		case "source":
 			err = ctx.SetSource(s)
 		case "type":
-			ctx.Type = s
+			ctx.Type = strings.TrimSpace(s)
 		case "subject":
 			err = ctx.SetSubject(s)
 		case "time":

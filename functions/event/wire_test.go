@@ -2,8 +2,11 @@ package event_test
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
@@ -137,5 +140,37 @@ func TestDecodeObjectLocatesInvalidUTF8(t *testing.T) {
 		if err == nil || err.Field != tt.field || err.Reason != event.ReasonInvalidField {
 			t.Errorf("DecodeObject(%q) = %v, want invalid_field %s", tt.data, err, tt.field)
 		}
+	}
+}
+
+// TestIDAndTypeAreReadAsKafkaReadsThemBack checks that white space around the id and type is
+// dropped on the way in, as the SDK drops it when clean reads the record from Kafka: an event
+// keeps one id from ingest's answer to clean's de-duplication.
+func TestIDAndTypeAreReadAsKafkaReadsThemBack(t *testing.T) {
+	const data = `{"user_id":"u1","item_id":"i1"}`
+	tests := []struct {
+		name, id, eventType string
+	}{
+		{"plain", "e1", contract.TypeLiked},
+		{"spaces", " e1 ", " " + contract.TypeLiked + " "},
+		{"tab and no-break space", "\te1\u00a0", contract.TypeLiked + "\t"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			structured, err := event.FromJSON([]byte(`{"specversion":"1.0","id":` + strconv.Quote(tt.id) +
+				`,"source":"s","type":` + strconv.Quote(tt.eventType) + `,"data":` + data + `}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			binary, err := event.FromHeaders(map[string]string{"specversion": "1.0", "id": tt.id, "source": "s", "type": tt.eventType}, "application/json", []byte(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for mode, e := range map[string]cloudevents.Event{"structured": structured, "binary": binary} {
+				if e.ID() != "e1" || e.Type() != contract.TypeLiked {
+					t.Errorf("%s mode read id %q, type %q; want %q, %q", mode, e.ID(), e.Type(), "e1", contract.TypeLiked)
+				}
+			}
+		})
 	}
 }

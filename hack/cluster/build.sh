@@ -9,7 +9,7 @@
 #                names and CPU requests that fit the suite on a 2-core node)
 # Everything that goes into an image is static (CGO_ENABLED=0); the node binaries run on the host and are
 # built exactly like envtest's so that both builds share the Go build cache. One build at a time: the
-# machine has two cores. A fresh clone takes every part from the binary cache (hack/bincache.sh) when this
+# machine has two cores (CI runs this script at idle priority while its other steps run). A fresh clone takes every part from the binary cache (hack/bincache.sh) when this
 # machine built it before from the same inputs.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -18,6 +18,9 @@ source "$root/hack/bincache.sh"
 here="$root/hack/cluster"
 out="$root/bin/cluster"
 mkdir -p "$out"
+# One build.sh at a time: CI starts one in the background, and make e2e's waits for it.
+exec 9>"$out/.build.lock"
+flock 9
 
 timed() {
   local start=$SECONDS

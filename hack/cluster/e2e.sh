@@ -13,15 +13,8 @@ started=$SECONDS
 phase() { echo "e2e: [$((SECONDS - started))s] $*" >&2; }
 
 ((EUID == 0)) || { echo "e2e: needs root (it runs a kubelet and changes iptables)" >&2; exit 1; }
-packages=(containerd runc containernetworking-plugins iptables conntrack openssl curl iproute2 procps)
-installed=$(dpkg-query -W -f='${Status}\n' "${packages[@]}" 2>/dev/null | grep -c '^install ok installed$' || true)
-if ((installed != ${#packages[@]})); then
-  phase "installing ${packages[*]}"
-  apt-get install -y -qq "${packages[@]}" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "${packages[@]}" >/dev/null; }
-fi
-
-phase "building (cached in bin/)"
-"$here/build.sh"
+phase "installing packages and building (cached in bin/)"
+"$here/prepare.sh"
 "$root/hack/install-tools.sh"
 phase "assembling images"
 "$here/images.sh"

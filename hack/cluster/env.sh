@@ -6,6 +6,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 state=${RECOFLOW_E2E_STATE:-/var/tmp/recoflow-e2e}
 # run: sockets and runtime state (tmpfs).
 run=/run/recoflow-e2e
+# The Debian packages the node needs (e2e.sh installs them when missing).
+cluster_packages=(containerd runc containernetworking-plugins iptables conntrack openssl curl iproute2 procps)
 k8s_bin=$root/bin/k8s
 cluster_bin=$root/bin/cluster
 node=recoflow-e2e

@@ -13,11 +13,9 @@ started=$SECONDS
 phase() { echo "e2e: [$((SECONDS - started))s] $*" >&2; }
 
 ((EUID == 0)) || { echo "e2e: needs root (it runs a kubelet and changes iptables)" >&2; exit 1; }
-phase "installing packages and building (cached in bin/)"
+phase "installing packages, building and assembling images (cached)"
 "$here/prepare.sh"
 "$root/hack/install-tools.sh"
-phase "assembling images"
-"$here/images.sh"
 
 trap '"$here/stop.sh"' EXIT
 phase "starting the cluster"

@@ -19,6 +19,7 @@ import (
 	"github.com/recoflow/recoflow/functions/contract"
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/kafka"
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 )
 
 // The fuzz targets below feed arbitrary requests to each decoder of ingest. Whatever comes in,
@@ -220,7 +221,7 @@ func checkAccepted(t *testing.T, e cloudevents.Event) {
 	if err != nil {
 		t.Fatalf("accepted event cannot be encoded for Kafka: %v", err)
 	}
-	back, err := kafka.DecodeRecord(context.Background(), consumed(record))
+	back, err := kafka.DecodeRecord(context.Background(), kafkatest.Consumed(record))
 	if err != nil {
 		t.Fatalf("accepted event does not decode from its record: %v", err)
 	}

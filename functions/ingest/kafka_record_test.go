@@ -6,22 +6,9 @@ import (
 	"strings"
 
 	"github.com/IBM/sarama"
-)
 
-// consumed returns the record a consumer reads for msg.
-func consumed(msg *sarama.ProducerMessage) *sarama.ConsumerMessage {
-	out := &sarama.ConsumerMessage{Topic: msg.Topic}
-	if msg.Key != nil {
-		out.Key, _ = msg.Key.Encode()
-	}
-	if msg.Value != nil {
-		out.Value, _ = msg.Value.Encode()
-	}
-	for i := range msg.Headers {
-		out.Headers = append(out.Headers, &msg.Headers[i])
-	}
-	return out
-}
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
+)
 
 // recordBytes is the size of msg in a produce request as the broker measures it against
 // max.message.bytes: the record and the header of the batch holding it alone.
@@ -32,7 +19,7 @@ func recordBytes(msg *sarama.ProducerMessage) int {
 
 // recordText describes a record's key, value and headers, headers sorted.
 func recordText(msg *sarama.ProducerMessage) string {
-	m := consumed(msg)
+	m := kafkatest.Consumed(msg)
 	headers := make([]string, len(m.Headers))
 	for i, h := range m.Headers {
 		headers[i] = fmt.Sprintf("%s=%q", h.Key, h.Value)

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/protocol"
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +23,7 @@ import (
 	"github.com/recoflow/recoflow/functions/event"
 	"github.com/recoflow/recoflow/functions/ingest"
 	"github.com/recoflow/recoflow/functions/kafka"
+	"github.com/recoflow/recoflow/functions/kafka/kafkatest"
 )
 
 // memorySink stands in for Kafka behind the real ingest handler: it keeps the events it is
@@ -41,18 +41,7 @@ type memorySink struct {
 func (s *memorySink) SendBinary(ctx context.Context, stored []event.Binary) protocol.Result {
 	events := make([]cloudevents.Event, len(stored))
 	for i := range stored {
-		record := kafka.EncodeBinary("raw", &stored[i])
-		msg := &sarama.ConsumerMessage{Topic: record.Topic}
-		if record.Key != nil {
-			msg.Key, _ = record.Key.Encode()
-		}
-		if record.Value != nil {
-			msg.Value, _ = record.Value.Encode()
-		}
-		for j := range record.Headers {
-			msg.Headers = append(msg.Headers, &record.Headers[j])
-		}
-		e, err := kafka.DecodeRecord(ctx, msg)
+		e, err := kafka.DecodeRecord(ctx, kafkatest.Consumed(kafka.EncodeBinary("raw", &stored[i])))
 		if err != nil {
 			return err
 		}

@@ -315,3 +315,19 @@ func FetchOffsetAs(t testing.TB, brokers []string, auth config.KafkaAuth, group,
 	}
 	return nil
 }
+
+// Consumed is msg as a consumer reads it back from the topic: key, value and headers encoded, no
+// broker in between.
+func Consumed(msg *sarama.ProducerMessage) *sarama.ConsumerMessage {
+	out := &sarama.ConsumerMessage{Topic: msg.Topic}
+	if msg.Key != nil {
+		out.Key, _ = msg.Key.Encode()
+	}
+	if msg.Value != nil {
+		out.Value, _ = msg.Value.Encode()
+	}
+	for i := range msg.Headers {
+		out.Headers = append(out.Headers, &msg.Headers[i])
+	}
+	return out
+}

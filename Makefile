@@ -62,10 +62,7 @@ FUZZ_TARGETS := \
 
 .PHONY: fuzz
 fuzz: ## Fuzz every decoder for FUZZTIME each (default 20s): no panic, a 4xx naming the field or an event clean accepts.
-	@set -e; for t in $(FUZZ_TARGETS); do \
-		echo "fuzz $${t#*:} ($${t%%:*}) for $(FUZZTIME)"; \
-		go test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) $${t%%:*}; \
-	done
+	hack/fuzz.sh $(FUZZTIME) $(FUZZ_TARGETS)
 
 .PHONY: generate
 generate: ## Regenerate deepcopy code, the CRD and RBAC from controller-gen markers.
